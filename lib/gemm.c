@@ -1,0 +1,46 @@
+/* BLIS behind spdi_sgemm / spdi_dgemm. Only this file includes blis.h: it
+ * is 44k lines and its types must stay out of every other translation unit
+ * (and out of the ABI). */
+#include "gemm.h"
+#include "internal.h"
+
+#include <blis.h>
+
+static void init_rntm(rntm_t *rntm)
+{
+  /* An explicit rntm with an explicit count makes BLIS ignore
+   * BLIS_NUM_THREADS / OMP_NUM_THREADS (BUILD-FACTS section 1). */
+  bli_rntm_init(rntm);
+  bli_rntm_set_num_threads(spdi_threads(), rntm);
+}
+
+void spdi_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
+                float alpha, const float *a, size_t lda, const float *b,
+                size_t ldb, float beta, float *c, size_t ldc)
+{
+  if (m == 0 || n == 0)
+    return;
+  rntm_t rntm;
+  init_rntm(&rntm);
+  /* BLIS takes non-const operands but does not write A or B. */
+  bli_sgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+               trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+               (dim_t)m, (dim_t)n, (dim_t)k, &alpha,
+               (float *)a, (inc_t)lda, 1, (float *)b, (inc_t)ldb, 1,
+               &beta, c, (inc_t)ldc, 1, NULL, &rntm);
+}
+
+void spdi_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
+                double alpha, const double *a, size_t lda, const double *b,
+                size_t ldb, double beta, double *c, size_t ldc)
+{
+  if (m == 0 || n == 0)
+    return;
+  rntm_t rntm;
+  init_rntm(&rntm);
+  bli_dgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+               trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+               (dim_t)m, (dim_t)n, (dim_t)k, &alpha,
+               (double *)a, (inc_t)lda, 1, (double *)b, (inc_t)ldb, 1,
+               &beta, c, (inc_t)ldc, 1, NULL, &rntm);
+}

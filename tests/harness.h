@@ -1,0 +1,44 @@
+/* Shared Check harness: each test_<module>.c defines spdt_suite() and is
+ * linked with harness.c, which runs it. */
+#ifndef SPDT_HARNESS_H
+#define SPDT_HARNESS_H
+
+#include <check.h>
+#include <spreaddiv.h>
+
+/* Defined by each suite file. */
+Suite *spdt_suite(void);
+
+/* Assert a library call succeeded, showing its message if it did not. */
+#define SPDT_OK(expr)                                                        \
+  do {                                                                       \
+    int spdt_st_ = (expr);                                                   \
+    ck_assert_msg(spdt_st_ == SPD_OK, "%s returned %d (%s): %s", #expr,     \
+                  spdt_st_, spd_strerror(spdt_st_), spd_last_error());       \
+  } while (0)
+
+/* Assert a library call failed with `code` and left a message naming it. */
+#define SPDT_FAILS(code, expr)                                               \
+  do {                                                                       \
+    int spdt_st_ = (expr);                                                   \
+    ck_assert_msg(spdt_st_ == (code), "%s returned %d (%s), expected %d",   \
+                  #expr, spdt_st_, spd_strerror(spdt_st_), (int)(code));     \
+    ck_assert_msg(spd_last_error()[0] != '\0', "no error message");          \
+  } while (0)
+
+/* |a - b| <= atol + rtol * |b|, with a message naming both values. */
+#define SPDT_CLOSE(a, b, rtol, atol)                                         \
+  do {                                                                       \
+    double spdt_a_ = (a), spdt_b_ = (b);                                     \
+    double spdt_d_ = spdt_a_ > spdt_b_ ? spdt_a_ - spdt_b_ : spdt_b_ - spdt_a_; \
+    double spdt_m_ = spdt_b_ < 0 ? -spdt_b_ : spdt_b_;                       \
+    ck_assert_msg(spdt_d_ <= (atol) + (rtol) * spdt_m_,                      \
+                  "%s = %.17g, %s = %.17g (rtol %g, atol %g)", #a, spdt_a_,  \
+                  #b, spdt_b_, (double)(rtol), (double)(atol));              \
+  } while (0)
+
+/* Add a test case holding one test, with a timeout that suits it. */
+void spdt_add(Suite *s, const char *name, const TTest *test, double timeout);
+#define SPDT_ADD(suite, fn, timeout) spdt_add((suite), #fn, fn, (timeout))
+
+#endif /* SPDT_HARNESS_H */
