@@ -17,11 +17,12 @@ static double now(void)
 
 double ica_fit_gamma(const ica_fit_config *cfg, size_t t)
 {
-  if (cfg->anneal_iterations <= 1 || t >= cfg->anneal_iterations)
+  if (t >= cfg->anneal_to)
     return cfg->gamma_end;
-  if (t <= 1)
+  if (t <= cfg->anneal_from)
     return cfg->gamma_start;
-  double frac = (double)(t - 1) / (double)(cfg->anneal_iterations - 1);
+  double frac = (double)(t - cfg->anneal_from) /
+                (double)(cfg->anneal_to - cfg->anneal_from);
   return cfg->gamma_start * pow(cfg->gamma_end / cfg->gamma_start, frac);
 }
 

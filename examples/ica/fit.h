@@ -14,11 +14,12 @@ typedef enum { ICA_STANDARD_EM, ICA_SPREAD_EM } ica_algorithm;
 typedef struct {
   ica_algorithm algorithm;
   /* Noise scale: gamma (standard EM's output noise) or gamma_s (spread EM's
-   * spread, used for data and model alike). It goes geometrically from
-   * gamma_start at iteration 1 to gamma_end at iteration anneal_iterations,
-   * then stays at gamma_end; gamma_start == gamma_end means no annealing. */
+   * spread, used for data and model alike). It is gamma_start up to
+   * iteration anneal_from, goes geometrically to gamma_end at iteration
+   * anneal_to, and stays there; gamma_start == gamma_end means no
+   * annealing. */
   double gamma_start, gamma_end;
-  size_t anneal_iterations;
+  size_t anneal_from, anneal_to;
   size_t iterations;
   size_t draws;      /* spread EM: spread samples per data point per iteration */
   uint64_t seed;     /* spread EM: noise from stream `stream` of `seed` */

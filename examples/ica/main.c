@@ -20,12 +20,13 @@
 #define MAX_LEVELS 16
 
 typedef struct {
-  size_t x_dim, z_dim, points, iterations, draws, anneal_draws, anneal_iters;
+  size_t x_dim, z_dim, points, iterations, draws, anneal_draws;
+  size_t anneal_start, anneal_end; /* gamma_s held until start, at TO from end */
   double gammas[MAX_LEVELS], spread_gammas[MAX_LEVELS];
   size_t n_gammas, n_spread;
   double anneal_from, anneal_to; /* anneal_from == 0: no annealed run */
   unsigned long long seed;
-  int threads, quiet, anneal_iters_set;
+  int threads, quiet, anneal_window_set;
   const char *csv, *plot, *dump;
 } options;
 
@@ -45,16 +46,17 @@ static void usage(FILE *f)
     "  --points N             data points, >= X (default 4000)\n"
     "  --iterations T         EM iterations per run (default 300)\n"
     "  --gammas LIST          standard EM output noise levels\n"
-    "                         (default 0.1,0.01,0.001)\n"
+    "                         (default 0.1,0.01,0.001; 'none' for no run)\n"
     "  --spread-gammas LIST   spread EM scales gamma_s, held fixed\n"
-    "                         (default 0.5,1,2)\n"
+    "                         (default 0.5,1,2; 'none' for no run)\n"
     "  --anneal FROM:TO       one more spread EM run with gamma_s annealed\n"
-    "                         geometrically from FROM to TO (default 1:0.1);\n"
+    "                         geometrically from FROM to TO (default 1:0.4);\n"
     "                         'none' for no such run\n"
-    "  --anneal-iterations M  iterations over which to anneal (default 2T/3)\n"
+    "  --anneal-window A:B    hold FROM up to iteration A, reach TO at\n"
+    "                         iteration B, hold it after (default T/2:5T/6)\n"
     "  --draws S              spread samples per point per iteration, fixed\n"
     "                         runs (default 1)\n"
-    "  --anneal-draws S       the same for the annealed run (default 2)\n"
+    "  --anneal-draws S       the same for the annealed run (default 1)\n"
     "  --seed S               seed of data, initial A and spread noise\n"
     "                         (default 1)\n"
     "  --threads T            threads for BLIS and the E-step, >= 1\n"
@@ -69,8 +71,8 @@ static void usage(FILE *f)
     "\n"
     "The last line on stdout is\n"
     "  summary standard_em=<amari> spread_em=<amari> iterations=<n> seconds=<t>\n"
-    "with the final Amari distance of the best setting of each algorithm and\n"
-    "the wall time of all runs.\n",
+    "with the final Amari distance of the best setting of each algorithm (nan\n"
+    "if it had no run) and the wall time of the program.\n",
     f);
 }
 
@@ -116,6 +118,10 @@ static int parse_positive(const char *opt, const char *s, double *out)
 static int parse_list(const char *opt, const char *s, double *out, size_t *n)
 {
   char buf[512];
+  if (s && !strcmp(s, "none")) {
+    *n = 0;
+    return 0;
+  }
   if (!s || strlen(s) >= sizeof buf)
     return fail("%s needs a comma-separated list, got '%s'", opt, s ? s : "");
   strcpy(buf, s);
@@ -177,9 +183,18 @@ static int parse_args(int argc, char **argv, options *o)
       rc = parse_size(name, val, 1, 10000000, &o->points);
     else if (!strcmp(name, "--iterations"))
       rc = parse_size(name, val, 1, 1000000, &o->iterations);
-    else if (!strcmp(name, "--anneal-iterations")) {
-      rc = parse_size(name, val, 1, 1000000, &o->anneal_iters);
-      o->anneal_iters_set = 1;
+    else if (!strcmp(name, "--anneal-window")) {
+      char buf[64];
+      char *colon;
+      if (!val || strlen(val) >= sizeof buf || !(colon = strchr(strcpy(buf, val), ':')))
+        return fail("%s needs A:B, got '%s'", name, val ? val : "");
+      *colon = '\0';
+      if (parse_size(name, buf, 0, 1000000, &o->anneal_start) ||
+          parse_size(name, colon + 1, 0, 1000000, &o->anneal_end))
+        return 2;
+      if (o->anneal_end < o->anneal_start)
+        return fail("%s needs A <= B, got '%s'%s", name, val);
+      o->anneal_window_set = 1;
     } else if (!strcmp(name, "--draws"))
       rc = parse_size(name, val, 1, 1000, &o->draws);
     else if (!strcmp(name, "--anneal-draws"))
@@ -237,8 +252,12 @@ static int parse_args(int argc, char **argv, options *o)
                     "(see spread-ica --help)\n", o->points, o->x_dim);
     return 2;
   }
-  if (!o->anneal_iters_set)
-    o->anneal_iters = (2 * o->iterations + 2) / 3;
+  if (o->n_gammas + o->n_spread == 0 && !(o->anneal_from > 0.0))
+    return fail("nothing to run: --gammas, --spread-gammas and --anneal are all 'none'%s%s", "", "");
+  if (!o->anneal_window_set) {
+    o->anneal_start = o->iterations / 2;
+    o->anneal_end = 5 * o->iterations / 6;
+  }
   return 0;
 }
 
@@ -297,9 +316,9 @@ int main(int argc, char **argv)
 {
   options o = {
     .x_dim = 10, .z_dim = 10, .points = 4000, .iterations = 300,
-    .draws = 1, .anneal_draws = 2, .gammas = {0.1, 0.01, 0.001}, .n_gammas = 3,
+    .draws = 1, .anneal_draws = 1, .gammas = {0.1, 0.01, 0.001}, .n_gammas = 3,
     .spread_gammas = {0.5, 1.0, 2.0}, .n_spread = 3, .anneal_from = 1.0,
-    .anneal_to = 0.1, .seed = 1, .threads = 1, .plot = "spread-ica.png",
+    .anneal_to = 0.4, .seed = 1, .threads = 1, .plot = "spread-ica.png",
   };
   int rc = parse_args(argc, argv, &o);
   if (rc)
@@ -341,19 +360,19 @@ int main(int argc, char **argv)
   size_t r = 0;
   for (size_t i = 0; i < o.n_gammas; i++, r++) {
     runs[r].cfg = (ica_fit_config){ICA_STANDARD_EM, o.gammas[i], o.gammas[i],
-                                   0, o.iterations, 0, o.seed, 0};
+                                   0, 0, o.iterations, 0, o.seed, 0};
     snprintf(runs[r].label, sizeof runs[r].label, "standard EM gamma=%g", o.gammas[i]);
   }
   for (size_t i = 0; i < o.n_spread; i++, r++) {
     runs[r].cfg = (ica_fit_config){ICA_SPREAD_EM, o.spread_gammas[i],
-                                   o.spread_gammas[i], 0, o.iterations, o.draws,
-                                   o.seed, 16 + r};
+                                   o.spread_gammas[i], 0, 0, o.iterations,
+                                   o.draws, o.seed, 16 + r};
     snprintf(runs[r].label, sizeof runs[r].label, "spread EM gamma_s=%g", o.spread_gammas[i]);
   }
   if (o.anneal_from > 0.0) {
     runs[r].cfg = (ica_fit_config){ICA_SPREAD_EM, o.anneal_from, o.anneal_to,
-                                   o.anneal_iters, o.iterations, o.anneal_draws,
-                                   o.seed, 16 + r};
+                                   o.anneal_start, o.anneal_end, o.iterations,
+                                   o.anneal_draws, o.seed, 16 + r};
     snprintf(runs[r].label, sizeof runs[r].label, "spread EM gamma_s=%g->%g",
              o.anneal_from, o.anneal_to);
   }
@@ -411,7 +430,8 @@ int main(int argc, char **argv)
     }
   }
   printf("summary standard_em=%.5f spread_em=%.5f iterations=%zu seconds=%.1f\n",
-         best_std, best_spread, o.iterations, wall() - t_start);
+         isinf(best_std) ? NAN : best_std, isinf(best_spread) ? NAN : best_spread,
+         o.iterations, wall() - t_start);
   rc = 0;
 done:
   if (runs)

@@ -278,7 +278,7 @@ START_TEST(standard_em_freezes_spread_em_moves)
   }
   ck_assert_msg(moved < 1e-4 * size, "standard EM moved A by %g", moved);
 
-  ica_fit_config cfg = {ICA_SPREAD_EM, 1.0, 1.0, 0, 1, 1, 5, 16};
+  ica_fit_config cfg = {ICA_SPREAD_EM, 1.0, 1.0, 0, 0, 1, 1, 5, 16};
   ica_fit_record rec[2];
   memcpy(a, prob->a_init, sizeof a);
   ck_assert_int_eq(ica_fit(em, prob, &cfg, a, rec, NULL, NULL), 0);
@@ -301,7 +301,7 @@ START_TEST(spread_em_recovers_a_small_mixing)
   ck_assert_int_eq(ica_problem_create(3, 2, 3000, 2, &p, &prob), 0);
   ica_em *em = NULL;
   ck_assert_int_eq(ica_em_create(3, 2, &p, 1, &em), ICA_OK);
-  ica_fit_config cfg = {ICA_SPREAD_EM, 1.0, 0.5, 30, 60, 1, 2, 16};
+  ica_fit_config cfg = {ICA_SPREAD_EM, 1.0, 0.5, 1, 30, 60, 1, 2, 16};
   ica_fit_record rec[61];
   double a[6];
   memcpy(a, prob->a_init, sizeof a);
@@ -318,12 +318,14 @@ END_TEST
 
 START_TEST(anneal_schedule_is_geometric)
 {
-  ica_fit_config cfg = {ICA_SPREAD_EM, 2.0, 0.02, 5, 10, 1, 0, 0};
-  const double want[] = {2.0, 2.0 / sqrt(10.0), 0.2, 0.2 / sqrt(10.0), 0.02, 0.02};
-  for (size_t t = 1; t <= 6; t++)
+  /* Held at 2 up to iteration 3, down to 0.02 at iteration 7. */
+  ica_fit_config cfg = {ICA_SPREAD_EM, 2.0, 0.02, 3, 7, 10, 1, 0, 0};
+  const double want[] = {2.0, 2.0, 2.0, 2.0 / sqrt(10.0), 0.2,
+                         0.2 / sqrt(10.0), 0.02, 0.02};
+  for (size_t t = 1; t <= 8; t++)
     SPDT_CLOSE(ica_fit_gamma(&cfg, t), want[t - 1], 1e-12, 0);
   cfg.gamma_start = cfg.gamma_end = 0.5;
-  cfg.anneal_iterations = 0;
+  cfg.anneal_from = cfg.anneal_to = 0;
   ck_assert(ica_fit_gamma(&cfg, 1) == 0.5 && ica_fit_gamma(&cfg, 9) == 0.5);
 }
 END_TEST
