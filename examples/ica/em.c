@@ -57,10 +57,11 @@ struct ica_em {
   float *phi1, *phi2, *lg, *vbar;
 
   /* Accumulators. */
-  /* c x f1: sum_n r_nc phi1(u_n); last column: sum_n r_nc. Accumulated in
-   * float (it only enters terms of order gamma^2, see the top), then copied
-   * to g. */
-  float *gt;
+  /* c x f1: sum_n r_nc phi1(u_n); last column: sum_n r_nc. gt holds one
+   * tile's part (BLIS with beta != 0 read past the end of small C blocks
+   * under valgrind, so it always gets beta = 0), ga their float sum (it only
+   * enters terms of order gamma^2, see the top), g its double copy. */
+  float *gt, *ga;
   double *g;
   double *syu0, *suu, *resw;           /* x*z, z*z, x*z */
   double *part;                        /* nchunks x 3 z*z */
@@ -113,7 +114,7 @@ void ica_em_free(ica_em *em)
   void *ptrs[] = {em->assign, em->pi, em->pj, em->ata, em->binv, em->apinv,
                   em->minv, em->work, em->vd, em->vp, em->inv, em->scratch,
                   em->yd, em->u, em->res, em->rss, em->ll, em->w, em->phi1,
-                  em->phi2, em->lg, em->vbar, em->g, em->gt, em->syu0,
+                  em->phi2, em->lg, em->vbar, em->g, em->gt, em->ga, em->syu0,
                   em->suu, em->resw, em->part, em->fin};
   for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
     free(ptrs[i]);
@@ -183,6 +184,7 @@ int ica_em_create(size_t x_dim, size_t z_dim, const ica_prior *prior,
   em->vbar = malloc(t * f * sizeof(float));
   em->g = malloc(c * em->f1 * sizeof(double));
   em->gt = malloc(c * em->f1 * sizeof(float));
+  em->ga = malloc(c * em->f1 * sizeof(float));
   em->syu0 = malloc(x * z * sizeof(double));
   em->suu = malloc(z * z * sizeof(double));
   em->resw = malloc(x * z * sizeof(double));
@@ -192,7 +194,7 @@ int ica_em_create(size_t x_dim, size_t z_dim, const ica_prior *prior,
       !em->apinv || !em->minv || !em->work || !em->vd || !em->vp ||
       !em->inv || !em->scratch || !em->yd || !em->u || !em->res ||
       !em->rss || !em->ll || !em->w || !em->phi1 || !em->phi2 || !em->lg ||
-      !em->vbar || !em->g || !em->gt || !em->syu0 || !em->suu ||
+      !em->vbar || !em->g || !em->gt || !em->ga || !em->syu0 || !em->suu ||
       !em->resw || !em->part || !em->fin) {
     ica_em_free(em);
     return ICA_E_NOMEM;
@@ -291,6 +293,13 @@ ICA_CLONES static float exponentiate(float *restrict l, size_t c, float *sum)
   }
   *sum = s;
   return mx;
+}
+
+static void add_floats(float *restrict acc, const float *restrict v, size_t n)
+{
+#pragma omp simd
+  for (size_t i = 0; i < n; i++)
+    acc[i] += v[i];
 }
 
 /* V_c = (D_c + M^-1)^-1 and the assignment's log-normaliser, for all c. */
@@ -445,8 +454,9 @@ static double estep_tile(ica_em *em, const double *a, double gamma,
       p1[q] = (float)(em->inv[i] * ui[em->pi[q]] * ui[em->pj[q]]);
     p1[f] = (float)em->inv[i];
   }
-  ica_sgemm(th, true, false, c, f1, nt, 1.0f, em->lg, c, em->phi1, f1, 1.0f,
+  ica_sgemm(th, true, false, c, f1, nt, 1.0f, em->lg, c, em->phi1, f1, 0.0f,
             em->gt, f1);
+  add_floats(em->ga, em->gt, c * f1);
   ica_dgemm(th, true, false, x, z, nt, 1.0, em->yd, x, em->u, z, 1.0,
             em->syu0, z);
   ica_dgemm(th, true, false, z, z, nt, 1.0, em->u, z, em->u, z, 1.0,
@@ -503,7 +513,7 @@ int ica_em_estep(ica_em *em, const double *a, double gamma, const float *y,
   if (st != ICA_OK)
     return st;
 
-  memset(em->gt, 0, em->c * em->f1 * sizeof *em->gt);
+  memset(em->ga, 0, em->c * em->f1 * sizeof *em->ga);
   memset(em->syu0, 0, x * z * sizeof *em->syu0);
   memset(em->suu, 0, zz * sizeof *em->suu);
   memset(em->resw, 0, x * z * sizeof *em->resw);
@@ -515,7 +525,7 @@ int ica_em_estep(ica_em *em, const double *a, double gamma, const float *y,
   if (!isfinite(ll))
     return ICA_E_NUMERIC;
   for (size_t q = 0; q < em->c * em->f1; q++)
-    em->g[q] = (double)em->gt[q];
+    em->g[q] = (double)em->ga[q];
   ll += (double)n * (-0.5 * (double)(x - z) * (LOG_2PI + 2.0 * log(gamma)) -
                      0.5 * logdet_ata);
 

@@ -12,6 +12,10 @@ static void init_rntm(rntm_t *rntm, int threads)
   /* An explicit count makes BLIS ignore BLIS_NUM_THREADS/OMP_NUM_THREADS. */
   bli_rntm_init(rntm);
   bli_rntm_set_num_threads(threads > 0 ? threads : 1, rntm);
+  /* BLIS 0.9's small-matrix ("sup") kernels read up to one element past the
+   * end of a row-major C (valgrind, haswell kernels). They only serve tiny
+   * products here; the packed path does not over-read. */
+  bli_rntm_disable_l3_sup(rntm);
 }
 
 void ica_dgemm(int threads, bool trans_a, bool trans_b, size_t m, size_t n,
