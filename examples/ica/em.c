@@ -276,10 +276,20 @@ static inline float exp_nonpos(float x)
  * max and set *sum to the sum of the exponentials. */
 ICA_CLONES static float exponentiate(float *restrict l, size_t c, float *sum)
 {
-  float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-  for (size_t a = 0; a < c; a++)
-    mx = isgreater(l[a], mx) ? l[a] : mx;
+  /* The maximum, taken over order-preserving unsigned keys of the floats:
+   * compilers vectorise an integer max reduction but not a float one
+   * (NaN semantics). A NaN maps above +inf and is reported below. */
+  uint32_t best = 0;
+#pragma omp simd reduction(max : best)
+  for (size_t a = 0; a < c; a++) {
+    uint32_t u;
+    memcpy(&u, &l[a], sizeof u);
+    uint32_t key = u ^ ((0u - (u >> 31)) | 0x80000000u);
+    best = key > best ? key : best;
+  }
+  uint32_t ub = best & 0x80000000u ? best ^ 0x80000000u : ~best;
+  float mx;
+  memcpy(&mx, &ub, sizeof mx);
   if (!isfinite(mx)) {
     *sum = NAN; /* u is not finite: the caller reports it */
     return mx;
