@@ -296,6 +296,8 @@ int ica_plot_png(const char *path, const ica_series *series, size_t count,
       }
     }
   double step = nice_step(xmax);
+  if (step < 1.0)
+    step = 1.0; /* iterations are whole numbers */
   for (double t = 0.0; t <= xmax + 1e-9; t += step) {
     int x = (int)lround(PX(t));
     fill(&c, x, TOP, x, BOTTOM, grid);
@@ -312,7 +314,9 @@ int ica_plot_png(const char *path, const ica_series *series, size_t count,
   for (size_t s = 0; s < count; s++) {
     rgb col = palette[s % (sizeof palette / sizeof palette[0])];
     int dashed = series[s].dashed;
-    double phase = 0.0;
+    /* Stagger the dash pattern so that overlapping dashed runs (standard
+     * EM at the smaller gammas sits on one line) show both colours. */
+    double phase = 7.0 * (double)s;
     int have = 0;
     double px = 0, py = 0;
     for (size_t t = 0; t < series[s].n; t++) {
