@@ -87,16 +87,24 @@ static double alpha_f(double a, double t)
 
 static void alpha_psi(double a, double t, double *psi, double *dpsi)
 {
-  double big = fabs(a) > 1 ? fabs(a) : 1, p;
-  if (fabs(t) * big < 0.1)
+  const double big = fabs(a) > 1 ? fabs(a) : 1, c = 2 / (a * (a - 1));
+  double p, dp;
+  if (fabs(t) * big < 0.1) {
     p = 2 * alpha_f(a, t) / (1 + exp(t));
-  else if (t > 0) /* numerator and denominator divided by e^t */
-    p = 2 * (exp((a - 1) * t) - a + (a - 1) * exp(-t)) / ((1 + exp(-t)) * a * (a - 1));
-  else
-    p = 2 * (exp(a * t) + (a - 1) - a * exp(t)) / ((1 + exp(t)) * a * (a - 1));
+    /* sigma(t) (2 f'(u) - psi), f'(u) = (u^{a-1} - 1) / (a - 1) */
+    dp = sigm(t) * (2 * expm1((a - 1) * t) / (a - 1) - p);
+  } else if (t > 0) { /* numerator and denominator divided by e^t */
+    const double e = exp(-t), d = 1 + e;
+    p = c * (exp((a - 1) * t) - a + (a - 1) * e) / d;
+    dp = c * ((a - 1) * exp((a - 1) * t) + a * exp((a - 2) * t) - (2 * a - 1) * e) / (d * d);
+  } else {
+    const double e = exp(t), d = 1 + e;
+    p = c * (exp(a * t) + (a - 1) - a * e) / d;
+    dp = c * (a * exp(a * t) + (a - 1) * exp((a + 1) * t) - (2 * a - 1) * e) / (d * d);
+  }
   *psi = p;
-  if (dpsi) /* sigma(t) (2 f'(u) - psi), f'(u) = (u^{a-1} - 1) / (a - 1) */
-    *dpsi = sigm(t) * (2 * expm1((a - 1) * t) / (a - 1) - p);
+  if (dpsi) /* each form's terms share one sign where they overflow: no NaN */
+    *dpsi = dp;
 }
 
 /* Pearson chi^2: psi = 2 (e^t - 1) tanh(t/2). */
