@@ -25,6 +25,7 @@
 #include "spread_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #define QUAD_RTOL 1e-12
 static const double INV_SQRT_2PI = 0.39894228040143267794;
@@ -66,6 +67,30 @@ static int quad_fail(const char *func, int qst)
                         "accuracy");
 }
 
+/* Breakpoints at centre +- 2^k / 2 (k = 0..7) inside [lo, hi]: a peak of
+ * unit width anywhere in a long interval is then always resolved (a
+ * 21-point rule on [d/2, 3d/2] with d = 1e6 would see none of the peak at
+ * its left end and report 0 with 0 error). Returns the new count. */
+#define PEAK_BREAKS 17
+static size_t add_peak_breaks(double *br, size_t n, double centre, double lo, double hi)
+{
+  for (int k = -1; k < 8; k++)
+    for (int sgn = -1; sgn <= 1; sgn += 2) {
+      if (k == -1 && sgn == 1)
+        continue; /* the centre itself, once */
+      double x = k < 0 ? centre : centre + sgn * ldexp(1.0, k) * 0.5;
+      if (x > lo && x < hi)
+        br[n++] = x;
+    }
+  return n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
 /* D and D'(d) by quadrature for a Gaussian kernel. The window holds every
  * place the integrand can peak for f growing at most like u^2 or 1/u (w =
  * +-d/2, +-3d/2) plus 40 standard deviations; for faster-growing custom f
@@ -75,17 +100,16 @@ static int gauss_quad(const char *func, const spd_fdiv *f, double d, double *D, 
   quad_ctx c = { f, d };
   double half = 1.5 * d + 40;
   for (int attempt = 0; attempt < 8; attempt++, half *= 2) {
-    double br[9] = { -half, -1.5 * d, -0.5 * d, -0.5 * d + 0.5, 0,
-                     0.5 * d - 0.5, 0.5 * d, 1.5 * d, half };
-    /* keep the breaks sorted whatever d is */
-    for (int i = 1; i < 9; i++)
-      for (int j = i; j > 0 && br[j] < br[j - 1]; j--) {
-        double tmp = br[j];
-        br[j] = br[j - 1];
-        br[j - 1] = tmp;
-      }
+    double br[2 + 5 * PEAK_BREAKS];
+    size_t n = 0;
+    br[n++] = -half;
+    br[n++] = half;
+    const double centres[5] = { -1.5 * d, -0.5 * d, 0, 0.5 * d, 1.5 * d };
+    for (int i = 0; i < 5; i++)
+      n = add_peak_breaks(br, n, centres[i], -half, half);
+    qsort(br, n, sizeof *br, cmp_double);
     double res[2];
-    int qst = spdi_quad(gauss_integrand, &c, 2, br, 9, QUAD_RTOL, res);
+    int qst = spdi_quad(gauss_integrand, &c, 2, br, n, QUAD_RTOL, res);
     if (qst != SPDI_QUAD_OK)
       return quad_fail(func, qst);
     double edge[2][2];
@@ -189,9 +213,17 @@ static int laplace_1d(const char *func, const spd_fdiv *f, double delta, double 
     return quad_fail(func, SPDI_QUAD_EVAL);
   quad_ctx c = { f, delta };
   const double h = 0.5 * delta;
-  double br[5] = { -h, fmin(-h + 20, 0), 0, fmax(h - 20, 0), h };
+  /* the integrand peaks at both ends (width ~1) and, for small delta, 0 */
+  double br[3 + 3 * PEAK_BREAKS];
+  size_t n = 0;
+  br[n++] = -h;
+  br[n++] = 0;
+  br[n++] = h;
+  n = add_peak_breaks(br, n, -h, -h, h);
+  n = add_peak_breaks(br, n, h, -h, h);
+  qsort(br, n, sizeof *br, cmp_double);
   double I;
-  int qst = spdi_quad(laplace_integrand, &c, 1, br, 5, QUAD_RTOL, &I);
+  int qst = spdi_quad(laplace_integrand, &c, 1, br, n, QUAD_RTOL, &I);
   if (qst != SPDI_QUAD_OK)
     return quad_fail(func, qst);
   const double S = pp + pm, Sd = dpp - dpm, e = exp(-delta);
