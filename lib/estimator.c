@@ -399,8 +399,10 @@ int spd_estimate(spd_estimator *e, const float *xp, size_t np, const float *xq, 
   if (np == 0 || nq == 0)
     return SPDI_FAIL(SPD_E_INVALID, "np = %zu and nq = %zu must both be > 0", np, nq);
   const size_t dim = e->s->dim;
-  size_t cp, cq;
-  if (!spdi_size_mul(np, dim, &cp) || !spdi_size_mul(nq, dim, &cq) || np + nq < np)
+  size_t cp, cq, bytes;
+  /* counts of doubles must fit too: every buffer is indexed in bytes */
+  if (!spdi_size_mul(np, dim, &cp) || !spdi_size_mul(nq, dim, &cq) || np + nq < np ||
+      !spdi_size_mul(cp + cq, sizeof(double), &bytes) || cp + cq < cp)
     return SPDI_FAIL(SPD_E_OVERFLOW, "point counts overflow");
   if (!spdi_all_finite(xp, cp) || !spdi_all_finite(xq, cq))
     return SPDI_FAIL(SPD_E_DOMAIN, "%s contains NaN or Inf",

@@ -96,6 +96,7 @@ static int mmd(const char *func, const spd_spread *s, const float *xp, size_t np
   const size_t dim = s->dim;
   size_t cp, cq, N = np + nq, bytes;
   if (!spdi_size_mul(np, dim, &cp) || !spdi_size_mul(nq, dim, &cq) || N < np ||
+      !spdi_size_mul(cp + cq, sizeof(double), &bytes) || cp + cq < cp ||
       !spdi_size_mul(N, dim + s->rank + 8, &bytes) || !spdi_size_mul(bytes, 8, &bytes))
     return spdi_set_error(SPD_E_OVERFLOW, func, "point counts overflow");
   if (!spdi_all_finite(xp, cp) || !spdi_all_finite(xq, cq))
