@@ -29,7 +29,7 @@
 #include <string.h>
 
 #define ROWS 128          /* draws per chunk */
-#define TILE 512          /* points per tile */
+#define TILE 1024         /* points per tile */
 #define AUTO_DRAWS 1000   /* automatic S: at least this many draws per set */
 
 struct spd_estimator {

@@ -78,12 +78,13 @@
  * with respect to the q points differentiates D^ exactly: through the
  * reparameterised draws y = x_q + noise and through q~ itself.
  *
- * Pairwise Gaussian terms come from BLIS GEMM on tiles of 128 draws by 512
- * points with a streaming log-sum-exp (Laplace: vectorised loops); memory
- * is O((n_p + n_q) S dim) for the draws plus O(threads x tile), never
- * O(n_p n_q). Logits are formed in float32 after centring the data (their
- * error is about 1e-7 of the squared distances involved); sums are in
- * double.
+ * Pairwise Gaussian terms come from BLIS GEMM on tiles of 128 draws by 1024
+ * points (vectorised loops when dim + rank < 32, and for Laplace kernels)
+ * with a streaming log-sum-exp; memory is O((n_p + n_q) S (dim + rank))
+ * for the draws plus O(threads x tile), never O(n_p n_q). Logits are formed
+ * in float32 after centring the data (their error is about 1e-7 of the
+ * squared distances involved); exponentials use a vectorised float exp
+ * (relative error < 2.5e-7); sums over draws are in double.
  *
  * **Threads.** Every function parallelises with spd_set_num_threads();
  * results are bitwise identical for any thread count. Custom f callbacks
