@@ -371,9 +371,9 @@ static void run_threads(int threads, const spd_spread *s, int kind, const float 
 
 START_TEST(thread_count_does_not_change_results)
 {
-  /* Several chunks of draws and tiles of points, loop and GEMM paths,
-   * every kernel family: 1 and 2 threads agree to the bit. */
-  const size_t np = 600, nq = 700;
+  /* Several chunks of draws, loop and GEMM paths, every kernel family:
+   * 1 and 2 threads agree to the bit. */
+  const size_t np = 300, nq = 350;
   struct { size_t d; int kernel; } cases[] = { { 3, 0 }, { 40, 0 }, { 40, 2 }, { 3, 3 } };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     const size_t d = cases[c].d;
@@ -399,6 +399,78 @@ START_TEST(thread_count_does_not_change_results)
     ck_assert_mem_eq(g1, g2, nq * d * sizeof *g1);
     spd_spread_free(s);
     free(xp), free(xq), free(g1), free(g2);
+  }
+}
+END_TEST
+
+START_TEST(many_points_match_reference)
+{
+  /* More points than one tile (1024): the streaming log-sum-exp must
+   * rescale across tiles exactly. 1100 p points and 40 q points, one draw
+   * each, against the log-densities in double (value only). Loop path in
+   * 3-D (isotropic and Laplace) and GEMM path in 40-D. */
+  const size_t np = 1100, nq = 40, S = 1;
+  struct { size_t d; bool laplace; } cases[3] = { { 3, false }, { 3, true }, { 40, false } };
+  for (int c = 0; c < 3; c++) {
+    const size_t d = cases[c].d, width = d, bpr = (width + 3) / 4;
+    const double sc = 0.6;
+    float *xp = malloc(np * d * sizeof *xp), *xq = malloc(nq * d * sizeof *xq);
+    double *y = malloc((np + nq) * S * d * sizeof *y);
+    float *raw = malloc(4 * bpr * sizeof *raw);
+    double *lk = malloc(np * sizeof *lk);
+    fill(xp, np * d, 20, 1.0f, 0.0f);
+    fill(xq, nq * d, 21, 1.0f, 0.2f);
+    spd_spread *s = NULL;
+    if (cases[c].laplace)
+      SPDT_OK(spd_spread_create_laplace(d, sc, &s));
+    else
+      SPDT_OK(spd_spread_create_gaussian(d, sc, &s));
+    spd_fdiv *f = make_f(SPD_FDIV_JENSEN_SHANNON);
+    spd_estimator *e = NULL;
+    SPDT_OK(spd_estimator_create(f, s, 33, &e));
+    SPDT_OK(spd_estimator_set_samples(e, S));
+    double v;
+    SPDT_OK(spd_estimate(e, xp, np, xq, nq, &v, NULL, NULL));
+    /* regenerate the draws (layout of spd_estimator_create) */
+    spd_rng *rng = NULL;
+    SPDT_OK(spd_rng_create(33, &rng));
+    for (int set = 0; set < 2; set++)
+      for (size_t row = 0; row < (set ? nq : np); row++) {
+        SPDT_OK(spd_rng_set_state(rng, 33, (uint64_t)set, row * bpr));
+        if (cases[c].laplace)
+          SPDT_OK(spd_rng_laplace(rng, raw, 4 * bpr));
+        else
+          SPDT_OK(spd_rng_normal(rng, raw, 4 * bpr));
+        const float *x = (set ? xq : xp) + row * d;
+        for (size_t a = 0; a < d; a++)
+          y[((set ? np : 0) + row) * d + a] = x[a] + sc * raw[a];
+      }
+    spd_rng_free(rng);
+    double mean[2] = { 0, 0 };
+    for (size_t row = 0; row < np + nq; row++) {
+      double l[2];
+      for (int set = 0; set < 2; set++) {
+        const size_t n = set ? nq : np;
+        const float *xs = set ? xq : xp;
+        for (size_t j = 0; j < n; j++) {
+          double acc = 0;
+          for (size_t a = 0; a < d; a++) {
+            double t = (y[row * d + a] - xs[j * d + a]) / sc;
+            acc -= cases[c].laplace ? fabs(t) : 0.5 * t * t;
+          }
+          lk[j] = acc;
+        }
+        l[set] = lse(lk, n) - log((double)n);
+      }
+      double psi;
+      ck_assert(spdi_fdiv_psi(f, l[0] - l[1], &psi, NULL));
+      mean[row >= np] += psi / (double)(row >= np ? nq : np);
+    }
+    SPDT_CLOSE(v, 0.5 * (mean[0] + mean[1]), 1e-5, 1e-7); /* float logits */
+    spd_estimator_free(e);
+    spd_fdiv_free(f);
+    spd_spread_free(s);
+    free(xp), free(xq), free(y), free(raw), free(lk);
   }
 }
 END_TEST
@@ -623,6 +695,7 @@ Suite *spdt_suite(void)
   SPDT_ADD(s, point_masses_mean_within_three_standard_errors, 60);
   SPDT_ADD(s, identical_sets_give_exactly_zero, 30);
   SPDT_ADD(s, thread_count_does_not_change_results, 60);
+  SPDT_ADD(s, many_points_match_reference, 60);
   SPDT_ADD(s, streams_and_reproducibility, 10);
   SPDT_ADD(s, far_apart_sets_are_finite, 30);
   SPDT_ADD(s, custom_f_matches_builtin, 10);
