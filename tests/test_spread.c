@@ -430,6 +430,30 @@ START_TEST(log_density_gradients_match_finite_differences)
 }
 END_TEST
 
+START_TEST(density_thread_count_independent)
+{
+  /* Rows are split over threads and parameter gradients summed by chunk:
+   * 1 and 2 threads must agree to the bit (low-rank: GEMM accumulation). */
+  const size_t n = 1000;
+  float *x = normal_array(30, n * 3, 1.0f), *y = normal_array(31, n * 3, 1.0f);
+  float *g1 = malloc(n * 3 * sizeof *g1), *g2 = malloc(n * 3 * sizeof *g2);
+  double *l1 = malloc(n * sizeof *l1), *l2 = malloc(n * sizeof *l2);
+  for (int i = 0; i < NKERNELS; i++) {
+    spd_spread *s = make_kernel(i);
+    float p1[7], p2[7];
+    SPDT_OK(spd_spread_log_density_grad(s, y, x, n, l1, g1, NULL, p1));
+    SPDT_OK(spd_set_num_threads(2));
+    SPDT_OK(spd_spread_log_density_grad(s, y, x, n, l2, g2, NULL, p2));
+    SPDT_OK(spd_set_num_threads(1));
+    ck_assert_mem_eq(l1, l2, n * sizeof *l1);
+    ck_assert_mem_eq(g1, g2, n * 3 * sizeof *g1);
+    ck_assert_mem_eq(p1, p2, spd_spread_num_params(s) * sizeof *p1);
+    spd_spread_free(s);
+  }
+  free(x), free(y), free(g1), free(g2), free(l1), free(l2);
+}
+END_TEST
+
 START_TEST(noise_gradient_matches_finite_differences)
 {
   /* l(y) = sum w . y is linear in the noise parameters, so central
@@ -565,6 +589,7 @@ Suite *spdt_suite(void)
   SPDT_ADD(s, log_density_matches_dense_formula, 10);
   SPDT_ADD(s, lowrank_woodbury_at_image_size, 60);
   SPDT_ADD(s, log_density_gradients_match_finite_differences, 10);
+  SPDT_ADD(s, density_thread_count_independent, 30);
   SPDT_ADD(s, noise_gradient_matches_finite_differences, 10);
   SPDT_ADD(s, fourier_transform, 60);
   SPDT_ADD(s, calls_reject_bad_input, 10);
