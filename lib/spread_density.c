@@ -17,10 +17,12 @@
 
 static const double LOG_2PI = 1.8378770664093454836;
 
-/* Per-row work: logp, a = -d logp / d y (n.b. sign), the scale-gradient
- * contribution(s), and for low-rank L^T a. */
+/* Per-row work: logp, a = -d logp / d y (n.b. sign) and the
+ * scale-gradient contribution(s). For the low-rank kernel only the
+ * isotropic part (a = d / sigma^2, sg = |d|^2 / sigma^2); lowrank_chunk
+ * finishes it. */
 static void row_terms(const spd_spread *s, const float *y, const float *x, double *logp,
-                      double *a, double *sg, double *lta, double c0)
+                      double *a, double *sg, double c0)
 {
   const size_t dim = s->dim, rank = s->rank;
   const bool gauss = spdi_spread_is_gaussian(s);
@@ -44,55 +46,60 @@ static void row_terms(const spd_spread *s, const float *y, const float *x, doubl
       sg_iso += gauss ? z * z : z;
   }
   if (rank) {
-    /* Here a = d / sigma^2; subtract V u and correct quad. */
-    double *u = lta; /* reuse: u first, L^T a after */
-    for (size_t k = 0; k < rank; k++)
-      u[k] = 0;
-    for (size_t j = 0; j < dim; j++) {
-      double d = (double)y[j] - (double)x[j];
-      for (size_t k = 0; k < rank; k++)
-        u[k] += s->V[j * rank + k] * d;
-    }
-    for (size_t k = 0; k < rank; k++)
-      quad -= u[k] * u[k];
-    if (quad < 0) /* rounding; Sigma is positive definite */
-      quad = 0;
-    double a2 = 0;
-    for (size_t j = 0; j < dim; j++) {
-      double v = a[j];
-      for (size_t k = 0; k < rank; k++)
-        v -= s->V[j * rank + k] * u[k];
-      a[j] = v;
-      a2 += v * v;
-    }
-    sg[0] = a2; /* finished by the caller: sigma (|a|^2 - tr Sigma^-1) */
-    for (size_t k = 0; k < rank; k++) {
-      double v = 0;
-      for (size_t j = 0; j < dim; j++)
-        v += (double)s->L[j * rank + k] * a[j];
-      lta[k] = v;
-    }
+    sg[0] = quad; /* |d|^2 / sigma^2 for lowrank_chunk */
   } else if (s->scales == NULL) {
     sg[0] = (sg_iso - (double)dim) / s->sigma;
   }
-  *logp = gauss ? c0 - 0.5 * quad : c0 - quad;
+  *logp = rank ? c0 : gauss ? c0 - 0.5 * quad : c0 - quad;
 }
 
-/* W = V R^-1 (dim x rank, double): row w solves R^T w^T = v^T. */
-static void v_rinv(const spd_spread *s, double *W)
+/* W = V R^-1 (dim x rank, double), through the explicit inverse of the
+ * small triangular R (rank x rank) and one GEMM. Rinv: rank^2 scratch. */
+static void v_rinv(const spd_spread *s, double *W, double *Rinv)
+{
+  const size_t rank = s->rank;
+  const double *R = s->R;
+  for (size_t c = 0; c < rank; c++) /* column c of R^-1 by forward substitution */
+    for (size_t i = 0; i < rank; i++) {
+      double acc = i == c ? 1 : 0;
+      for (size_t k = c; k < i; k++)
+        acc -= R[i * rank + k] * Rinv[k * rank + c];
+      Rinv[i * rank + c] = i < c ? 0 : acc / R[i * rank + i];
+    }
+  spdi_dgemm(false, false, s->dim, rank, rank, 1.0, s->V, rank, Rinv, rank, 0.0, W, rank);
+}
+
+/* The low-rank part of a chunk of R rows, with GEMMs (dim can be 12288):
+ * a holds d / sigma^2 and sg |d|^2 / sigma^2 from row_terms; U, AV, LTA
+ * are R x rank scratch. On return a = Sigma^-1 d, lp is final, sg holds
+ * |a|^2, and with want_lta LTA = (L^T a_i)_i = sigma^2 (a V) R^T
+ * (L = sigma^2 V R^T). */
+static void lowrank_chunk(const spd_spread *s, size_t R, double *a, double *lp, double *sg,
+                          double *U, double *AV, double *LTA, bool want_lta)
 {
   const size_t dim = s->dim, rank = s->rank;
-  const double *R = s->R;
-#pragma omp parallel for num_threads(dim >= 256 ? spdi_threads() : 1) schedule(static)
-  for (size_t i = 0; i < dim; i++) {
-    const double *v = s->V + i * rank;
-    double *w = W + i * rank;
-    for (size_t k = rank; k-- > 0;) {
-      double acc = v[k];
-      for (size_t m = k + 1; m < rank; m++)
-        acc -= R[m * rank + k] * w[m];
-      w[k] = acc / R[k * rank + k];
-    }
+  const double s2 = s->sigma * s->sigma;
+  /* U = d V = sigma^2 a V */
+  spdi_dgemm(false, false, R, rank, dim, s2, a, dim, s->V, rank, 0.0, U, rank);
+  for (size_t i = 0; i < R; i++) {
+    double u2 = 0;
+    for (size_t k = 0; k < rank; k++)
+      u2 += U[i * rank + k] * U[i * rank + k];
+    double quad = sg[i] - u2;
+    lp[i] -= 0.5 * (quad > 0 ? quad : 0); /* rounding: Sigma is positive definite */
+  }
+  /* a = d / sigma^2 - V u */
+  spdi_dgemm(false, true, R, dim, rank, -1.0, U, rank, s->V, rank, 1.0, a, dim);
+#pragma omp parallel for num_threads(R >= 16 ? spdi_threads() : 1) schedule(static)
+  for (size_t i = 0; i < R; i++) {
+    double acc = 0;
+    for (size_t j = 0; j < dim; j++)
+      acc += a[i * dim + j] * a[i * dim + j];
+    sg[i] = acc;
+  }
+  if (want_lta) {
+    spdi_dgemm(false, false, R, rank, dim, 1.0, a, dim, s->V, rank, 0.0, AV, rank);
+    spdi_dgemm(false, true, R, rank, rank, s2, AV, rank, s->R, rank, 0.0, LTA, rank);
   }
 }
 
@@ -119,10 +126,10 @@ static int density(const char *func, const spd_spread *s, const float *y, const 
   double *a = spdi_malloc(chunk * dim * sizeof *a);
   double *sg = spdi_malloc(chunk * nsg * sizeof *sg);
   double *lp = spdi_malloc(chunk * sizeof *lp);
-  double *lta = rank ? spdi_malloc(chunk * rank * sizeof *lta) : NULL;
+  double *lta = rank ? spdi_malloc(3 * chunk * rank * sizeof *lta) : NULL;
   double *gL = rank && gp ? spdi_calloc(dim * rank, sizeof *gL) : NULL;
   double *sgsum = spdi_calloc(nsg, sizeof *sgsum);
-  double *W = rank && gp ? spdi_malloc(dim * rank * sizeof *W) : NULL;
+  double *W = rank && gp ? spdi_malloc((dim + rank) * rank * sizeof *W) : NULL;
   if (!a || !sg || !lp || !sgsum || (rank && !lta) || (rank && gp && (!gL || !W))) {
     spdi_free(W);
     spdi_free(a);
@@ -141,7 +148,10 @@ static int density(const char *func, const spd_spread *s, const float *y, const 
 #pragma omp parallel for num_threads(rows >= 16 ? spdi_threads() : 1) schedule(static)
     for (size_t i = 0; i < rows; i++)
       row_terms(s, y + (r0 + i) * dim, x + (r0 + i) * dim, lp + i, a + i * dim,
-                sg + i * nsg, lta ? lta + i * rank : NULL, c0);
+                sg + i * nsg, c0);
+    if (rank)
+      lowrank_chunk(s, rows, a, lp, sg, lta + chunk * rank, lta + 2 * chunk * rank, lta,
+                    gL != NULL);
     for (size_t i = 0; i < rows; i++) {
       if (logp)
         logp[r0 + i] = lp[i];
@@ -168,7 +178,7 @@ static int density(const char *func, const spd_spread *s, const float *y, const 
     const double tr = (double)dim / (sig * sig) - vf;
     gp[0] = (float)(sig * (sgsum[0] - (double)n * tr));
     /* L: sum_i a_i (L^T a_i)^T - n Sigma^-1 L, Sigma^-1 L = V R^-1. */
-    v_rinv(s, W);
+    v_rinv(s, W, W + dim * rank);
     for (size_t i = 0; i < dim * rank; i++)
       gp[1 + i] = (float)(gL[i] - (double)n * W[i]);
   } else if (gp) {
