@@ -61,7 +61,7 @@ static int parse_number(const char *name, const char *text, double *out)
 static int parse_args(int argc, char **argv, options *o)
 {
   *o = (options){ 1.0, 0.0, 5.0, NULL };
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) { /* every option takes one value */
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
@@ -85,7 +85,6 @@ static int parse_args(int argc, char **argv, options *o)
     }
     if (rc)
       return -1;
-    i++;
   }
   if (!(o->sigma > 0)) {
     fprintf(stderr, "delta-delta: --sigma must be > 0, got %g\n", o->sigma);
