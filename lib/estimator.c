@@ -183,13 +183,8 @@ static void lse_rows(const est *E, int set, const float *a, size_t R, double *ls
         for (size_t l = 0; l < dim; l++)
           U[i * dim + l] +=
               spdi_row_signdot(L + i * T, pts->b + l * pts->ld + n0, T, a[i * E->k + l]);
-    } else if (E->pw.gemm) {
+    } else { /* U += E X_tile: inner dimension T, so GEMM wins for any dim */
       spdi_sgemm(false, false, R, dim, T, 1.0f, L, T, xs + n0 * dim, dim, 1.0f, U, dim);
-    } else { /* sum_j e_ij x_jl = scale_l sum_j e_ij b_jl (b_jl = x_jl / scale_l) */
-      for (size_t i = 0; i < R; i++)
-        for (size_t l = 0; l < dim; l++)
-          U[i * dim + l] += (float)spdi_spread_scale_at(E->s, l) *
-                            spdi_row_dot(L + i * T, pts->b + l * pts->ld + n0, T);
     }
   }
   for (size_t i = 0; i < R; i++) {
@@ -219,15 +214,15 @@ static void density_chunk(est *E, size_t c)
   }
 }
 
-/* Pass 3 for one tile of q points: G (T x dim) and cvec (T). The loop
- * paths accumulate G transposed (dim x T) so that the loops run along the
- * points and vectorise. */
+/* Pass 3 for one tile of q points: G (T x dim) and cvec (T). Gaussian
+ * kernels accumulate with a GEMM; Laplace accumulates G transposed
+ * (dim x T) so that its sign loops run along the points and vectorise. */
 static void scatter_tile(est *E, size_t k0, size_t T, float *G, double *cvec)
 {
   const size_t dim = E->dim, k = E->k;
   const spdi_pw_points *pts = &E->pts[1];
   float *L = thread_work(E), *GT = L + ROWS * TILE, *cv = GT + dim * TILE;
-  if (!E->pw.gemm)
+  if (E->pw.laplace)
     memset(GT, 0, dim * T * sizeof *GT);
   for (size_t c = 0; c < E->nchunk[0] + E->nchunk[1]; c++) {
     size_t r0;
@@ -251,15 +246,11 @@ static void scatter_tile(est *E, size_t k0, size_t T, float *G, double *cvec)
       for (size_t i = 0; i < R; i++)
         for (size_t l = 0; l < dim; l++)
           spdi_row_signaxpy(GT + l * T, L + i * T, pts->b + l * pts->ld + k0, T, a[i * k + l]);
-    } else if (E->pw.gemm) { /* G += W^T Y */
+    } else { /* G += W^T Y (inner dimension R) */
       spdi_sgemm(true, false, T, dim, R, 1.0f, L, T, E->y + r0 * dim, dim, 1.0f, G, dim);
-    } else {
-      for (size_t i = 0; i < R; i++)
-        for (size_t l = 0; l < dim; l++)
-          spdi_row_axpy(GT + l * T, L + i * T, T, E->y[(r0 + i) * dim + l]);
     }
   }
-  if (!E->pw.gemm)
+  if (E->pw.laplace)
     for (size_t j = 0; j < T; j++)
       for (size_t l = 0; l < dim; l++)
         G[j * dim + l] = GT[l * T + j];
