@@ -129,23 +129,6 @@ void spdi_pw_features(const spdi_pw *pw, const float *x, size_t n, bool b_form, 
   }
 }
 
-SPDI_CLONES float spdi_row_dot(const float *x, const float *b, size_t n)
-{
-  float acc[SPDI_LANES] = { 0 };
-  size_t j = 0;
-  for (; j + SPDI_LANES <= n; j += SPDI_LANES) {
-#pragma omp simd
-    for (size_t l = 0; l < SPDI_LANES; l++)
-      acc[l] += x[j + l] * b[j + l];
-  }
-  for (size_t l = 0; j < n; j++, l++)
-    acc[l] += x[j] * b[j];
-  float r = 0;
-  for (size_t l = 0; l < SPDI_LANES; l++)
-    r += acc[l];
-  return r;
-}
-
 SPDI_CLONES void spdi_row_axpy(float *y, const float *x, size_t n, float alpha)
 {
 #pragma omp simd

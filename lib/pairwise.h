@@ -70,8 +70,6 @@ float spdi_row_expsum(float *x, size_t n, float shift);
 void spdi_row_expscale(float *x, size_t n, float shift, float scale);
 /* sum_j x_j sign(a - b_j) */
 float spdi_row_signdot(const float *x, const float *b, size_t n, float a);
-/* sum_j x_j b_j */
-float spdi_row_dot(const float *x, const float *b, size_t n);
 /* y_j += alpha x_j */
 void spdi_row_axpy(float *y, const float *x, size_t n, float alpha);
 /* k_j *= (1 + d_j) exp(-d_j), d_j = |a - b_j| (the 1-D Laplace k2) */
