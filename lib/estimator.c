@@ -28,8 +28,8 @@
 #include <omp.h>
 #include <string.h>
 
-#define ROWS 128          /* draws per chunk */
-#define TILE 1024         /* points per tile */
+#define ROWS 256         /* draws per chunk */
+#define TILE 512         /* points per tile */
 #define AUTO_DRAWS 1000   /* automatic S: at least this many draws per set */
 
 struct spd_estimator {

@@ -247,7 +247,7 @@ END_TEST
 
 START_TEST(many_points_match_reference)
 {
-  /* More points than one tile (1024): the streaming log-sum-exp must
+  /* More points than one tile (512): the streaming log-sum-exp must
    * rescale across tiles exactly. 1100 p points and 40 q points, one draw
    * each, against the log-densities in double (value only). Loop path in
    * 3-D (isotropic and Laplace) and GEMM path in 40-D. */

@@ -78,7 +78,7 @@
  * with respect to the q points differentiates D^ exactly: through the
  * reparameterised draws y = x_q + noise and through q~ itself.
  *
- * Pairwise Gaussian terms come from BLIS GEMM on tiles of 128 draws by 1024
+ * Pairwise Gaussian terms come from BLIS GEMM on tiles of 256 draws by 512
  * points (vectorised loops when dim + rank < 32, and for Laplace kernels)
  * with a streaming log-sum-exp; memory is O((n_p + n_q) S (dim + rank))
  * for the draws plus O(threads x tile), never O(n_p n_q). Logits are formed
