@@ -12,5 +12,7 @@
 #include <spreaddiv/version.h>
 #include <spreaddiv/core.h>
 #include <spreaddiv/rng.h>
+#include <spreaddiv/spread.h>
+#include <spreaddiv/fdiv.h>
 
 #endif /* SPREADDIV_H */
