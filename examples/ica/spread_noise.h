@@ -1,4 +1,5 @@
-/* The one place where the example spreads data: y = x + gamma eps with
+/* The one place where the example spreads data, through the library's
+ * spread kernel: y = x + gamma eps with
  * eps ~ N(0, I), the isotropic Gaussian spread kernel of MATH.md section 2,
  * applied identically to the data (here) and to the model (as its output
  * noise gamma^2 in the E-step). */

@@ -490,7 +490,7 @@ START_TEST(spread_noise_moments_and_in_place)
   ck_assert(memcmp(x, y, n * dim * sizeof *x) == 0);
   /* Scale changes apply to later draws; bad values are refused. */
   SPDT_OK(ica_spreader_set_gamma(a, 2.0));
-  ck_assert_int_eq(ica_spreader_set_gamma(a, -1.0), SPD_E_INVALID);
+  ck_assert_int_eq(ica_spreader_set_gamma(a, -1.0), SPD_E_DOMAIN);
   ck_assert_int_eq(ica_spreader_create(dim, 0.0, 9, 1, &b), SPD_E_INVALID);
   ica_spreader_free(a);
   ica_spreader_free(b);
