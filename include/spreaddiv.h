@@ -12,5 +12,7 @@
 #include <spreaddiv/version.h>
 #include <spreaddiv/core.h>
 #include <spreaddiv/rng.h>
+#include <spreaddiv/tape.h>
+#include <spreaddiv/params.h>
 
 #endif /* SPREADDIV_H */

@@ -1,0 +1,2 @@
+#include "harness.h"
+Suite *spdt_suite(void) { return suite_create("tape"); }
