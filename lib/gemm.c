@@ -44,3 +44,8 @@ void spdi_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
                (double *)a, (inc_t)lda, 1, (double *)b, (inc_t)ldb, 1,
                &beta, c, (inc_t)ldc, 1, NULL, &rntm);
 }
+
+const char *spdi_gemm_arch(void)
+{
+  return bli_arch_string(bli_arch_query_id());
+}

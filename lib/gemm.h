@@ -20,4 +20,8 @@ void spdi_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
                 double alpha, const double *a, size_t lda, const double *b,
                 size_t ldb, double beta, double *c, size_t ldc);
 
+/* Name of the kernel configuration BLIS selected at run time ("skx",
+ * "haswell", ...), for benchmarks and diagnostics. */
+const char *spdi_gemm_arch(void);
+
 #endif /* SPDI_GEMM_H */
