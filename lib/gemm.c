@@ -12,6 +12,11 @@ static void init_rntm(rntm_t *rntm)
    * BLIS_NUM_THREADS / OMP_NUM_THREADS (BUILD-FACTS section 1). */
   bli_rntm_init(rntm);
   bli_rntm_set_num_threads(spdi_threads(), rntm);
+  /* BLIS 0.9's unpacked "sup" kernels for skinny shapes (haswell) read
+   * past the last row of A when m is not a multiple of their MR (valgrind:
+   * "Invalid read" up to MR - 1 rows beyond the matrix); the packed path
+   * reads exactly its operands and was not slower on our shapes. */
+  bli_rntm_disable_l3_sup(rntm);
 }
 
 void spdi_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
