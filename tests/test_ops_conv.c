@@ -33,6 +33,7 @@ static const struct conv_case cases[] = {
   { 0, 2, 2, 5, 6, 2, 3, 2, 1, 0, 0, 1 },
   { 0, 1, 3, 7, 7, 2, 3, 3, 3, 1, 0, 0 },
   { 0, 1, 1, 4, 4, 2, 5, 5, 1, 3, 0, 1 }, /* pad wider than half the kernel */
+  { 0, 2, 1, 6, 7, 4, 5, 5, 2, 2, 0, 1 }, /* few input channels: col2im input gradient */
   /* conv2d_transpose: the decoder's stride 2, pad 2, output pad 1 (4 -> 8),
    * its final stride 1, pad 2, and odd sizes / other combinations */
   { 1, 2, 3, 4, 4, 2, 5, 5, 2, 2, 1, 1 },
@@ -42,6 +43,9 @@ static const struct conv_case cases[] = {
   { 1, 2, 2, 3, 4, 2, 3, 3, 2, 1, 0, 1 },
   { 1, 1, 2, 3, 3, 2, 4, 4, 3, 1, 2, 1 },
   { 1, 1, 3, 2, 3, 2, 5, 5, 2, 2, 0, 1 },
+  /* few output channels (the decoder's RGB layer): GEMM + col2im form */
+  { 1, 2, 12, 5, 5, 3, 5, 5, 1, 2, 0, 1 },
+  { 1, 2, 4, 3, 4, 1, 5, 5, 2, 2, 1, 1 },
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -158,10 +162,11 @@ END_TEST
 
 START_TEST(conv_batch_split_matches_whole_batch)
 {
-  /* Large images use several GEMM groups per batch; each image's output
-   * must not depend on which group it fell into. 64 x 3 x 96 x 96 needs
-   * more than one 64 MiB group for the 5x5 transposed conv. */
-  const size_t n = 40, c = 4, h = 64, w = 64, o = 3;
+  /* The batch shares GEMMs whose column blocks and micro-tiles cut across
+   * images, and the col2im form works on groups of images; each image's
+   * output must still be exactly what it is alone (40 images of 64 x 64
+   * span many column blocks and two groups). */
+  const size_t n = 40, c = 12, h = 64, w = 64, o = 3; /* 12 -> 3: GEMM + col2im form */
   spd_tape *t = NULL;
   SPDT_OK(spd_tape_create(&t));
   float *x = malloc(n * c * h * w * sizeof *x), *wt = malloc(c * o * 25 * sizeof *wt);

@@ -341,17 +341,22 @@ SPD_API spd_tensor *spd_matmul_ex(spd_tape *t, spd_tensor *a, spd_tensor *b,
  *
  * x is N x C x H x W, w is O x C x kh x kw, and the output is
  * N x O x Ho x Wo with Ho = (H + 2 pad - kh) / stride + 1 (floor), likewise
- * Wo. Computed by im2col and BLIS sgemm with the batch folded into the GEMM.
+ * Wo. Computed as GEMMs on BLIS's micro-kernel with the whole batch in one
+ * GEMM; the im2col matrix is never formed (the GEMM packs straight from a
+ * zero-padded copy of the input), and the input gradient is computed per
+ * stride phase as a gather, so no output element is written by two
+ * threads.
  *
  * @param t Tape.
  * @param x Input, 4-D NCHW.
  * @param w Weights, 4-D O x C x kh x kw.
  * @param b Bias of O values (1-D), or NULL for none.
- * @param stride Stride, >= 1, the same along both axes.
- * @param pad Zero padding on each side, >= 0, smaller than the kernel.
+ * @param stride Stride, 1 to 64, the same along both axes.
+ * @param pad Zero padding on each side, >= 0.
  * @return The output, or NULL on error (#SPD_E_SHAPE for wrong ranks,
  *         channel counts or a kernel larger than the padded input;
- *         #SPD_E_INVALID for stride < 1 or a bad pad).
+ *         #SPD_E_INVALID for a stride outside 1..64, a negative pad or a
+ *         kernel side above 64).
  */
 SPD_API spd_tensor *spd_conv2d(spd_tape *t, spd_tensor *x, spd_tensor *w,
                                spd_tensor *b, int stride, int pad);
@@ -369,12 +374,14 @@ SPD_API spd_tensor *spd_conv2d(spd_tape *t, spd_tensor *x, spd_tensor *w,
  * @param x Input, 4-D NCHW.
  * @param w Weights, 4-D C_in x C_out x kh x kw.
  * @param b Bias of C_out values (1-D), or NULL for none.
- * @param stride Stride, >= 1.
- * @param pad Padding removed from each side of the output, >= 0, smaller
- *        than the kernel.
+ * @param stride Stride, 1 to 64.
+ * @param pad Padding removed from each side of the output, >= 0.
  * @param output_pad Extra rows/columns added at the bottom/right of the
  *        output, 0 <= output_pad < stride.
- * @return The output, or NULL on error (#SPD_E_SHAPE, #SPD_E_INVALID).
+ * @return The output, or NULL on error (#SPD_E_SHAPE for wrong ranks,
+ *         channel counts or no output left after the padding;
+ *         #SPD_E_INVALID for a stride outside 1..64, a bad pad or
+ *         output_pad, or a kernel side above 64).
  */
 SPD_API spd_tensor *spd_conv2d_transpose(spd_tape *t, spd_tensor *x,
                                          spd_tensor *w, spd_tensor *b,

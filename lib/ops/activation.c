@@ -28,7 +28,8 @@ int spdi_op_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
   switch (action) {
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : 0.0f); break;
-  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += x[i] > 0.0f ? dy[i] : 0.0f); break;
+  /* both operands loaded unconditionally: a select, not a branch */
+  case SPDI_BACKWARD: SPDI_FOR(y->n, const float d = dy[i]; gx[i] += x[i] > 0.0f ? d : 0.0f); break;
   }
   return SPD_OK;
 }
@@ -43,7 +44,7 @@ int spdi_op_leaky_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
       return spdi_tape_fail(t, SPD_E_DOMAIN, "slope %g is not finite", (double)s);
     return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : s * x[i]); break;
-  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += x[i] > 0.0f ? dy[i] : s * dy[i]); break;
+  case SPDI_BACKWARD: SPDI_FOR(y->n, const float d = dy[i]; gx[i] += x[i] > 0.0f ? d : s * d); break;
   }
   return SPD_OK;
 }

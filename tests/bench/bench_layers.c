@@ -3,7 +3,8 @@
  * sgemm throughput measured in the same run.
  *
  * usage: bench_layers [--width W] [--batch B] [--threads T] [--reps N]
- *                     [--csv] [--smoke]
+ *                     [--csv] [--smoke] [--only LAYER]
+ *                     [--sgemm-reps N] [--sgemm-only]
  *
  * Layers (width W = widest channel count, 1024 in the paper; 64x64x3 input):
  *   enc1..enc4   conv 5x5 stride 2 pad 2 to W/8, W/4, W/2, W channels
@@ -223,7 +224,8 @@ static double sgemm_gflops(int reps)
 int main(int argc, char **argv)
 {
   size_t width = 1024, batch = 32;
-  int threads = 1, reps = 5, csv = 0;
+  int threads = 1, reps = 5, csv = 0, sgemm_reps = 5, sgemm_only = 0;
+  const char *only = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--width") == 0 && i + 1 < argc)
       width = strtoul(argv[++i], NULL, 10);
@@ -233,6 +235,12 @@ int main(int argc, char **argv)
       threads = atoi(argv[++i]);
     else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
       reps = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--sgemm-only") == 0)
+      sgemm_only = 1;
+    else if (strcmp(argv[i], "--sgemm-reps") == 0 && i + 1 < argc)
+      sgemm_reps = atoi(argv[++i]);
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+      only = argv[++i];
     else if (strcmp(argv[i], "--csv") == 0)
       csv = 1;
     else if (strcmp(argv[i], "--smoke") == 0) {
@@ -241,7 +249,7 @@ int main(int argc, char **argv)
       reps = 1;
     } else {
       fprintf(stderr, "usage: %s [--width W] [--batch B] [--threads T] [--reps N] [--csv] "
-              "[--smoke]\n", argv[0]);
+              "[--smoke] [--only LAYER] [--sgemm-reps N] [--sgemm-only]\n", argv[0]);
       return 2;
     }
   }
@@ -265,7 +273,11 @@ int main(int argc, char **argv)
     { "dec_out", TCONV, W / 16, 3, 64, 1, 2, 0, SIGMOID, 1 },
   };
   const int nl = (int)(sizeof layers / sizeof layers[0]);
-  const double peak = sgemm_gflops(reps < 3 ? 3 : reps);
+  const double peak = sgemm_gflops(sgemm_reps < 1 ? 1 : sgemm_reps);
+  if (sgemm_only) {
+    printf("%.2f %s\n", peak, spdi_gemm_arch());
+    return 0;
+  }
   if (csv)
     printf("layer,width,batch,threads,reps,fwd_ms,total_ms,gflop,gflops,frac_sgemm,sgemm_gflops,blis\n");
   else
@@ -275,6 +287,8 @@ int main(int argc, char **argv)
            width, batch, threads, reps, spdi_gemm_arch(), peak, "layer", "fwd_ms", "total_ms",
            "GFLOP", "GFLOP/s", "frac");
   for (int i = 0; i < nl; i++) {
+    if (only != NULL && strcmp(only, layers[i].name) != 0)
+      continue;
     struct result r = run_layer(&layers[i], batch, reps);
     double gf = layer_gflop(&layers[i], batch), rate = gf / (r.total_ms * 1e-3);
     if (csv)
