@@ -166,7 +166,19 @@ void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *
   do {                                                                         \
     const size_t n_ = (n);                                                     \
     const float *sp_ = (sp);                                                   \
-    if ((kind) == SPDI_BC_CHANNEL) {                                           \
+    if ((kind) == SPDI_BC_CHANNEL && (geom)->inner == 1) {                    \
+      /* a per-feature vector: it runs along the rows */                      \
+      const size_t chans_ = (geom)->chans, outer_ = (geom)->outer;             \
+      _Pragma("omp parallel for if(n_ >= SPDI_PAR_MIN) num_threads(spdi_threads())") \
+      for (size_t o_ = 0; o_ < outer_; o_++) {                                 \
+        _Pragma("omp simd")                                                    \
+        for (size_t c_ = 0; c_ < chans_; c_++) {                               \
+          const size_t i = o_ * chans_ + c_;                                   \
+          const float sv = sp_[c_];                                            \
+          BODY;                                                                \
+        }                                                                      \
+      }                                                                        \
+    } else if ((kind) == SPDI_BC_CHANNEL) {                                    \
       const size_t inner_ = (geom)->inner, chans_ = (geom)->chans;             \
       const size_t rows_ = (geom)->outer * chans_;                             \
       _Pragma("omp parallel for if(n_ >= SPDI_PAR_MIN) num_threads(spdi_threads())") \

@@ -52,11 +52,42 @@ double spdi_ddot(const float *x, const float *y, size_t n)
   return s;
 }
 
+/* The inner == 1 case (a per-feature vector of an N x F matrix): sum down
+ * the columns row by row, which reads memory in order. Threads own blocks
+ * of columns; each column is still summed over rows 0, 1, ... in turn, as
+ * in the general case. */
+static void feature_sums(const float *x, const float *y, size_t outer, size_t C, double *out)
+{
+  const size_t block = 256, nblk = (C + block - 1) / block;
+#pragma omp parallel for if(outer * C >= SPDI_PAR_MIN && nblk > 1) num_threads(spdi_threads())
+  for (size_t b = 0; b < nblk; b++) {
+    const size_t c0 = b * block, c1 = c0 + block < C ? c0 + block : C;
+    for (size_t c = c0; c < c1; c++)
+      out[c] = 0;
+    for (size_t o = 0; o < outer; o++) {
+      const float *px = x + o * C, *py = y != NULL ? y + o * C : NULL;
+      if (py != NULL) {
+#pragma omp simd
+        for (size_t c = c0; c < c1; c++)
+          out[c] += (double)px[c] * py[c];
+      } else {
+#pragma omp simd
+        for (size_t c = c0; c < c1; c++)
+          out[c] += px[c];
+      }
+    }
+  }
+}
+
 void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *g,
                        double *out)
 {
   const size_t C = g->chans, inner = g->inner, outer = g->outer;
   const size_t total = outer * C * inner;
+  if (inner == 1) {
+    feature_sums(x, y, outer, C, out);
+    return;
+  }
 #pragma omp parallel for if(total >= SPDI_PAR_MIN && C > 1) num_threads(spdi_threads())
   for (size_t c = 0; c < C; c++) {
     double s = 0;
