@@ -44,6 +44,13 @@
  * every dimension 1 except dimension 1 (e.g. [1, C, 1, 1]). The result has
  * the shape of the larger operand.
  *
+ * **Speed.** Matrix products and convolutions run on BLIS's kernels for the
+ * CPU, which BLIS picks at run time. BLIS 0.9 falls back to its AVX2
+ * ("haswell") kernels on AVX-512 CPUs whose FMA unit count it does not know
+ * (e.g. Xeon Ice Lake); there, setting the environment variable
+ * `BLIS_ARCH_TYPE=0` before the process starts selects its AVX-512 ("skx")
+ * kernels, about 1.5x faster. The library never sets it itself.
+ *
  * **Threads and determinism.** Operations use spd_num_threads() threads
  * (OpenMP loops and BLIS). Results are bitwise identical whatever the
  * thread count, for one build on one machine; BLIS kernels differ between
