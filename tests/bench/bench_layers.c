@@ -273,7 +273,8 @@ int main(int argc, char **argv)
     { "dec_out", TCONV, W / 16, 3, 64, 1, 2, 0, SIGMOID, 1 },
   };
   const int nl = (int)(sizeof layers / sizeof layers[0]);
-  const double peak = sgemm_gflops(sgemm_reps < 1 ? 1 : sgemm_reps);
+  /* --sgemm-reps 0 skips the measurement (fractions then print as 0) */
+  const double peak = sgemm_reps > 0 ? sgemm_gflops(sgemm_reps) : 0.0;
   if (sgemm_only) {
     printf("%.2f %s\n", peak, spdi_gemm_arch());
     return 0;
@@ -291,12 +292,13 @@ int main(int argc, char **argv)
       continue;
     struct result r = run_layer(&layers[i], batch, reps);
     double gf = layer_gflop(&layers[i], batch), rate = gf / (r.total_ms * 1e-3);
+    double frac = peak > 0 ? rate / peak : 0.0;
     if (csv)
       printf("%s,%zu,%zu,%d,%d,%.3f,%.3f,%.4f,%.2f,%.3f,%.2f,%s\n", layers[i].name, width, batch,
-             threads, reps, r.fwd_ms, r.total_ms, gf, rate, rate / peak, peak, spdi_gemm_arch());
+             threads, reps, r.fwd_ms, r.total_ms, gf, rate, frac, peak, spdi_gemm_arch());
     else
       printf("%-10s %9.2f %9.2f %8.3f %8.1f %7.2f\n", layers[i].name, r.fwd_ms, r.total_ms, gf,
-             rate, rate / peak);
+             rate, frac);
     fflush(stdout);
   }
   return 0;

@@ -1,21 +1,25 @@
 #!/usr/bin/python3
 """Side-by-side layer timings: libspreaddiv (bench_layers) and PyTorch
-(layers_torch.py), interleaved layer by layer in one session so that both
-see the same machine load.
+(layers_torch.py), paired repetition by repetition in one session so that
+both see the same machine load.
 
-usage (from the build directory's parent, with Debian's python3-torch):
+usage (with Debian's python3-torch):
   /usr/bin/python3 tests/bench/compare.py build/tests/bench/bench_layers \\
       --widths 128 1024 --threads 1 2 --reps 5
 
 For each width and thread count it measures BLIS sgemm (2048^3, median of
-5) and then, per layer, runs our median-of-N and PyTorch's median-of-N back
-to back. Prints one Markdown table per configuration: our ms, PyTorch's
-ms, their ratio (> 1: we are faster), our GFLOP/s and our fraction of the
-sgemm throughput. BLIS_ARCH_TYPE in the environment selects BLIS's kernels
-for our side (see BUILD-FACTS B5); PyTorch's convolutions run on oneDNN.
+5) and then, per layer, alternates N times: one timed forward + backward of
+ours (a bench_layers run with one warm-up and one timed repetition) and one
+of PyTorch's (after one warm-up). Prints one Markdown table per
+configuration: the medians, the median of the per-round ratios PyTorch /
+ours (> 1: we are faster), our GFLOP/s and our fraction of the sgemm
+throughput. BLIS_ARCH_TYPE in the environment selects BLIS's kernels (for
+our side, and for PyTorch's BLAS calls: Debian's libblas.so.3 is BLIS);
+PyTorch's convolutions run on oneDNN.
 """
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 
@@ -24,12 +28,12 @@ import layers_torch  # noqa: E402
 import torch  # noqa: E402
 
 
-def ours(exe, width, threads, reps, layer):
-    out = subprocess.run([exe, "--width", str(width), "--threads", str(threads), "--reps",
-                          str(reps), "--only", layer, "--sgemm-reps", "1", "--csv"],
+def ours(exe, width, threads, layer):
+    out = subprocess.run([exe, "--width", str(width), "--threads", str(threads), "--reps", "1",
+                          "--only", layer, "--sgemm-reps", "0", "--csv"],
                          check=True, capture_output=True, text=True).stdout
     row = out.strip().splitlines()[-1].split(",")
-    return float(row[5]), float(row[6]), float(row[7])  # fwd, total, GFLOP
+    return float(row[6]), float(row[7])  # total ms, GFLOP
 
 
 def sgemm(exe, threads):
@@ -55,11 +59,16 @@ def main():
             load0 = os.getloadavg()[0]
             rows = []
             for spec in layers_torch.layers(width):
-                name = spec[0]
-                fwd, tot, gflop = ours(a.exe, width, threads, a.reps, name)
+                x, net = layers_torch.build(spec, a.batch)
                 with torch.backends.mkldnn.flags(enabled=True):
-                    tfwd, ttot = layers_torch.run(spec, a.batch, a.reps)
-                rows.append((name, tot, ttot, gflop))
+                    layers_torch.step(x, net)  # warm-up
+                    mine, theirs = [], []
+                    for _ in range(a.reps):
+                        tot, gflop = ours(a.exe, width, threads, spec[0])
+                        mine.append(tot)
+                        theirs.append(layers_torch.step(x, net)[1])
+                del x, net
+                rows.append((spec[0], mine, theirs, gflop))
             peak2, _ = sgemm(a.exe, threads)
             load1 = os.getloadavg()[0]
             print(f"\n### width {width}, batch {a.batch}, {threads} thread(s), median of {a.reps}")
@@ -68,9 +77,11 @@ def main():
             print("| layer | ours ms | torch ms | torch/ours | GFLOP | ours GFLOP/s | frac of sgemm |")
             print("|---|---:|---:|---:|---:|---:|---:|")
             ref = 0.5 * (peak + peak2)
-            for name, tot, ttot, gflop in rows:
+            for name, mine, theirs, gflop in rows:
+                tot, ttot = statistics.median(mine), statistics.median(theirs)
+                ratio = statistics.median(t / m for m, t in zip(mine, theirs))
                 rate = gflop / (tot * 1e-3)
-                print(f"| {name} | {tot:.2f} | {ttot:.2f} | {ttot / tot:.2f} | {gflop:.3f} | "
+                print(f"| {name} | {tot:.2f} | {ttot:.2f} | {ratio:.2f} | {gflop:.3f} | "
                       f"{rate:.1f} | {rate / ref:.2f} |")
             sys.stdout.flush()
 

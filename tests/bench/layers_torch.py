@@ -54,21 +54,23 @@ def build(spec, batch):
     return x, net
 
 
+def step(x, net):
+    """One timed forward + backward; returns (forward ms, total ms)."""
+    x.grad = None
+    for q in net.parameters():
+        q.grad = None
+    t0 = time.perf_counter()
+    loss = net(x).sum()
+    t1 = time.perf_counter()
+    loss.backward()
+    t2 = time.perf_counter()
+    return (t1 - t0) * 1e3, (t2 - t0) * 1e3
+
+
 def run(spec, batch, reps):
     x, net = build(spec, batch)
-    fwd, total = [], []
-    for r in range(-1, reps):
-        x.grad = None
-        for q in net.parameters():
-            q.grad = None
-        t0 = time.perf_counter()
-        loss = net(x).sum()
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        if r >= 0:
-            fwd.append((t1 - t0) * 1e3)
-            total.append((t2 - t0) * 1e3)
+    step(x, net)  # warm-up
+    fwd, total = zip(*(step(x, net) for _ in range(reps)))
     return statistics.median(fwd), statistics.median(total)
 
 
