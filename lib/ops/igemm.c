@@ -25,10 +25,15 @@ static size_t tile_floats(const struct spdi_ukernel *u)
   return round_up(u->packmr * u->packnr, 16); /* 64 bytes */
 }
 
+/* Each thread has its own packing buffers and tile. */
+static size_t per_thread(const struct spdi_ukernel *u)
+{
+  return nc_of(u) / u->nr * b_panel(u) + mc_of(u) / u->mr * a_panel(u) + tile_floats(u);
+}
+
 size_t spdi_igemm_work(const struct spdi_ukernel *u, int nthreads)
 {
-  return nc_of(u) / u->nr * b_panel(u) + mc_of(u) / u->mr * a_panel(u) +
-         (size_t)(nthreads < 1 ? 1 : nthreads) * tile_floats(u);
+  return (size_t)(nthreads < 1 ? 1 : nthreads) * per_thread(u);
 }
 
 /* The common stride of idx[0..n), or 0 if they are not evenly spaced
@@ -104,6 +109,75 @@ bool spdi_igemm_transposes(size_t M, size_t N, const struct spdi_ukernel *u)
   return swap > 1.05 * keep || (swap >= keep / 1.05 && M < 64 && N > 4 * M);
 }
 
+/* The BLIS loop nest on one thread: jc over N, pc over K (pack B), ic over
+ * M (pack A), then the micro-tiles, B panel outer, A panel inner, so that a
+ * B panel stays in cache across the A panels. */
+static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u, float *bp,
+                        float *ap, float *tile)
+{
+  const size_t MR = u->mr, NR = u->nr, KC = u->kc, MC = mc_of(u), NC = nc_of(u);
+  const size_t PA = a_panel(u), PB = b_panel(u);
+  /* temporary tile layout as the kernel likes it */
+  const ptrdiff_t rs = u->row_pref ? (ptrdiff_t)u->packnr : 1;
+  const ptrdiff_t cs = u->row_pref ? 1 : (ptrdiff_t)u->packmr;
+  const size_t M = g->M, N = g->N, K = g->K;
+  for (size_t jc = 0; jc < N; jc += NC) {
+    const size_t nc = N - jc < NC ? N - jc : NC, npan = (nc + NR - 1) / NR;
+    for (size_t pc = 0; pc < K; pc += KC) {
+      const size_t kc = K - pc < KC ? K - pc : KC;
+      for (size_t jp = 0; jp < npan; jp++) {
+        const size_t j0 = jp * NR;
+        pack_b(g, pc, kc, jc + j0, nc - j0 < NR ? nc - j0 : NR, u->packnr, bp + jp * PB);
+      }
+      for (size_t ic = 0; ic < M; ic += MC) {
+        const size_t mc = M - ic < MC ? M - ic : MC, mpan = (mc + MR - 1) / MR;
+        for (size_t ip = 0; ip < mpan; ip++) {
+          const size_t i0 = ip * MR;
+          pack_a(g, ic + i0, mc - i0 < MR ? mc - i0 : MR, pc, kc, u->packmr, ap + ip * PA);
+        }
+        for (size_t jp = 0; jp < npan; jp++)
+          for (size_t ip = 0; ip < mpan; ip++) {
+            const size_t i0 = ip * MR, j0 = jp * NR;
+            const size_t m = mc - i0 < MR ? mc - i0 : MR, n = nc - j0 < NR ? nc - j0 : NR;
+            const ptrdiff_t *cr = g->c.r + ic + i0, *cc = g->c.c + jc + j0;
+            float *dst = g->c.dst;
+            const ptrdiff_t cst = n > 1 ? even_stride(cc, n) : 1;
+            const ptrdiff_t rst = m > 1 ? even_stride(cr, m) : 1;
+            if (cst != 0 && rst != 0) {
+              /* a plain strided block of C: the kernel adds into it */
+              spdi_ukernel_run(u, m, n, kc, ap + ip * PA, bp + jp * PB, dst + cr[0] + cc[0],
+                               rst, cst, true);
+              continue;
+            }
+            spdi_ukernel_run(u, m, n, kc, ap + ip * PA, bp + jp * PB, tile, rs, cs, false);
+            if (rst == 1) {
+              /* C is contiguous down the tile's columns: walk them */
+              for (size_t j = 0; j < n; j++) {
+                float *d = dst + cr[0] + cc[j];
+                const float *tc = tile + (ptrdiff_t)j * cs;
+                for (size_t i = 0; i < m; i++)
+                  d[i] += tc[(ptrdiff_t)i * rs];
+              }
+              continue;
+            }
+            for (size_t i = 0; i < m; i++) {
+              float *d = dst + cr[i];
+              const float *tr = tile + (ptrdiff_t)i * rs;
+              if (cst != 0) {
+                d += cc[0];
+                for (size_t j = 0; j < n; j++)
+                  d[(ptrdiff_t)j * cst] += tr[(ptrdiff_t)j * cs];
+              } else {
+                for (size_t j = 0; j < n; j++)
+                  d[cc[j]] += tr[(ptrdiff_t)j * cs];
+              }
+            }
+          }
+      }
+    }
+  }
+}
+
 void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float *work,
                 int nthreads)
 {
@@ -128,82 +202,39 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
     gt.c.c = g0->c.r;
     g = &gt;
   }
-  const size_t MR = u->mr, NR = u->nr, KC = u->kc, MC = mc_of(u), NC = nc_of(u);
-  const size_t PA = a_panel(u), PB = b_panel(u), TF = tile_floats(u);
-  /* tile layout as the kernel likes it */
-  const ptrdiff_t rs = u->row_pref ? (ptrdiff_t)u->packnr : 1;
-  const ptrdiff_t cs = u->row_pref ? 1 : (ptrdiff_t)u->packmr;
-  float *bp = work, *ap = bp + NC / NR * PB, *tiles = ap + MC / MR * PA;
-  const size_t M = g->M, N = g->N, K = g->K;
   if (omp_in_parallel())
     nthreads = 1;
-
+  /* Threads split the side whose packed operand is the larger (the other
+   * is packed by every thread) into contiguous ranges of whole micro-tiles
+   * and run the loop nest on their range alone: no barrier inside the
+   * GEMM, which matters when the host's other threads or processes
+   * preempt ours. The micro-tile grid and each element's K order are those
+   * of one thread, so the results are the same bits. */
+  const bool split_n = g->N >= g->M;
+  const size_t unit = split_n ? u->nr : u->mr, len = split_n ? g->N : g->M;
+  const size_t units = (len + unit - 1) / unit;
+  if ((size_t)nthreads > units)
+    nthreads = (int)units;
+  const size_t stride = per_thread(u);
 #pragma omp parallel num_threads(nthreads)
   {
-    float *tile = tiles + (size_t)omp_get_thread_num() * TF;
-    for (size_t jc = 0; jc < N; jc += NC) {
-      const size_t nc = N - jc < NC ? N - jc : NC, npan = (nc + NR - 1) / NR;
-      for (size_t pc = 0; pc < K; pc += KC) {
-        const size_t kc = K - pc < KC ? K - pc : KC;
-#pragma omp for schedule(static)
-        for (size_t jp = 0; jp < npan; jp++) {
-          const size_t j0 = jp * NR;
-          pack_b(g, pc, kc, jc + j0, nc - j0 < NR ? nc - j0 : NR, u->packnr, bp + jp * PB);
-        }
-        for (size_t ic = 0; ic < M; ic += MC) {
-          const size_t mc = M - ic < MC ? M - ic : MC, mpan = (mc + MR - 1) / MR;
-#pragma omp for schedule(static)
-          for (size_t ip = 0; ip < mpan; ip++) {
-            const size_t i0 = ip * MR;
-            pack_a(g, ic + i0, mc - i0 < MR ? mc - i0 : MR, pc, kc, u->packmr, ap + ip * PA);
-          }
-          /* B panel outer, A panel inner, as BLIS: a B panel stays in
-           * cache across the A panels. */
-#pragma omp for schedule(static)
-          for (size_t tix = 0; tix < npan * mpan; tix++) {
-            const size_t jp = tix / mpan, ip = tix % mpan;
-            const size_t i0 = ip * MR, j0 = jp * NR;
-            const size_t m = mc - i0 < MR ? mc - i0 : MR, n = nc - j0 < NR ? nc - j0 : NR;
-            const ptrdiff_t *cr = g->c.r + ic + i0, *cc = g->c.c + jc + j0;
-            float *dst = g->c.dst;
-            const ptrdiff_t cst = n > 1 ? even_stride(cc, n) : 1;
-            const ptrdiff_t rst = m > 1 ? even_stride(cr, m) : 1;
-            if (cst != 0 && rst != 0) {
-              /* a plain strided block of C: the kernel adds into it */
-              spdi_ukernel_run(u, m, n, kc, ap + ip * PA, bp + jp * PB, dst + cr[0] + cc[0],
-                               rst, cst, true);
-              continue;
-            }
-            spdi_ukernel_run(u, m, n, kc, ap + ip * PA, bp + jp * PB, tile, rs, cs, false);
-            if (rst == 1 && cst != 1) {
-              /* C is contiguous down the tile's columns: walk them */
-              for (size_t j = 0; j < n; j++) {
-                float *d = dst + cr[0] + cc[j];
-                const float *tc = tile + (ptrdiff_t)j * cs;
-                for (size_t i = 0; i < m; i++)
-                  d[i] += tc[(ptrdiff_t)i * rs];
-              }
-              continue;
-            }
-            for (size_t i = 0; i < m; i++) {
-              float *d = dst + cr[i] + cc[0];
-              const float *tr = tile + (ptrdiff_t)i * rs;
-              if (cst == 1 && cs == 1) {
-#pragma omp simd
-                for (size_t j = 0; j < n; j++)
-                  d[j] += tr[j];
-              } else if (cst != 0) {
-                for (size_t j = 0; j < n; j++)
-                  d[(ptrdiff_t)j * cst] += tr[(ptrdiff_t)j * cs];
-              } else {
-                d -= cc[0];
-                for (size_t j = 0; j < n; j++)
-                  d[cc[j]] += tr[(ptrdiff_t)j * cs];
-              }
-            }
-          }
-        }
+    const size_t tid = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
+    const size_t per = (units + nth - 1) / nth;
+    const size_t lo = tid * per * unit, hi = (tid + 1) * per * unit < len ? (tid + 1) * per * unit : len;
+    if (lo < hi) {
+      struct spdi_igemm sub = *g;
+      if (split_n) {
+        sub.N = hi - lo;
+        sub.b.c = g->b.c + lo;
+        sub.c.c = g->c.c + lo;
+      } else {
+        sub.M = hi - lo;
+        sub.a.r = g->a.r + lo;
+        sub.c.r = g->c.r + lo;
       }
+      float *mine = work + tid * stride;
+      float *bp = mine, *ap = bp + nc_of(u) / u->nr * b_panel(u);
+      gemm_serial(&sub, u, bp, ap, ap + mc_of(u) / u->mr * a_panel(u));
     }
   }
 }
