@@ -14,5 +14,7 @@
 #include <spreaddiv/rng.h>
 #include <spreaddiv/spread.h>
 #include <spreaddiv/fdiv.h>
+#include <spreaddiv/tape.h>
+#include <spreaddiv/params.h>
 
 #endif /* SPREADDIV_H */

@@ -6,12 +6,19 @@
 
 #include <blis.h>
 
+#include <string.h>
+
 static void init_rntm(rntm_t *rntm)
 {
   /* An explicit rntm with an explicit count makes BLIS ignore
    * BLIS_NUM_THREADS / OMP_NUM_THREADS (BUILD-FACTS section 1). */
   bli_rntm_init(rntm);
   bli_rntm_set_num_threads(spdi_threads(), rntm);
+  /* BLIS 0.9's unpacked "sup" kernels for skinny shapes (haswell) read
+   * past the last row of A when m is not a multiple of their MR (valgrind:
+   * "Invalid read" up to MR - 1 rows beyond the matrix); the packed path
+   * reads exactly its operands and was not slower on our shapes. */
+  bli_rntm_disable_l3_sup(rntm);
 }
 
 void spdi_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
@@ -43,4 +50,46 @@ void spdi_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
                (dim_t)m, (dim_t)n, (dim_t)k, &alpha,
                (double *)a, (inc_t)lda, 1, (double *)b, (inc_t)ldb, 1,
                &beta, c, (inc_t)ldc, 1, NULL, &rntm);
+}
+
+const char *spdi_gemm_arch(void)
+{
+  return bli_arch_string(bli_arch_query_id());
+}
+
+void spdi_ukernel_get(struct spdi_ukernel *u)
+{
+  cntx_t *cntx = bli_gks_query_cntx();
+  u->mr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, cntx);
+  u->nr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, cntx);
+  u->packmr = (size_t)bli_cntx_get_blksz_max_dt(BLIS_FLOAT, BLIS_MR, cntx);
+  u->packnr = (size_t)bli_cntx_get_blksz_max_dt(BLIS_FLOAT, BLIS_NR, cntx);
+  u->mc = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MC, cntx);
+  u->kc = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_KC, cntx);
+  u->nc = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NC, cntx);
+  u->row_pref = !bli_cntx_l3_nat_ukr_prefers_cols_dt(BLIS_FLOAT, BLIS_GEMM_UKR, cntx);
+  u->impl = cntx;
+  /* BLIS keeps kernels as void *; POSIX guarantees the representations
+   * agree (as for dlsym), ISO C has no conversion: copy the bits. */
+  void *fp = bli_cntx_get_l3_nat_ukr_dt(BLIS_FLOAT, BLIS_GEMM_UKR, cntx);
+  sgemm_ukr_ft ukr;
+  _Static_assert(sizeof ukr == sizeof fp, "function and object pointers differ in size");
+  memcpy(&ukr, &fp, sizeof ukr);
+  u->kernel = (void (*)(void))ukr;
+}
+
+void spdi_ukernel_run(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
+                      const float *a, const float *b, float *c, ptrdiff_t rs_c,
+                      ptrdiff_t cs_c, bool accumulate)
+{
+  cntx_t *cntx = (cntx_t *)u->impl;
+  sgemm_ukr_ft ukr = (sgemm_ukr_ft)u->kernel;
+  auxinfo_t aux;
+  memset(&aux, 0, sizeof aux);
+  /* prefetch hints only: the panels being used are valid addresses */
+  bli_auxinfo_set_next_a((void *)a, &aux);
+  bli_auxinfo_set_next_b((void *)b, &aux);
+  float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  ukr((dim_t)m, (dim_t)n, (dim_t)k, &one, (float *)a, (float *)b, &beta, c, (inc_t)rs_c,
+      (inc_t)cs_c, &aux, cntx);
 }

@@ -20,4 +20,30 @@ void spdi_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
                 double alpha, const double *a, size_t lda, const double *b,
                 size_t ldb, double beta, double *c, size_t ldc);
 
+/* Name of the kernel configuration BLIS selected at run time ("skx",
+ * "haswell", ...), for benchmarks and diagnostics. */
+const char *spdi_gemm_arch(void);
+
+/* BLIS's single-precision GEMM micro-kernel for the selected configuration,
+ * for drivers that pack their own operands (lib/ops/igemm.c).
+ *
+ * Packed A: micro-panels of mr rows; element (i, p) of a panel at
+ * a[p * packmr + i]. Packed B: micro-panels of nr columns; element (p, j)
+ * at b[p * packnr + j]. Panels are 64-byte aligned and fully written
+ * (rows/columns past the edge of the matrix zero). mc, kc, nc are the
+ * configuration's cache block sizes. */
+struct spdi_ukernel {
+  size_t mr, nr, packmr, packnr, mc, kc, nc;
+  bool row_pref;      /* the kernel is fastest with a row-stored C tile */
+  const void *impl;   /* BLIS context; opaque */
+  void (*kernel)(void); /* the micro-kernel, type-erased */
+};
+void spdi_ukernel_get(struct spdi_ukernel *u);
+
+/* c (m x n, m <= mr, n <= nr, strides rs_c / cs_c) = A B over k, from
+ * packed panels, plus c itself when accumulate (c is not read otherwise). */
+void spdi_ukernel_run(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
+                      const float *a, const float *b, float *c, ptrdiff_t rs_c,
+                      ptrdiff_t cs_c, bool accumulate);
+
 #endif /* SPDI_GEMM_H */

@@ -1,0 +1,191 @@
+/* Activations and elementwise functions: relu, leaky relu, elu, sigmoid,
+ * tanh, softplus, exp, log, square. Each backward uses whichever of the
+ * input x and the output y gives the cheapest exact derivative. */
+#include "tape_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+static int same_shape(spd_tensor *y)
+{
+  y->ndim = y->in[0]->ndim;
+  memcpy(y->shape, y->in[0]->shape, sizeof y->shape);
+  return SPD_OK;
+}
+
+/* Declares x, out, dy, gx for the op bodies below. */
+#define UNARY_VARS                                                            \
+  const float *x = y->in[0]->data;                                            \
+  float *out = y->data;                                                       \
+  const float *dy = y->grad;                                                  \
+  float *gx = y->in[0]->grad;                                                 \
+  (void)x; (void)out; (void)dy; (void)gx
+
+int spdi_op_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  (void)t;
+  UNARY_VARS;
+  switch (action) {
+  case SPDI_SHAPE: return same_shape(y);
+  case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : 0.0f); break;
+  /* both operands loaded unconditionally: a select, not a branch */
+  case SPDI_BACKWARD: SPDI_FOR(y->n, const float d = dy[i]; gx[i] += x[i] > 0.0f ? d : 0.0f); break;
+  }
+  return SPD_OK;
+}
+
+int spdi_op_leaky_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  UNARY_VARS;
+  const float s = y->farg[0];
+  switch (action) {
+  case SPDI_SHAPE:
+    if (!isfinite(s))
+      return spdi_tape_fail(t, SPD_E_DOMAIN, "slope %g is not finite", (double)s);
+    return same_shape(y);
+  case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : s * x[i]); break;
+  case SPDI_BACKWARD: SPDI_FOR(y->n, const float d = dy[i]; gx[i] += x[i] > 0.0f ? d : s * d); break;
+  }
+  return SPD_OK;
+}
+
+int spdi_op_elu(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  UNARY_VARS;
+  const float a = y->farg[0];
+  switch (action) {
+  case SPDI_SHAPE:
+    if (!isfinite(a))
+      return spdi_tape_fail(t, SPD_E_DOMAIN, "alpha %g is not finite", (double)a);
+    return same_shape(y);
+  case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : a * expm1f(x[i])); break;
+  /* d/dx a (e^x - 1) = a e^x = y + a */
+  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += x[i] > 0.0f ? dy[i] : dy[i] * (out[i] + a)); break;
+  }
+  return SPD_OK;
+}
+
+static inline float sigmoidf(float v)
+{
+  /* exp of a non-positive argument only: no overflow. */
+  if (v >= 0.0f)
+    return 1.0f / (1.0f + expf(-v));
+  float e = expf(v);
+  return e / (1.0f + e);
+}
+
+int spdi_op_sigmoid(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  (void)t;
+  UNARY_VARS;
+  switch (action) {
+  case SPDI_SHAPE: return same_shape(y);
+  case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = sigmoidf(x[i])); break;
+  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] * out[i] * (1.0f - out[i])); break;
+  }
+  return SPD_OK;
+}
+
+int spdi_op_tanh(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  (void)t;
+  UNARY_VARS;
+  switch (action) {
+  case SPDI_SHAPE: return same_shape(y);
+  case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = tanhf(x[i])); break;
+  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] * (1.0f - out[i] * out[i])); break;
+  }
+  return SPD_OK;
+}
+
+int spdi_op_softplus(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  (void)t;
+  UNARY_VARS;
+  switch (action) {
+  case SPDI_SHAPE: return same_shape(y);
+  /* max(x, 0) + log1p(exp(-|x|)): exact for large |x|, no overflow */
+  case SPDI_FORWARD:
+    SPDI_FOR(y->n, out[i] = fmaxf(x[i], 0.0f) + log1pf(expf(-fabsf(x[i]))));
+    break;
+  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] * sigmoidf(x[i])); break;
+  }
+  return SPD_OK;
+}
+
+int spdi_op_exp(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  UNARY_VARS;
+  switch (action) {
+  case SPDI_SHAPE: return same_shape(y);
+  case SPDI_FORWARD: {
+    SPDI_FOR(y->n, out[i] = expf(x[i]));
+    if (!spdi_all_finite(out, y->n)) {
+      char s[64];
+      return spdi_tape_fail(t, SPD_E_NUMERIC, "exp of a tensor of shape %s overflows "
+                            "(a value above 88.7)", spdi_shape_str(y, s));
+    }
+    break;
+  }
+  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] * out[i]); break;
+  }
+  return SPD_OK;
+}
+
+int spdi_op_log(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  UNARY_VARS;
+  switch (action) {
+  case SPDI_SHAPE: return same_shape(y);
+  case SPDI_FORWARD: {
+    int bad = 0;
+    for (size_t i = 0; i < y->n; i++)
+      bad |= !(x[i] > 0.0f);
+    if (bad) {
+      char s[64];
+      return spdi_tape_fail(t, SPD_E_DOMAIN, "input of shape %s holds a value <= 0",
+                            spdi_shape_str(y, s));
+    }
+    SPDI_FOR(y->n, out[i] = logf(x[i]));
+    break;
+  }
+  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] / x[i]); break;
+  }
+  return SPD_OK;
+}
+
+int spdi_op_square(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  (void)t;
+  UNARY_VARS;
+  switch (action) {
+  case SPDI_SHAPE: return same_shape(y);
+  case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] * x[i]); break;
+  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += 2.0f * x[i] * dy[i]); break;
+  }
+  return SPD_OK;
+}
+
+/* ---- builders ------------------------------------------------------------ */
+
+static spd_tensor *unary(spd_tape *t, enum spdi_op op, spd_tensor *x, float arg)
+{
+  struct spdi_args a = { .f = { arg } };
+  return spdi_node(t, op, 1, &x, &a);
+}
+
+spd_tensor *spd_relu(spd_tape *t, spd_tensor *x) { return unary(t, SPDI_OP_RELU, x, 0); }
+spd_tensor *spd_leaky_relu(spd_tape *t, spd_tensor *x, float slope)
+{
+  return unary(t, SPDI_OP_LEAKY_RELU, x, slope);
+}
+spd_tensor *spd_elu(spd_tape *t, spd_tensor *x, float alpha)
+{
+  return unary(t, SPDI_OP_ELU, x, alpha);
+}
+spd_tensor *spd_sigmoid(spd_tape *t, spd_tensor *x) { return unary(t, SPDI_OP_SIGMOID, x, 0); }
+spd_tensor *spd_tanh(spd_tape *t, spd_tensor *x) { return unary(t, SPDI_OP_TANH, x, 0); }
+spd_tensor *spd_softplus(spd_tape *t, spd_tensor *x) { return unary(t, SPDI_OP_SOFTPLUS, x, 0); }
+spd_tensor *spd_exp(spd_tape *t, spd_tensor *x) { return unary(t, SPDI_OP_EXP, x, 0); }
+spd_tensor *spd_log(spd_tape *t, spd_tensor *x) { return unary(t, SPDI_OP_LOG, x, 0); }
+spd_tensor *spd_square(spd_tape *t, spd_tensor *x) { return unary(t, SPDI_OP_SQUARE, x, 0); }

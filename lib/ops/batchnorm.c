@@ -1,0 +1,222 @@
+/* Batch normalisation over dimension 1, training and inference modes, with
+ * PyTorch's running-statistics update. Channel statistics and gradient sums
+ * are accumulated in double, one channel per thread, in a fixed order. */
+#include "tape_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+/* iarg: 0 has gamma, 1 has beta, 2 training, 3 running_mean, 4 running_var.
+ * farg: 0 momentum, 1 eps. ptr: the params store (may be NULL).
+ * saved: mean[C] then invstd[C], the statistics used by the forward. */
+
+static int bn_shape(spd_tape *t, spd_tensor *y)
+{
+  const spd_tensor *x = y->in[0];
+  const bool training = y->iarg[2] != 0;
+  spd_params *p = y->ptr;
+  const float momentum = y->farg[0], eps = y->farg[1];
+  char sx[64], sg[64];
+  if (x->ndim != 2 && x->ndim != 4)
+    return spdi_tape_fail(t, SPD_E_SHAPE, "input %s must be 2-D (N x C) or 4-D (NCHW)",
+                          spdi_shape_str(x, sx));
+  const size_t C = x->shape[1], M = x->n / C;
+  for (int k = 1; k < y->nin; k++) {
+    const spd_tensor *a = y->in[k];
+    if (a->ndim != 1 || a->shape[0] != C)
+      return spdi_tape_fail(t, SPD_E_SHAPE, "%s %s must be 1-D with %zu values for input %s",
+                            k == 1 && y->iarg[0] ? "gamma" : "beta", spdi_shape_str(a, sg), C,
+                            spdi_shape_str(x, sx));
+  }
+  if (training && M < 2)
+    return spdi_tape_fail(t, SPD_E_SHAPE, "input %s has one value per channel; training "
+                          "needs more", spdi_shape_str(x, sx));
+  if (!(momentum >= 0.0f && momentum <= 1.0f) || !(eps > 0.0f && isfinite(eps)))
+    return spdi_tape_fail(t, SPD_E_INVALID, "momentum %g must be in [0, 1] and eps %g > 0",
+                          (double)momentum, (double)eps);
+  if (p == NULL && !training)
+    return spdi_tape_fail(t, SPD_E_INVALID, "inference needs the store of running statistics");
+  if (p != NULL) {
+    const size_t idx[2] = { (size_t)y->iarg[3], (size_t)y->iarg[4] };
+    for (int k = 0; k < 2; k++) {
+      size_t n = spd_params_size(p, idx[k]);
+      if (n != C)
+        return spdi_tape_fail(t, SPD_E_INVALID,
+                              "running %s (entry %zu, %zu values) must have %zu values",
+                              k ? "var" : "mean", idx[k], n, C);
+    }
+    if (idx[0] == idx[1])
+      return spdi_tape_fail(t, SPD_E_INVALID, "running mean and var are the same entry");
+  }
+  y->ndim = x->ndim;
+  memcpy(y->shape, x->shape, sizeof y->shape);
+  return SPD_OK;
+}
+
+static const float *bn_gamma(const spd_tensor *y)
+{
+  return y->iarg[0] ? y->in[1]->data : NULL;
+}
+
+static const float *bn_beta(const spd_tensor *y)
+{
+  return y->iarg[1] ? y->in[1 + (y->iarg[0] != 0)]->data : NULL;
+}
+
+static int bn_forward(spd_tape *t, spd_tensor *y)
+{
+  const spd_tensor *x = y->in[0];
+  const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C), M = N * inner;
+  const bool training = y->iarg[2] != 0;
+  spd_params *p = y->ptr;
+  const float momentum = y->farg[0], eps = y->farg[1];
+  float *stats = spdi_tape_alloc(t, 2 * C * sizeof *stats);
+  if (stats == NULL)
+    return spd_tape_status(t);
+  float *mean = stats, *invstd = stats + C;
+  float *rm = p != NULL ? spd_params_data(p, (size_t)y->iarg[3]) : NULL;
+  float *rv = p != NULL ? spd_params_data(p, (size_t)y->iarg[4]) : NULL;
+  if (!training) {
+    for (size_t c = 0; c < C; c++)
+      if (!(rv[c] >= 0.0f) || !isfinite(rv[c]) || !isfinite(rm[c]))
+        return spdi_tape_fail(t, SPD_E_DOMAIN, "running statistics of channel %zu "
+                              "(mean %g, var %g) are not usable", c, (double)rm[c],
+                              (double)rv[c]);
+    for (size_t c = 0; c < C; c++) {
+      mean[c] = rm[c];
+      invstd[c] = (float)(1.0 / sqrt((double)rv[c] + eps));
+    }
+  } else {
+    const float *xd = x->data;
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN && C > 1) num_threads(spdi_threads())
+    for (size_t c = 0; c < C; c++) {
+      double s = 0, s2 = 0;
+      for (size_t n = 0; n < N; n++) {
+        const float *px = xd + (n * C + c) * inner;
+#pragma omp simd reduction(+ : s)
+        for (size_t j = 0; j < inner; j++)
+          s += px[j];
+      }
+      const double mu = s / (double)M;
+      for (size_t n = 0; n < N; n++) {
+        const float *px = xd + (n * C + c) * inner;
+#pragma omp simd reduction(+ : s2)
+        for (size_t j = 0; j < inner; j++)
+          s2 += (px[j] - mu) * (px[j] - mu);
+      }
+      const double var = s2 / (double)M;
+      mean[c] = (float)mu;
+      invstd[c] = (float)(1.0 / sqrt(var + eps));
+      if (rm != NULL) {
+        /* in double, as PyTorch's CPU kernel */
+        rm[c] = (float)(momentum * mu + (1.0 - momentum) * rm[c]);
+        rv[c] = (float)(momentum * (s2 / (double)(M - 1)) + (1.0 - momentum) * rv[c]);
+      }
+    }
+  }
+  const float *gamma = bn_gamma(y), *beta = bn_beta(y), *xd = x->data;
+  float *out = y->data;
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t r = 0; r < N * C; r++) {
+    const size_t c = r % C;
+    const float sc = invstd[c] * (gamma != NULL ? gamma[c] : 1.0f);
+    const float sh = (beta != NULL ? beta[c] : 0.0f) - mean[c] * sc;
+    const float *px = xd + r * inner;
+    float *py = out + r * inner;
+#pragma omp simd
+    for (size_t j = 0; j < inner; j++)
+      py[j] = px[j] * sc + sh;
+  }
+  y->saved = stats;
+  return SPD_OK;
+}
+
+static int bn_backward(spd_tape *t, spd_tensor *y)
+{
+  const spd_tensor *x = y->in[0];
+  const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C), M = N * inner;
+  const bool training = y->iarg[2] != 0;
+  const float *mean = y->saved, *invstd = (const float *)y->saved + C;
+  const float *gamma = bn_gamma(y);
+  spd_tensor *tg = y->iarg[0] ? y->in[1] : NULL;
+  spd_tensor *tb = y->iarg[1] ? y->in[1 + (y->iarg[0] != 0)] : NULL;
+  /* sums[c] = sum dy, sums[C + c] = sum dy xhat */
+  double *sums = spdi_tape_alloc(t, 2 * C * sizeof *sums);
+  if (sums == NULL)
+    return spd_tape_status(t);
+  const float *xd = x->data, *dy = y->grad;
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN && C > 1) num_threads(spdi_threads())
+  for (size_t c = 0; c < C; c++) {
+    double s = 0, sx = 0;
+    const float mu = mean[c];
+    for (size_t n = 0; n < N; n++) {
+      const float *px = xd + (n * C + c) * inner, *pd = dy + (n * C + c) * inner;
+#pragma omp simd reduction(+ : s, sx)
+      for (size_t j = 0; j < inner; j++) {
+        s += pd[j];
+        sx += (double)pd[j] * (px[j] - mu);
+      }
+    }
+    sums[c] = s;
+    sums[C + c] = sx * invstd[c];
+  }
+  if (tg != NULL && tg->requires_grad)
+    for (size_t c = 0; c < C; c++)
+      tg->grad[c] += (float)sums[C + c];
+  if (tb != NULL && tb->requires_grad)
+    for (size_t c = 0; c < C; c++)
+      tb->grad[c] += (float)sums[c];
+  if (!x->requires_grad)
+    return SPD_OK;
+  float *gx = x->grad;
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t r = 0; r < N * C; r++) {
+    const size_t c = r % C;
+    const float k = invstd[c] * (gamma != NULL ? gamma[c] : 1.0f);
+    const float *px = xd + r * inner, *pd = dy + r * inner;
+    float *pg = gx + r * inner;
+    if (training) {
+      /* dx = k (dy - mean(dy) - xhat mean(dy xhat)) */
+      const float mdy = (float)(sums[c] / (double)M);
+      const float mdx = (float)(sums[C + c] / (double)M) * invstd[c];
+      const float mu = mean[c];
+#pragma omp simd
+      for (size_t j = 0; j < inner; j++)
+        pg[j] += k * (pd[j] - mdy - (px[j] - mu) * mdx);
+    } else {
+#pragma omp simd
+      for (size_t j = 0; j < inner; j++)
+        pg[j] += k * pd[j];
+    }
+  }
+  return SPD_OK;
+}
+
+int spdi_op_batch_norm(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  switch (action) {
+  case SPDI_SHAPE: return bn_shape(t, y);
+  case SPDI_FORWARD: return bn_forward(t, y);
+  case SPDI_BACKWARD: return bn_backward(t, y);
+  }
+  return SPD_OK;
+}
+
+spd_tensor *spd_batch_norm(spd_tape *t, spd_tensor *x, spd_tensor *gamma, spd_tensor *beta,
+                           spd_params *p, size_t running_mean, size_t running_var,
+                           int training, float momentum, float eps)
+{
+  spd_tensor *in[3] = { x };
+  int nin = 1;
+  if (gamma != NULL)
+    in[nin++] = gamma;
+  if (beta != NULL)
+    in[nin++] = beta;
+  struct spdi_args a = {
+    .i = { gamma != NULL, beta != NULL, training != 0, (int64_t)running_mean,
+           (int64_t)running_var },
+    .f = { momentum, eps },
+    .ptr = p,
+  };
+  return spdi_node(t, SPDI_OP_BATCH_NORM, nin, in, &a);
+}

@@ -1,0 +1,520 @@
+/* conv2d and conv2d_transpose on the indexed GEMM driver (igemm.h).
+ *
+ * Three GEMM forms cover both ops, forward and backward. In each, "image"
+ * is the tensor on the kernel's input side of a conv2d (x of conv2d, y of
+ * conv2d_transpose) and "grid" the tensor on its output side:
+ *
+ *   FWD    grid[n, m, q]  += sum_k W[m][k] * im2col(image)[k][n, q]
+ *          conv2d forward; conv2d_transpose input gradient
+ *   WGRAD  dW[m][k]       += sum_(n,q) grid[n, m, q] * im2col(image)[k][n, q]
+ *          both weight gradients
+ *   PHASE  image[n, c, h, w] += sum_(o,i,j) W[o, c, i, j] grid[n, o, (h + pad - i) / s, ...]
+ *          over the taps where the division is exact; one GEMM per stride
+ *          phase (h mod s, w mod s), so each output element is written by one
+ *          GEMM, one tile: conv2d input gradient; conv2d_transpose forward
+ *   SCATTER the same result as PHASE as col = W^T grid (a GEMM into a
+ *          column buffer, a group of images at a time) then image +=
+ *          col2im(col), parallel over image planes in a fixed order. PHASE
+ *          packs C kh kw values per output pixel for 2 C flops each, which
+ *          is poor when the image has few channels (a decoder's RGB output):
+ *          SCATTER is used when 4 C <= G (G: grid channels).
+ *
+ * im2col reads a zero-padded copy of the image, and PHASE a zero-padded copy
+ * of the grid tensor, so the packing loops need no bounds checks. Nothing
+ * is ever scattered with overlapping writes, so results are the same bits
+ * on any number of threads. */
+#include "gemm.h"
+#include "igemm.h"
+#include "tape_impl.h"
+
+#include <string.h>
+
+struct geom {
+  size_t N;          /* images */
+  size_t C, H, W;    /* image side */
+  size_t G, Ho, Wo;  /* grid side: channels, size */
+  size_t kh, kw, s, pad;
+};
+
+static size_t max3(size_t a, size_t b, size_t c)
+{
+  return a > b ? (a > c ? a : c) : (b > c ? b : c);
+}
+
+/* dst = src with zero borders: planes of H x W become (H+t+b) x (W+l+r). */
+static void pad_planes(const float *src, size_t planes, size_t H, size_t W, size_t t,
+                       size_t b, size_t l, size_t r, float *dst)
+{
+  const size_t Wp = W + l + r, HWp = (H + t + b) * Wp;
+#pragma omp parallel for if(planes * HWp >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t pl = 0; pl < planes; pl++) {
+    float *d = dst + pl * HWp;
+    const float *s = src + pl * H * W;
+    memset(d, 0, t * Wp * sizeof *d);
+    for (size_t h = 0; h < H; h++) {
+      float *row = d + (t + h) * Wp;
+      memset(row, 0, l * sizeof *row);
+      memcpy(row + l, s + h * W, W * sizeof *row);
+      memset(row + l + W, 0, r * sizeof *row);
+    }
+    memset(d + (t + H) * Wp, 0, b * Wp * sizeof *d);
+  }
+}
+
+/* Scratch for one GEMM form: index arrays, a padded copy, driver work. */
+struct work {
+  ptrdiff_t *idx;
+  float *pad, *gemm;
+  struct spdi_ukernel u;
+  int nt;
+};
+
+static int work_get(spd_tape *t, size_t nidx, size_t npad, struct work *w)
+{
+  spdi_ukernel_get(&w->u);
+  w->nt = spdi_threads();
+  const size_t ib = (nidx * sizeof(ptrdiff_t) + 63) / 64 * 64;
+  const size_t pb = (npad * sizeof(float) + 63) / 64 * 64;
+  const size_t gb = spdi_igemm_work(&w->u, w->nt) * sizeof(float);
+  char *p = spdi_tape_scratch(t, ib + pb + gb);
+  if (p == NULL)
+    return spd_tape_status(t);
+  w->idx = (ptrdiff_t *)p;
+  w->pad = (float *)(p + ib);
+  w->gemm = (float *)(p + ib + pb);
+  return SPD_OK;
+}
+
+/* im2col offsets into the padded image: taps and columns (n, oh, ow);
+ * wtap gives each tap's index in the weights' (c, i, j) order. Taps run in
+ * that order, or with the channel fastest (chan_fastest) when the taps are
+ * the side a packing panel runs along: consecutive taps then read evenly
+ * spaced planes (a strided copy, not a gather). */
+static void im2col_index(const struct geom *g, bool chan_fastest, ptrdiff_t *taps,
+                         ptrdiff_t *wtap, ptrdiff_t *cols)
+{
+  const size_t Hp = g->H + 2 * g->pad, Wp = g->W + 2 * g->pad, kk = g->kh * g->kw;
+  size_t k = 0;
+  for (size_t u = 0; u < g->C * kk; u++, k++) {
+    const size_t c = chan_fastest ? u % g->C : u / kk;
+    const size_t ij = chan_fastest ? u / g->C : u % kk, i = ij / g->kw, j = ij % g->kw;
+    taps[k] = (ptrdiff_t)((c * Hp + i) * Wp + j);
+    wtap[k] = (ptrdiff_t)(c * kk + i * g->kw + j);
+  }
+  size_t q = 0;
+  for (size_t n = 0; n < g->N; n++)
+    for (size_t oh = 0; oh < g->Ho; oh++)
+      for (size_t ow = 0; ow < g->Wo; ow++)
+        cols[q++] = (ptrdiff_t)(n * g->C * Hp * Wp + oh * g->s * Wp + ow * g->s);
+}
+
+static size_t fwd_scratch_idx(const struct geom *g, size_t M)
+{
+  const size_t K = g->C * g->kh * g->kw, cols = g->N * g->Ho * g->Wo;
+  return 2 * M + 2 * K + 2 * cols;
+}
+
+static size_t padded_image(const struct geom *g)
+{
+  return g->N * g->C * (g->H + 2 * g->pad) * (g->W + 2 * g->pad);
+}
+
+/* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image). */
+static void form_fwd(const struct geom *g, size_t M, const float *wt, const float *image,
+                     float *grid, struct work *w)
+{
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
+  ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
+  ptrdiff_t *cc = cr + M;
+  pad_planes(image, g->N * g->C, g->H, g->W, g->pad, g->pad, g->pad, g->pad, w->pad);
+  /* the weights (A) are read along taps: keep their natural order */
+  im2col_index(g, false, bk, ak, bc);
+  for (size_t r = 0; r < M; r++) {
+    ar[r] = (ptrdiff_t)(r * K);
+    cr[r] = (ptrdiff_t)(r * P);
+  }
+  for (size_t q = 0; q < cols; q++)
+    cc[q] = (ptrdiff_t)(q / P * M * P + q % P);
+  struct spdi_igemm gm = { M, cols, K, { wt, ar, ak }, { w->pad, bk, bc }, { grid, cr, cc } };
+  spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+}
+
+/* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
+ * im2col(image)^T. */
+static void form_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
+                       float *dw, struct work *w)
+{
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
+  ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + cols, *bc = bk + cols, *cr = bc + K;
+  ptrdiff_t *cc = cr + M;
+  pad_planes(image, g->N * g->C, g->H, g->W, g->pad, g->pad, g->pad, g->pad, w->pad);
+  /* small M: the driver transposes, taps become the rows of the packed A
+   * (make them evenly spaced; C is small). Otherwise keep C = dW contiguous
+   * along taps. */
+  im2col_index(g, spdi_igemm_transposes(M, K, &w->u), bc, cc, bk);
+  for (size_t r = 0; r < M; r++) {
+    ar[r] = (ptrdiff_t)(r * P);
+    cr[r] = (ptrdiff_t)(r * K);
+  }
+  for (size_t q = 0; q < cols; q++)
+    ak[q] = (ptrdiff_t)(q / P * M * P + q % P);
+  struct spdi_igemm gm = { M, K, cols, { grid, ar, ak }, { w->pad, bk, bc }, { dw, cr, cc } };
+  spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+}
+
+/* Taps of phase a along one axis: i with (a + pad - i) divisible by s, and
+ * the grid offset d = (a + pad - i) / s each one reads. */
+static size_t phase_taps(size_t a, size_t k, size_t s, size_t pad, size_t *tap, ptrdiff_t *d)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < k; i++) {
+    ptrdiff_t v = (ptrdiff_t)(a + pad) - (ptrdiff_t)i;
+    if (v % (ptrdiff_t)s == 0) {
+      tap[n] = i;
+      d[n++] = v / (ptrdiff_t)s;
+    }
+  }
+  return n;
+}
+
+/* Zero padding of the grid tensor that every phase's reads stay inside:
+ * [lo, hi) of grid rows read along an axis of image size n. */
+static void phase_pad(size_t n, size_t k, size_t s, size_t pad, size_t ng, size_t *before,
+                      size_t *after)
+{
+  ptrdiff_t lo = 0, hi = (ptrdiff_t)ng;
+  size_t tap[64];
+  ptrdiff_t d[64];
+  for (size_t a = 0; a < s && a < n; a++) {
+    size_t nt = phase_taps(a, k, s, pad, tap, d);
+    ptrdiff_t count = (ptrdiff_t)((n - a + s - 1) / s);
+    for (size_t q = 0; q < nt; q++) {
+      lo = d[q] < lo ? d[q] : lo;
+      hi = count + d[q] > hi ? count + d[q] : hi;
+    }
+  }
+  *before = (size_t)-lo;
+  *after = (size_t)hi - ng;
+}
+
+static size_t phase_scratch_idx(const struct geom *g)
+{
+  const size_t K = g->G * g->kh * g->kw;
+  const size_t cols = g->N * ((g->H + g->s - 1) / g->s) * ((g->W + g->s - 1) / g->s);
+  return 2 * g->C + 2 * K + 2 * cols;
+}
+
+static size_t phase_padded(const struct geom *g)
+{
+  size_t t, b, l, r;
+  phase_pad(g->H, g->kh, g->s, g->pad, g->Ho, &t, &b);
+  phase_pad(g->W, g->kw, g->s, g->pad, g->Wo, &l, &r);
+  return g->N * g->G * (g->Ho + t + b) * (g->Wo + l + r);
+}
+
+/* PHASE: image (N x C x H x W) += gather of grid (N x G x Ho x Wo) through
+ * W (G x C x kh x kw). */
+static void form_phase(const struct geom *g, const float *wt, const float *grid, float *image,
+                       struct work *w)
+{
+  const size_t s = g->s, C = g->C, G = g->G, kk = g->kh * g->kw, HW = g->H * g->W;
+  size_t pt, pb, pl, pr;
+  phase_pad(g->H, g->kh, s, g->pad, g->Ho, &pt, &pb);
+  phase_pad(g->W, g->kw, s, g->pad, g->Wo, &pl, &pr);
+  const size_t Hq = g->Ho + pt + pb, Wq = g->Wo + pl + pr;
+  pad_planes(grid, g->N * G, g->Ho, g->Wo, pt, pb, pl, pr, w->pad);
+  size_t ti[64], tj[64];
+  ptrdiff_t di[64], dj[64];
+  for (size_t a = 0; a < s && a < g->H; a++)
+    for (size_t b = 0; b < s && b < g->W; b++) {
+      const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
+      const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
+      const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
+      const size_t K = G * ni * nj, cols = g->N * Hh * Wh;
+      if (K == 0)
+        continue; /* no tap lands on this phase: it only has the bias */
+      ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
+      ptrdiff_t *cc = cr + C;
+      for (size_t r = 0; r < C; r++) {
+        ar[r] = (ptrdiff_t)(r * kk);
+        cr[r] = (ptrdiff_t)(r * HW);
+      }
+      size_t k = 0;
+      for (size_t o = 0; o < G; o++)
+        for (size_t x = 0; x < ni; x++)
+          for (size_t y = 0; y < nj; y++, k++) {
+            ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
+            bk[k] = (ptrdiff_t)(o * Hq * Wq) + di[x] * (ptrdiff_t)Wq + dj[y];
+          }
+      size_t q = 0;
+      for (size_t n = 0; n < g->N; n++)
+        for (size_t hh = 0; hh < Hh; hh++)
+          for (size_t ww = 0; ww < Wh; ww++, q++) {
+            bc[q] = (ptrdiff_t)(n * G * Hq * Wq + (hh + pt) * Wq + ww + pl);
+            cc[q] = (ptrdiff_t)(n * C * HW + (hh * s + a) * g->W + ww * s + b);
+          }
+      struct spdi_igemm gm = { C, cols, K, { wt, ar, ak }, { w->pad, bk, bc }, { image, cr, cc } };
+      spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+    }
+}
+
+/* image += col2im(col), col: C kh kw rows by nimg Ho Wo columns. Parallel
+ * over image planes, each summed in a fixed order. */
+static void col2im_add(const struct geom *g, size_t nimg, const float *col, float *image)
+{
+  const size_t P = g->Ho * g->Wo, ncols = nimg * P, planes = nimg * g->C;
+  const size_t H = g->H, W = g->W, s = g->s, pad = g->pad;
+#pragma omp parallel for if(planes * H * W * g->kh * g->kw >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t pl = 0; pl < planes; pl++) {
+    const size_t n = pl / g->C, c = pl % g->C;
+    float *plane = image + pl * H * W;
+    for (size_t i = 0; i < g->kh; i++)
+      for (size_t j = 0; j < g->kw; j++) {
+        const float *src = col + ((c * g->kh + i) * g->kw + j) * ncols + n * P;
+        for (size_t oh = 0; oh < g->Ho; oh++) {
+          const ptrdiff_t h = (ptrdiff_t)(oh * s + i) - (ptrdiff_t)pad;
+          if (h < 0 || h >= (ptrdiff_t)H)
+            continue;
+          float *row = plane + (size_t)h * W;
+          const float *sr = src + oh * g->Wo;
+          for (size_t ow = 0; ow < g->Wo; ow++) {
+            const ptrdiff_t x = (ptrdiff_t)(ow * s + j) - (ptrdiff_t)pad;
+            if (x >= 0 && x < (ptrdiff_t)W)
+              row[x] += sr[ow];
+          }
+        }
+      }
+  }
+}
+
+static bool use_scatter(const struct geom *g)
+{
+  return 4 * g->C <= g->G;
+}
+
+/* Images per SCATTER group: a column buffer of at most 8 Mi floats. */
+static size_t scatter_group(const struct geom *g)
+{
+  const size_t per = g->C * g->kh * g->kw * g->Ho * g->Wo;
+  size_t gn = ((size_t)8 << 20) / (per ? per : 1);
+  return gn < 1 ? 1 : gn > g->N ? g->N : gn;
+}
+
+static size_t scatter_scratch_idx(const struct geom *g)
+{
+  const size_t M = g->C * g->kh * g->kw, cols = scatter_group(g) * g->Ho * g->Wo;
+  return 2 * M + 2 * g->G + 2 * cols;
+}
+
+static size_t scatter_col(const struct geom *g)
+{
+  return g->C * g->kh * g->kw * scatter_group(g) * g->Ho * g->Wo;
+}
+
+/* SCATTER: image += col2im(W^T grid), W: G x (C kh kw), row-major. The
+ * column buffer is w->pad. */
+static void form_scatter(const struct geom *g, const float *wt, const float *grid,
+                         float *image, struct work *w)
+{
+  const size_t M = g->C * g->kh * g->kw, G = g->G, P = g->Ho * g->Wo;
+  const size_t gn_max = scatter_group(g), img = g->C * g->H * g->W;
+  for (size_t n0 = 0; n0 < g->N; n0 += gn_max) {
+    const size_t gn = g->N - n0 < gn_max ? g->N - n0 : gn_max, cols = gn * P;
+    ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + G, *bc = bk + G, *cr = bc + cols;
+    ptrdiff_t *cc = cr + M;
+    for (size_t r = 0; r < M; r++) {
+      ar[r] = (ptrdiff_t)r;
+      cr[r] = (ptrdiff_t)(r * cols);
+    }
+    for (size_t o = 0; o < G; o++) {
+      ak[o] = (ptrdiff_t)(o * M);
+      bk[o] = (ptrdiff_t)(o * P);
+    }
+    for (size_t q = 0; q < cols; q++) {
+      bc[q] = (ptrdiff_t)((n0 + q / P) * G * P + q % P);
+      cc[q] = (ptrdiff_t)q;
+    }
+    memset(w->pad, 0, M * cols * sizeof(float));
+    struct spdi_igemm gm = { M, cols, G, { wt, ar, ak }, { grid, bk, bc }, { w->pad, cr, cc } };
+    spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+    col2im_add(g, gn, w->pad, image + n0 * img);
+  }
+}
+
+/* image += the PHASE-form product, by whichever form suits the shapes. */
+static void form_gather(const struct geom *g, const float *wt, const float *grid, float *image,
+                        struct work *w)
+{
+  if (use_scatter(g))
+    form_scatter(g, wt, grid, image, w);
+  else
+    form_phase(g, wt, grid, image, w);
+}
+
+static size_t gather_scratch_idx(const struct geom *g)
+{
+  return use_scatter(g) ? scatter_scratch_idx(g) : phase_scratch_idx(g);
+}
+
+static size_t gather_padded(const struct geom *g)
+{
+  return use_scatter(g) ? scatter_col(g) : phase_padded(g);
+}
+
+/* out[n, c, :] = bias[c] (or 0). */
+static void fill_bias(float *out, size_t N, size_t C, size_t HW, const float *bias)
+{
+#pragma omp parallel for if(N * C * HW >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t r = 0; r < N * C; r++) {
+    const float v = bias != NULL ? bias[r % C] : 0.0f;
+    for (size_t q = 0; q < HW; q++)
+      out[r * HW + q] = v;
+  }
+}
+
+/* db[o] += sum over n, q of dy[n][o][q]. */
+static int bias_grad(spd_tape *t, const spd_tensor *y, float *db)
+{
+  struct spdi_bcast geom = { y->shape[0], y->shape[1], y->shape[2] * y->shape[3] };
+  double *s = spdi_tape_alloc(t, geom.chans * sizeof *s);
+  if (s == NULL)
+    return spd_tape_status(t);
+  spdi_channel_sums(y->grad, NULL, &geom, s);
+  for (size_t o = 0; o < geom.chans; o++)
+    db[o] += (float)s[o];
+  return SPD_OK;
+}
+
+/* Shared argument checks. transpose: w is C_in x C_out x kh x kw. */
+static int conv_shape(spd_tape *t, spd_tensor *y, bool transpose)
+{
+  const spd_tensor *x = y->in[0], *w = y->in[1], *b = y->nin > 2 ? y->in[2] : NULL;
+  const int64_t stride = y->iarg[0], pad = y->iarg[1], opad = y->iarg[2];
+  char sx[64], sw[64], sb[64];
+  if (x->ndim != 4 || w->ndim != 4)
+    return spdi_tape_fail(t, SPD_E_SHAPE, "input %s and weights %s must both be 4-D",
+                          spdi_shape_str(x, sx), spdi_shape_str(w, sw));
+  if (stride < 1 || stride > 64 || pad < 0 || opad < 0 || (transpose && opad >= stride) ||
+      w->shape[2] > 64 || w->shape[3] > 64)
+    return spdi_tape_fail(t, SPD_E_INVALID,
+                          "stride %lld, pad %lld, output_pad %lld, kernel %s: need 1 <= "
+                          "stride <= 64, pad >= 0, 0 <= output_pad < stride, kernel <= 64",
+                          (long long)stride, (long long)pad, (long long)opad,
+                          spdi_shape_str(w, sw));
+  const size_t cin = x->shape[1], cout = transpose ? w->shape[1] : w->shape[0];
+  if (w->shape[transpose ? 0 : 1] != cin)
+    return spdi_tape_fail(t, SPD_E_SHAPE, "input %s has %zu channels but weights %s "
+                          "expect %zu", spdi_shape_str(x, sx), cin, spdi_shape_str(w, sw),
+                          w->shape[transpose ? 0 : 1]);
+  if (b != NULL && (b->ndim != 1 || b->shape[0] != cout))
+    return spdi_tape_fail(t, SPD_E_SHAPE, "bias %s must be 1-D with %zu values for "
+                          "weights %s", spdi_shape_str(b, sb), cout, spdi_shape_str(w, sw));
+  const size_t s = (size_t)stride, p = (size_t)pad, kh = w->shape[2], kw = w->shape[3];
+  size_t ho, wo;
+  if (!transpose) {
+    if (x->shape[2] + 2 * p < kh || x->shape[3] + 2 * p < kw)
+      return spdi_tape_fail(t, SPD_E_SHAPE, "kernel of %s is larger than input %s "
+                            "padded by %zu", spdi_shape_str(w, sw), spdi_shape_str(x, sx), p);
+    ho = (x->shape[2] + 2 * p - kh) / s + 1;
+    wo = (x->shape[3] + 2 * p - kw) / s + 1;
+  } else {
+    size_t fh = (x->shape[2] - 1) * s + kh + (size_t)opad;
+    size_t fw = (x->shape[3] - 1) * s + kw + (size_t)opad;
+    if (fh <= 2 * p || fw <= 2 * p)
+      return spdi_tape_fail(t, SPD_E_SHAPE, "pad %zu leaves no output for input %s and "
+                            "weights %s", p, spdi_shape_str(x, sx), spdi_shape_str(w, sw));
+    ho = fh - 2 * p;
+    wo = fw - 2 * p;
+  }
+  y->ndim = 4;
+  y->shape[0] = x->shape[0];
+  y->shape[1] = cout;
+  y->shape[2] = ho;
+  y->shape[3] = wo;
+  return SPD_OK;
+}
+
+/* image: the conv2d-input-side tensor; grid: the output side. */
+static struct geom geom_of(const spd_tensor *image, const spd_tensor *grid, const spd_tensor *w,
+                           const spd_tensor *y)
+{
+  struct geom g = {
+    .N = image->shape[0], .C = image->shape[1], .H = image->shape[2], .W = image->shape[3],
+    .G = grid->shape[1], .Ho = grid->shape[2], .Wo = grid->shape[3],
+    .kh = w->shape[2], .kw = w->shape[3], .s = (size_t)y->iarg[0], .pad = (size_t)y->iarg[1],
+  };
+  return g;
+}
+
+int spdi_op_conv2d(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  if (action == SPDI_SHAPE)
+    return conv_shape(t, y, false);
+  const spd_tensor *x = y->in[0], *w = y->in[1], *b = y->nin > 2 ? y->in[2] : NULL;
+  const struct geom g = geom_of(x, y, w, y);
+  const size_t O = g.G;
+  struct work wk;
+  if (action == SPDI_FORWARD) {
+    if (work_get(t, fwd_scratch_idx(&g, O), padded_image(&g), &wk) != SPD_OK)
+      return spd_tape_status(t);
+    fill_bias(y->data, g.N, O, g.Ho * g.Wo, b != NULL ? b->data : NULL);
+    form_fwd(&g, O, w->data, x->data, y->data, &wk);
+    return SPD_OK;
+  }
+  const size_t nidx = max3(fwd_scratch_idx(&g, O), gather_scratch_idx(&g), 0);
+  const size_t npad = max3(padded_image(&g), gather_padded(&g), 0);
+  if (work_get(t, nidx, npad, &wk) != SPD_OK)
+    return spd_tape_status(t);
+  if (w->requires_grad)
+    form_wgrad(&g, O, y->grad, x->data, w->grad, &wk);
+  if (x->requires_grad)
+    form_gather(&g, w->data, y->grad, x->grad, &wk);
+  return b != NULL && b->requires_grad ? bias_grad(t, y, b->grad) : SPD_OK;
+}
+
+int spdi_op_conv2d_transpose(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  if (action == SPDI_SHAPE)
+    return conv_shape(t, y, true);
+  const spd_tensor *x = y->in[0], *w = y->in[1], *b = y->nin > 2 ? y->in[2] : NULL;
+  /* The output y is the image side; the input x is the grid. */
+  const struct geom g = geom_of(y, x, w, y);
+  const size_t Cin = g.G;
+  struct work wk;
+  if (action == SPDI_FORWARD) {
+    if (work_get(t, gather_scratch_idx(&g), gather_padded(&g), &wk) != SPD_OK)
+      return spd_tape_status(t);
+    fill_bias(y->data, g.N, g.C, g.H * g.W, b != NULL ? b->data : NULL);
+    form_gather(&g, w->data, x->data, y->data, &wk);
+    return SPD_OK;
+  }
+  if (work_get(t, fwd_scratch_idx(&g, Cin), padded_image(&g), &wk) != SPD_OK)
+    return spd_tape_status(t);
+  if (x->requires_grad)
+    form_fwd(&g, Cin, w->data, y->grad, x->grad, &wk);
+  if (w->requires_grad)
+    form_wgrad(&g, Cin, x->data, y->grad, w->grad, &wk);
+  return b != NULL && b->requires_grad ? bias_grad(t, y, b->grad) : SPD_OK;
+}
+
+/* ---- builders ------------------------------------------------------------ */
+
+static spd_tensor *conv(spd_tape *t, enum spdi_op op, spd_tensor *x, spd_tensor *w,
+                        spd_tensor *b, int stride, int pad, int output_pad)
+{
+  spd_tensor *in[3] = { x, w, b };
+  struct spdi_args a = { .i = { stride, pad, output_pad } };
+  return spdi_node(t, op, b != NULL ? 3 : 2, in, &a);
+}
+
+spd_tensor *spd_conv2d(spd_tape *t, spd_tensor *x, spd_tensor *w, spd_tensor *b,
+                       int stride, int pad)
+{
+  return conv(t, SPDI_OP_CONV2D, x, w, b, stride, pad, 0);
+}
+
+spd_tensor *spd_conv2d_transpose(spd_tape *t, spd_tensor *x, spd_tensor *w,
+                                 spd_tensor *b, int stride, int pad, int output_pad)
+{
+  return conv(t, SPDI_OP_CONV2D_TRANSPOSE, x, w, b, stride, pad, output_pad);
+}

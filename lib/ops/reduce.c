@@ -1,0 +1,162 @@
+/* Reductions: sum and mean to a scalar, sum and log-sum-exp along an axis.
+ * Every output element is accumulated in double, in a fixed order. */
+#include "tape_impl.h"
+
+#include <math.h>
+#include <string.h>
+
+int spdi_op_sum(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  (void)t;
+  const spd_tensor *x = y->in[0];
+  switch (action) {
+  case SPDI_SHAPE:
+    y->ndim = 0;
+    return SPD_OK;
+  case SPDI_FORWARD:
+    y->data[0] = (float)spdi_dsum(x->data, x->n);
+    return SPD_OK;
+  case SPDI_BACKWARD: {
+    float *gx = x->grad;
+    const float g = y->grad[0];
+    SPDI_FOR(x->n, gx[i] += g);
+    return SPD_OK;
+  }
+  }
+  return SPD_OK;
+}
+
+int spdi_op_mean(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  (void)t;
+  const spd_tensor *x = y->in[0];
+  switch (action) {
+  case SPDI_SHAPE:
+    y->ndim = 0;
+    return SPD_OK;
+  case SPDI_FORWARD:
+    y->data[0] = (float)(spdi_dsum(x->data, x->n) / (double)x->n);
+    return SPD_OK;
+  case SPDI_BACKWARD: {
+    float *gx = x->grad;
+    const float g = (float)(y->grad[0] / (double)x->n);
+    SPDI_FOR(x->n, gx[i] += g);
+    return SPD_OK;
+  }
+  }
+  return SPD_OK;
+}
+
+/* Shape of a reduction along iarg[0] (already resolved): the axis removed. */
+static int axis_shape(spd_tape *t, spd_tensor *y)
+{
+  const spd_tensor *x = y->in[0];
+  int axis = spdi_axis((int)y->iarg[0], x->ndim);
+  if (axis < 0) {
+    char s[64];
+    return spdi_tape_fail(t, SPD_E_INVALID, "axis %lld is out of range for shape %s",
+                          (long long)y->iarg[0], spdi_shape_str(x, s));
+  }
+  y->iarg[0] = axis;
+  y->ndim = (uint8_t)(x->ndim - 1);
+  for (int d = 0, e = 0; d < x->ndim; d++)
+    if (d != axis)
+      y->shape[e++] = x->shape[d];
+  return SPD_OK;
+}
+
+int spdi_op_sum_axis(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  if (action == SPDI_SHAPE)
+    return axis_shape(t, y);
+  const spd_tensor *x = y->in[0];
+  size_t outer, len, inner;
+  spdi_split_axis(x, (int)y->iarg[0], &outer, &len, &inner);
+  const size_t m = outer * inner;
+  if (action == SPDI_FORWARD) {
+    const float *xd = x->data;
+    float *out = y->data;
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+    for (size_t k = 0; k < m; k++) {
+      const float *p = xd + (k / inner) * len * inner + k % inner;
+      double s = 0;
+      for (size_t l = 0; l < len; l++)
+        s += p[l * inner];
+      out[k] = (float)s;
+    }
+    return SPD_OK;
+  }
+  float *gx = x->grad;
+  const float *dy = y->grad;
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t o = 0; o < outer; o++)
+    for (size_t l = 0; l < len; l++) {
+      float *g = gx + (o * len + l) * inner;
+      const float *d = dy + o * inner;
+      for (size_t j = 0; j < inner; j++)
+        g[j] += d[j];
+    }
+  return SPD_OK;
+}
+
+int spdi_op_logsumexp(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  if (action == SPDI_SHAPE)
+    return axis_shape(t, y);
+  const spd_tensor *x = y->in[0];
+  size_t outer, len, inner;
+  spdi_split_axis(x, (int)y->iarg[0], &outer, &len, &inner);
+  const size_t m = outer * inner;
+  const float *xd = x->data;
+  float *out = y->data;
+  if (action == SPDI_FORWARD) {
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+    for (size_t k = 0; k < m; k++) {
+      const float *p = xd + (k / inner) * len * inner + k % inner;
+      float mx = p[0];
+      for (size_t l = 1; l < len; l++)
+        mx = p[l * inner] > mx ? p[l * inner] : mx;
+      double s = 0;
+      for (size_t l = 0; l < len; l++)
+        s += exp((double)p[l * inner] - mx);
+      out[k] = (float)(mx + log(s));
+    }
+    return SPD_OK;
+  }
+  /* d/dx_l = exp(x_l - y): the softmax along the axis. */
+  float *gx = x->grad;
+  const float *dy = y->grad;
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t k = 0; k < m; k++) {
+    const size_t base = (k / inner) * len * inner + k % inner;
+    for (size_t l = 0; l < len; l++) {
+      size_t idx = base + l * inner;
+      gx[idx] += dy[k] * (float)exp((double)xd[idx] - out[k]);
+    }
+  }
+  return SPD_OK;
+}
+
+/* ---- builders ------------------------------------------------------------ */
+
+spd_tensor *spd_sum(spd_tape *t, spd_tensor *x)
+{
+  return spdi_node(t, SPDI_OP_SUM, 1, &x, NULL);
+}
+
+spd_tensor *spd_mean(spd_tape *t, spd_tensor *x)
+{
+  return spdi_node(t, SPDI_OP_MEAN, 1, &x, NULL);
+}
+
+spd_tensor *spd_sum_axis(spd_tape *t, spd_tensor *x, int axis)
+{
+  struct spdi_args a = { .i = { axis } };
+  return spdi_node(t, SPDI_OP_SUM_AXIS, 1, &x, &a);
+}
+
+spd_tensor *spd_logsumexp(spd_tape *t, spd_tensor *x, int axis)
+{
+  struct spdi_args a = { .i = { axis } };
+  return spdi_node(t, SPDI_OP_LOGSUMEXP, 1, &x, &a);
+}

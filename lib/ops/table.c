@@ -1,0 +1,43 @@
+/* The op table: one row per enum spdi_op, in enum order. Adding an op means
+ * appending to the enum (lib/tape_impl.h), appending a row here and
+ * updating the count below; the assertions catch a forgotten step. */
+#include "tape_impl.h"
+
+#define OP(id, name, fn, diff) [id] = { name, spdi_op_##fn, diff }
+
+const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
+  OP(SPDI_OP_LEAF, "spd_leaf", leaf, false),
+  OP(SPDI_OP_PARAM, "spd_param", param, false),
+  OP(SPDI_OP_ADD, "spd_add", add, true),
+  OP(SPDI_OP_SUB, "spd_sub", sub, true),
+  OP(SPDI_OP_MUL, "spd_mul", mul, true),
+  OP(SPDI_OP_DIV, "spd_div", div, true),
+  OP(SPDI_OP_SCALE, "spd_scale", scale, true),
+  OP(SPDI_OP_ADD_SCALAR, "spd_add_scalar", add_scalar, true),
+  OP(SPDI_OP_MATMUL, "spd_matmul", matmul, true),
+  OP(SPDI_OP_CONV2D, "spd_conv2d", conv2d, true),
+  OP(SPDI_OP_CONV2D_TRANSPOSE, "spd_conv2d_transpose", conv2d_transpose, true),
+  OP(SPDI_OP_BATCH_NORM, "spd_batch_norm", batch_norm, true),
+  OP(SPDI_OP_RELU, "spd_relu", relu, true),
+  OP(SPDI_OP_LEAKY_RELU, "spd_leaky_relu", leaky_relu, true),
+  OP(SPDI_OP_ELU, "spd_elu", elu, true),
+  OP(SPDI_OP_SIGMOID, "spd_sigmoid", sigmoid, true),
+  OP(SPDI_OP_TANH, "spd_tanh", tanh, true),
+  OP(SPDI_OP_SOFTPLUS, "spd_softplus", softplus, true),
+  OP(SPDI_OP_EXP, "spd_exp", exp, true),
+  OP(SPDI_OP_LOG, "spd_log", log, true),
+  OP(SPDI_OP_SQUARE, "spd_square", square, true),
+  OP(SPDI_OP_SUM, "spd_sum", sum, true),
+  OP(SPDI_OP_MEAN, "spd_mean", mean, true),
+  OP(SPDI_OP_SUM_AXIS, "spd_sum_axis", sum_axis, true),
+  OP(SPDI_OP_RESHAPE, "spd_reshape", reshape, true),
+  OP(SPDI_OP_SLICE, "spd_slice", slice, true),
+  OP(SPDI_OP_CONCAT, "spd_concat", concat, true),
+  OP(SPDI_OP_LOGSUMEXP, "spd_logsumexp", logsumexp, true),
+  OP(SPDI_OP_GAUSSIAN_LOG_DENSITY, "spd_gaussian_log_density", gaussian_log_density, true),
+};
+
+/* Bump together with a new enum entry and its row above. */
+_Static_assert(SPDI_OP_COUNT == 29, "op enum and op table out of step");
+_Static_assert(sizeof spdi_ops / sizeof spdi_ops[0] == SPDI_OP_COUNT,
+               "one table row per op");

@@ -1,0 +1,295 @@
+/* The convolution family and batch norm: forward against direct loops in
+ * double, and central-difference gradient checks for every stride / pad /
+ * output-pad combination the CelebA encoder and decoder use, odd sizes,
+ * with and without bias; batch norm in training and inference mode. */
+#include "gradcheck.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* As in test_ops.c: the worst error seen is well under these bounds (run
+ * with SPDT_GRADCHECK_VERBOSE=1), and a gradient off by 0.3% fails. */
+#define H 2e-3
+#define RTOL 1e-3
+#define ATOL 1e-4
+/* Convolutions are linear in each input, so central differences have no
+ * truncation error and a larger step only divides the rounding noise
+ * (many outputs move with each input element) by more. */
+#define H_CONV 1e-2
+
+struct conv_case {
+  int transpose;
+  size_t n, c, h, w; /* input */
+  size_t o, kh, kw;  /* output channels, kernel */
+  int stride, pad, opad, bias;
+};
+
+static const struct conv_case cases[] = {
+  /* conv2d: the encoder's 5x5 stride-2 'same' layer, on even and odd sizes */
+  { 0, 2, 3, 8, 8, 4, 5, 5, 2, 2, 0, 1 },
+  { 0, 2, 2, 7, 9, 3, 5, 5, 2, 2, 0, 1 },
+  { 0, 1, 2, 6, 5, 3, 3, 3, 1, 1, 0, 0 },
+  { 0, 2, 2, 5, 6, 2, 3, 2, 1, 0, 0, 1 },
+  { 0, 1, 3, 7, 7, 2, 3, 3, 3, 1, 0, 0 },
+  { 0, 1, 1, 4, 4, 2, 5, 5, 1, 3, 0, 1 }, /* pad wider than half the kernel */
+  { 0, 2, 1, 6, 7, 4, 5, 5, 2, 2, 0, 1 }, /* few input channels: col2im input gradient */
+  /* conv2d_transpose: the decoder's stride 2, pad 2, output pad 1 (4 -> 8),
+   * its final stride 1, pad 2, and odd sizes / other combinations */
+  { 1, 2, 3, 4, 4, 2, 5, 5, 2, 2, 1, 1 },
+  { 1, 2, 3, 3, 5, 2, 5, 5, 2, 2, 1, 0 },
+  { 1, 2, 2, 6, 6, 3, 5, 5, 1, 2, 0, 1 },
+  { 1, 1, 2, 5, 5, 2, 5, 5, 1, 2, 0, 0 },
+  { 1, 2, 2, 3, 4, 2, 3, 3, 2, 1, 0, 1 },
+  { 1, 1, 2, 3, 3, 2, 4, 4, 3, 1, 2, 1 },
+  { 1, 1, 3, 2, 3, 2, 5, 5, 2, 2, 0, 1 },
+  /* few output channels (the decoder's RGB layer): GEMM + col2im form */
+  { 1, 2, 12, 5, 5, 3, 5, 5, 1, 2, 0, 1 },
+  { 1, 2, 4, 3, 4, 1, 5, 5, 2, 2, 1, 1 },
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+static void out_size(const struct conv_case *k, size_t *ho, size_t *wo)
+{
+  if (k->transpose) {
+    *ho = (k->h - 1) * (size_t)k->stride + k->kh + (size_t)k->opad - 2 * (size_t)k->pad;
+    *wo = (k->w - 1) * (size_t)k->stride + k->kw + (size_t)k->opad - 2 * (size_t)k->pad;
+  } else {
+    *ho = (k->h + 2 * (size_t)k->pad - k->kh) / (size_t)k->stride + 1;
+    *wo = (k->w + 2 * (size_t)k->pad - k->kw) / (size_t)k->stride + 1;
+  }
+}
+
+static spd_tensor *g_conv(spd_tape *t, spd_tensor **in, void *ctx)
+{
+  const struct conv_case *k = ctx;
+  spd_tensor *b = k->bias ? in[2] : NULL;
+  return k->transpose ? spd_conv2d_transpose(t, in[0], in[1], b, k->stride, k->pad, k->opad)
+                      : spd_conv2d(t, in[0], in[1], b, k->stride, k->pad);
+}
+
+static void make_inputs(const struct conv_case *k, spdt_input in[3], unsigned seed)
+{
+  in[0] = spdt_input_make(1, seed, 4, k->n, k->c, k->h, k->w);
+  in[1] = k->transpose ? spdt_input_make(1, seed + 1, 4, k->c, k->o, k->kh, k->kw)
+                       : spdt_input_make(1, seed + 1, 4, k->o, k->c, k->kh, k->kw);
+  in[2] = spdt_input_make(1, seed + 2, 1, k->o);
+}
+
+/* Direct definition in double: conv2d as cross-correlation, the transpose
+ * as the scatter y[ci -> co] += x w at oh = ih s - pad + i. */
+static double *reference(const struct conv_case *k, const spdt_input in[3])
+{
+  size_t ho, wo;
+  out_size(k, &ho, &wo);
+  double *y = calloc(k->n * k->o * ho * wo, sizeof *y);
+  ck_assert_ptr_nonnull(y);
+  const float *x = in[0].data, *w = in[1].data, *b = in[2].data;
+  const long s = k->stride, p = k->pad;
+  for (size_t n = 0; n < k->n; n++)
+    for (size_t o = 0; o < k->o; o++)
+      for (size_t q = 0; q < ho * wo; q++)
+        y[(n * k->o + o) * ho * wo + q] = k->bias ? b[o] : 0;
+  for (size_t n = 0; n < k->n; n++)
+    for (size_t c = 0; c < k->c; c++)
+      for (size_t o = 0; o < k->o; o++)
+        for (size_t i = 0; i < k->kh; i++)
+          for (size_t j = 0; j < k->kw; j++) {
+            double wv = k->transpose ? w[((c * k->o + o) * k->kh + i) * k->kw + j]
+                                     : w[((o * k->c + c) * k->kh + i) * k->kw + j];
+            if (!k->transpose) {
+              for (long oh = 0; oh < (long)ho; oh++)
+                for (long ow = 0; ow < (long)wo; ow++) {
+                  long ih = oh * s - p + (long)i, iw = ow * s - p + (long)j;
+                  if (ih < 0 || iw < 0 || ih >= (long)k->h || iw >= (long)k->w)
+                    continue;
+                  y[((n * k->o + o) * ho + (size_t)oh) * wo + (size_t)ow] +=
+                      wv * x[((n * k->c + c) * k->h + (size_t)ih) * k->w + (size_t)iw];
+                }
+            } else {
+              for (long ih = 0; ih < (long)k->h; ih++)
+                for (long iw = 0; iw < (long)k->w; iw++) {
+                  long oh = ih * s - p + (long)i, ow = iw * s - p + (long)j;
+                  if (oh < 0 || ow < 0 || oh >= (long)ho || ow >= (long)wo)
+                    continue;
+                  y[((n * k->o + o) * ho + (size_t)oh) * wo + (size_t)ow] +=
+                      wv * x[((n * k->c + c) * k->h + (size_t)ih) * k->w + (size_t)iw];
+                }
+            }
+          }
+  return y;
+}
+
+START_TEST(conv_forward_matches_direct_loops)
+{
+  const struct conv_case *k = &cases[_i];
+  spdt_input in[3];
+  make_inputs(k, in, 100 + (unsigned)_i);
+  double *want = reference(k, in);
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  spd_tensor *l[3];
+  for (int j = 0; j < 3; j++)
+    l[j] = spd_leaf(t, in[j].ndim, in[j].shape, in[j].data, 0);
+  spd_tensor *y = g_conv(t, l, (void *)k);
+  ck_assert_msg(y != NULL, "case %d: %s", _i, spd_tape_error(t));
+  size_t shape[4], ho, wo;
+  out_size(k, &ho, &wo);
+  SPDT_OK(spd_tensor_shape(y, shape));
+  ck_assert(shape[0] == k->n && shape[1] == k->o && shape[2] == ho && shape[3] == wo);
+  const float *v = spd_tensor_data(y);
+  for (size_t q = 0; q < spd_tensor_size(y); q++)
+    SPDT_CLOSE(v[q], want[q], 1e-5, 1e-5); /* float sums of <= 75 terms of size 1 */
+  free(want);
+  spd_tape_free(t);
+  for (int j = 0; j < 3; j++)
+    spdt_input_free(&in[j]);
+}
+END_TEST
+
+START_TEST(grad_conv)
+{
+  const struct conv_case *k = &cases[_i];
+  spdt_input in[3];
+  make_inputs(k, in, 200 + (unsigned)_i);
+  char what[64];
+  snprintf(what, sizeof what, "%s case %d", k->transpose ? "conv2d_transpose" : "conv2d", _i);
+  spdt_gradcheck(what, k->bias ? 3 : 2, in, g_conv, (void *)k, H_CONV, RTOL, ATOL);
+  for (int j = 0; j < 3; j++)
+    spdt_input_free(&in[j]);
+}
+END_TEST
+
+START_TEST(conv_batch_split_matches_whole_batch)
+{
+  /* The batch shares GEMMs whose column blocks and micro-tiles cut across
+   * images, and the col2im form works on groups of images; each image's
+   * output must still be exactly what it is alone (40 images of 64 x 64
+   * span many column blocks and two groups). */
+  const size_t n = 40, c = 12, h = 64, w = 64, o = 3; /* 12 -> 3: GEMM + col2im form */
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  float *x = malloc(n * c * h * w * sizeof *x), *wt = malloc(c * o * 25 * sizeof *wt);
+  spdt_fill(x, n * c * h * w, 5, -1, 1, 0);
+  spdt_fill(wt, c * o * 25, 6, -1, 1, 0);
+  const size_t xs[4] = { n, c, h, w }, ws[4] = { c, o, 5, 5 }, x1[4] = { 1, c, h, w };
+  spd_tensor *big = spd_conv2d_transpose(t, spd_leaf(t, 4, xs, x, 0),
+                                         spd_leaf(t, 4, ws, wt, 0), NULL, 1, 2, 0);
+  ck_assert_ptr_nonnull(big);
+  const size_t per = o * h * w;
+  for (size_t i = 0; i < n; i += 13) {
+    spd_tensor *one = spd_conv2d_transpose(t, spd_leaf(t, 4, x1, x + i * c * h * w, 0),
+                                           spd_leaf(t, 4, ws, wt, 0), NULL, 1, 2, 0);
+    ck_assert_mem_eq(spd_tensor_data(one), spd_tensor_data(big) + i * per, per * sizeof(float));
+  }
+  spd_tape_free(t);
+  free(x);
+  free(wt);
+}
+END_TEST
+
+/* ---- batch norm ---------------------------------------------------------- */
+
+struct bn_case {
+  int ndim, training, affine;
+  spd_params *p; /* running statistics at indices 0 and 1 */
+};
+
+static spd_tensor *g_bn(spd_tape *t, spd_tensor **in, void *ctx)
+{
+  const struct bn_case *k = ctx;
+  spd_tensor *y = spd_batch_norm(t, in[0], k->affine ? in[1] : NULL, k->affine ? in[2] : NULL,
+                                 k->p, 0, 1, k->training, 0.0f, 1e-5f);
+  /* A non-linear head, so that the loss is not invariant to the
+   * normalisation (sum of a normalised tensor has zero gradient). */
+  return spd_square(t, y);
+}
+
+START_TEST(grad_batch_norm)
+{
+  for (int ndim = 2; ndim <= 4; ndim += 2)
+    for (int training = 0; training < 2; training++)
+      for (int affine = 0; affine < 2; affine++) {
+        const size_t C = 3;
+        spd_params *p = NULL;
+        SPDT_OK(spd_params_create(&p));
+        const size_t cs[1] = { C };
+        const float rm[3] = { 0.1f, -0.2f, 0.3f }, rv[3] = { 0.5f, 1.5f, 2.0f };
+        SPDT_OK(spd_params_add(p, "rm", 1, cs, rm, 0, NULL));
+        SPDT_OK(spd_params_add(p, "rv", 1, cs, rv, 0, NULL));
+        spdt_input in[3] = {
+          ndim == 4 ? spdt_input_make(1, 300, 4, (size_t)2, C, (size_t)2, (size_t)3)
+                    : spdt_input_make(1, 301, 2, (size_t)5, C),
+          spdt_input_make(1, 302, 1, C),
+          spdt_input_make(1, 303, 1, C),
+        };
+        struct bn_case k = { ndim, training, affine, p };
+        char what[64];
+        snprintf(what, sizeof what, "batch_norm %dD training=%d affine=%d", ndim, training,
+                 affine);
+        /* momentum 0: the running statistics stay put across the many
+         * forward passes of the check */
+        spdt_gradcheck(what, affine ? 3 : 1, in, g_bn, &k, H, RTOL, ATOL);
+        for (int j = 0; j < 3; j++)
+          spdt_input_free(&in[j]);
+        spd_params_free(p);
+      }
+}
+END_TEST
+
+START_TEST(batch_norm_values_and_running_stats)
+{
+  /* N x C = 4 x 2; channel 0: 1, 2, 3, 4 (mean 2.5, biased var 1.25,
+   * unbiased 5/3); channel 1 constant 7 (var 0). */
+  const float x[8] = { 1, 7, 2, 7, 3, 7, 4, 7 };
+  const size_t xs[2] = { 4, 2 }, cs[1] = { 2 };
+  const float gamma[2] = { 2, 3 }, beta[2] = { 0.5f, -1 };
+  const float rm0[2] = { 0, 1 }, rv0[2] = { 1, 2 };
+  spd_params *p = NULL;
+  SPDT_OK(spd_params_create(&p));
+  SPDT_OK(spd_params_add(p, "m", 1, cs, rm0, 0, NULL));
+  SPDT_OK(spd_params_add(p, "v", 1, cs, rv0, 0, NULL));
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  spd_tensor *g = spd_leaf(t, 1, cs, gamma, 0), *b = spd_leaf(t, 1, cs, beta, 0);
+  const float *y = spd_tensor_data(spd_batch_norm(t, spd_leaf(t, 2, xs, x, 0), g, b, p, 0, 1,
+                                                  1, 0.1f, 1e-5f));
+  ck_assert_ptr_nonnull(y);
+  for (int i = 0; i < 4; i++) {
+    SPDT_CLOSE(y[2 * i], 2 * (x[2 * i] - 2.5) / sqrt(1.25 + 1e-5) + 0.5, 1e-6, 1e-6);
+    SPDT_CLOSE(y[2 * i + 1], -1.0, 0, 1e-6);
+  }
+  const float *rm = spd_params_data(p, 0), *rv = spd_params_data(p, 1);
+  SPDT_CLOSE(rm[0], 0.9 * 0 + 0.1 * 2.5, 1e-6, 0);
+  SPDT_CLOSE(rm[1], 0.9 * 1 + 0.1 * 7, 1e-6, 0);
+  SPDT_CLOSE(rv[0], 0.9 * 1 + 0.1 * 5.0 / 3, 1e-6, 0);
+  SPDT_CLOSE(rv[1], 0.9 * 2, 1e-6, 0);
+
+  /* inference uses the running statistics and leaves them alone */
+  const float r0 = rm[0], v0 = rv[0];
+  y = spd_tensor_data(spd_batch_norm(t, spd_leaf(t, 2, xs, x, 0), g, b, p, 0, 1, 0, 0.1f,
+                                     1e-5f));
+  ck_assert_ptr_nonnull(y);
+  SPDT_CLOSE(y[0], 2 * (1 - r0) / sqrt(v0 + 1e-5) + 0.5, 1e-6, 1e-6);
+  ck_assert(rm[0] == r0 && rv[0] == v0);
+  spd_tape_free(t);
+  spd_params_free(p);
+}
+END_TEST
+
+Suite *spdt_suite(void)
+{
+  Suite *s = suite_create("ops_conv");
+  TCase *tc = tcase_create("conv_forward_matches_direct_loops");
+  tcase_add_loop_test(tc, conv_forward_matches_direct_loops, 0, (int)NCASES);
+  tcase_set_timeout(tc, 30);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("grad_conv");
+  tcase_add_loop_test(tc, grad_conv, 0, (int)NCASES);
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(s, tc);
+  SPDT_ADD(s, conv_batch_split_matches_whole_batch, 60);
+  SPDT_ADD(s, grad_batch_norm, 60);
+  SPDT_ADD(s, batch_norm_values_and_running_stats, 10);
+  return s;
+}

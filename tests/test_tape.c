@@ -1,0 +1,638 @@
+/* The tape itself: leaves and accessors, backward semantics, the arena
+ * (no allocation once warm, reserve, limit), sticky errors with a table of
+ * bad inputs, the op table, and bitwise thread-count independence. */
+#include "harness.h"
+#include "tape_impl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+START_TEST(leaf_and_accessors)
+{
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  const size_t s[3] = { 2, 3, 4 };
+  float v[24];
+  for (int i = 0; i < 24; i++)
+    v[i] = (float)i;
+  spd_tensor *x = spd_leaf(t, 3, s, v, 1);
+  ck_assert_ptr_nonnull(x);
+  v[0] = 99; /* copied */
+  ck_assert_int_eq(spd_tensor_ndim(x), 3);
+  size_t got[4];
+  SPDT_OK(spd_tensor_shape(x, got));
+  ck_assert_mem_eq(got, s, sizeof s);
+  ck_assert_uint_eq(spd_tensor_size(x), 24);
+  ck_assert_float_eq(spd_tensor_data(x)[0], 0.0f);
+  ck_assert_ptr_null(spd_tensor_grad(x)); /* before backward */
+
+  spd_tensor *z = spd_leaf(t, 0, NULL, NULL, 0); /* scalar zero */
+  ck_assert_int_eq(spd_tensor_ndim(z), 0);
+  ck_assert_uint_eq(spd_tensor_size(z), 1);
+  ck_assert_float_eq(spd_tensor_data(z)[0], 0.0f);
+  SPDT_OK(spd_tensor_shape(z, NULL));
+
+  ck_assert_int_eq(spd_tensor_ndim(NULL), SPD_E_INVALID);
+  SPDT_FAILS(SPD_E_INVALID, spd_tensor_shape(NULL, got));
+  SPDT_FAILS(SPD_E_INVALID, spd_tensor_shape(x, NULL));
+  ck_assert_ptr_null(spd_tensor_data(NULL));
+  ck_assert_ptr_null(spd_tensor_grad(NULL));
+  ck_assert_uint_eq(spd_tensor_size(NULL), 0);
+  ck_assert_uint_eq(spd_tape_node_count(t), 2);
+  spd_tape_free(t);
+}
+END_TEST
+
+START_TEST(null_handles)
+{
+  SPDT_FAILS(SPD_E_INVALID, spd_tape_create(NULL));
+  spd_tape_free(NULL);
+  spd_tape_reset(NULL);
+  ck_assert_int_eq(spd_tape_status(NULL), SPD_E_INVALID);
+  ck_assert_ptr_nonnull(spd_tape_error(NULL));
+  SPDT_FAILS(SPD_E_INVALID, spd_backward(NULL, NULL));
+  SPDT_FAILS(SPD_E_INVALID, spd_tape_reserve(NULL, 10));
+  SPDT_FAILS(SPD_E_INVALID, spd_tape_set_limit(NULL, 10));
+  ck_assert_uint_eq(spd_tape_bytes_used(NULL), 0);
+  ck_assert_uint_eq(spd_tape_bytes_reserved(NULL), 0);
+  ck_assert_uint_eq(spd_tape_node_count(NULL), 0);
+  /* an op on a NULL tape returns NULL and says why */
+  ck_assert_ptr_null(spd_relu(NULL, NULL));
+  ck_assert_ptr_nonnull(strstr(spd_last_error(), "spd_relu"));
+}
+END_TEST
+
+START_TEST(backward_semantics)
+{
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  const size_t s[1] = { 3 };
+  const float av[3] = { 1, 2, 3 }, bv[3] = { 4, 5, 6 };
+  spd_tensor *a = spd_leaf(t, 1, s, av, 1), *b = spd_leaf(t, 1, s, bv, 0);
+  spd_tensor *ab = spd_mul(t, a, b);
+  spd_tensor *loss = spd_sum(t, spd_add(t, ab, a)); /* a used twice */
+  spd_tensor *after = spd_scale(t, a, 2.0f);         /* created after the loss */
+  SPDT_OK(spd_backward(t, loss));
+  for (int i = 0; i < 3; i++)
+    ck_assert_float_eq(spd_tensor_grad(a)[i], bv[i] + 1);
+  ck_assert_ptr_null(spd_tensor_grad(b));     /* no gradient asked */
+  ck_assert_ptr_null(spd_tensor_grad(after)); /* not before the loss */
+  ck_assert_float_eq(spd_tensor_grad(loss)[0], 1.0f);
+  /* a second backward recomputes the tape's gradients from zero */
+  SPDT_OK(spd_backward(t, loss));
+  for (int i = 0; i < 3; i++)
+    ck_assert_float_eq(spd_tensor_grad(a)[i], bv[i] + 1);
+  /* a loss that depends on nothing trainable: fine, nothing to do */
+  SPDT_OK(spd_backward(t, spd_sum(t, b)));
+  /* non-scalar loss */
+  SPDT_FAILS(SPD_E_SHAPE, spd_backward(t, ab));
+  ck_assert_int_eq(spd_tape_status(t), SPD_E_SHAPE);
+  spd_tape_free(t);
+}
+END_TEST
+
+START_TEST(param_gradients_accumulate)
+{
+  spd_params *p = NULL;
+  SPDT_OK(spd_params_create(&p));
+  const size_t s[1] = { 2 };
+  const float w0[2] = { 3, -1 };
+  size_t iw;
+  SPDT_OK(spd_params_add(p, "w", 1, s, w0, 1, &iw));
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  for (int step = 1; step <= 2; step++) {
+    spd_tape_reset(t);
+    /* bound twice in one graph: both contributions land in the store */
+    spd_tensor *w = spd_param(t, p, iw), *w2 = spd_param(t, p, iw);
+    ck_assert_ptr_eq(spd_tensor_data(w), spd_params_data(p, iw)); /* no copy */
+    SPDT_OK(spd_backward(t, spd_sum(t, spd_mul(t, w, w2))));
+    const float *g = spd_params_grad(p, iw);
+    for (int i = 0; i < 2; i++) /* d/dw sum w^2 = 2 w, per backward */
+      ck_assert_float_eq(g[i], 2.0f * step * w0[i]);
+    ck_assert_ptr_eq(spd_tensor_grad(w), g);
+  }
+  spd_params_zero_grad(p);
+  ck_assert_float_eq(spd_params_grad(p, iw)[0], 0.0f);
+  spd_tape_free(t);
+  spd_params_free(p);
+}
+END_TEST
+
+/* ---- arena --------------------------------------------------------------- */
+
+static size_t n_allocs;
+static void *count_alloc(void *opaque, size_t size)
+{
+  (void)opaque;
+  n_allocs++;
+  return malloc(size);
+}
+static void count_free(void *opaque, void *ptr)
+{
+  (void)opaque;
+  free(ptr);
+}
+
+/* A conv / batch norm / dense step, big enough to need several arena
+ * blocks and scratch. */
+static void training_step(spd_tape *t, spd_params *p, const float *x)
+{
+  const size_t xs[4] = { 4, 3, 32, 32 }, flat[2] = { 4, 8 * 16 * 16 };
+  spd_tensor *h = spd_conv2d(t, spd_leaf(t, 4, xs, x, 0), spd_param(t, p, 0), NULL, 2, 2);
+  h = spd_relu(t, spd_batch_norm(t, h, spd_param(t, p, 1), spd_param(t, p, 2), p, 3, 4, 1,
+                                 0.1f, 1e-5f));
+  h = spd_matmul_ex(t, spd_reshape(t, h, 2, flat), spd_param(t, p, 5), 0, 1);
+  spd_tensor *loss = spd_mean(t, spd_square(t, h));
+  SPDT_OK(spd_backward(t, loss));
+}
+
+static spd_params *step_params(void)
+{
+  spd_params *p = NULL;
+  SPDT_OK(spd_params_create(&p));
+  const size_t ws[4] = { 8, 3, 5, 5 }, cs[1] = { 8 }, ds[2] = { 10, 8 * 16 * 16 };
+  float *w = malloc(10 * 8 * 16 * 16 * sizeof *w);
+  for (size_t i = 0; i < 10 * 8 * 16 * 16; i++)
+    w[i] = (float)((i * 37 % 101) - 50) * 1e-3f;
+  float ones[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+  SPDT_OK(spd_params_add(p, "conv", 4, ws, w, 1, NULL));
+  SPDT_OK(spd_params_add(p, "gamma", 1, cs, ones, 1, NULL));
+  SPDT_OK(spd_params_add(p, "beta", 1, cs, NULL, 1, NULL));
+  SPDT_OK(spd_params_add(p, "rm", 1, cs, NULL, 0, NULL));
+  SPDT_OK(spd_params_add(p, "rv", 1, cs, ones, 0, NULL));
+  SPDT_OK(spd_params_add(p, "dense", 2, ds, w, 1, NULL));
+  free(w);
+  return p;
+}
+
+START_TEST(warm_steps_allocate_nothing)
+{
+  SPDT_OK(spd_set_allocator(count_alloc, count_free, NULL));
+  spd_params *p = step_params();
+  float *x = malloc(4 * 3 * 32 * 32 * sizeof *x);
+  for (int i = 0; i < 4 * 3 * 32 * 32; i++)
+    x[i] = (float)((i * 13 % 17) - 8) * 0.1f;
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  training_step(t, p, x); /* cold: blocks and scratch are allocated */
+  ck_assert_uint_gt(n_allocs, 2);
+  const size_t used = spd_tape_bytes_used(t), nodes = spd_tape_node_count(t);
+  ck_assert_uint_gt(used, 4 * 8 * 16 * 16 * sizeof(float));
+  ck_assert_uint_ge(spd_tape_bytes_reserved(t), used);
+  spd_tape_reset(t); /* consolidates the blocks of the first step into one */
+  ck_assert_uint_eq(spd_tape_bytes_used(t), 0);
+  ck_assert_uint_eq(spd_tape_node_count(t), 0);
+  for (int step = 0; step < 3; step++) {
+    size_t before = n_allocs;
+    training_step(t, p, x);
+    ck_assert_uint_eq(n_allocs, before); /* warm: no allocation at all */
+    ck_assert_uint_eq(spd_tape_bytes_used(t), used);
+    ck_assert_uint_eq(spd_tape_node_count(t), nodes);
+    spd_tape_reset(t);
+  }
+
+  /* reserve: a fresh tape pre-sized from the first one's figure needs no
+   * arena block during a step (only its scratch grows, on first use) */
+  spd_tape *u = NULL;
+  SPDT_OK(spd_tape_create(&u));
+  SPDT_OK(spd_tape_reserve(u, used));
+  const size_t arena = spd_tape_bytes_reserved(u);
+  training_step(u, p, x);
+  ck_assert_uint_eq(spd_tape_bytes_used(u), used);
+  ck_assert_uint_le(spd_tape_bytes_reserved(u) - arena, spd_tape_bytes_reserved(t) - used);
+  SPDT_FAILS(SPD_E_STATE, spd_tape_reserve(u, used)); /* not empty */
+  spd_tape_reset(u);
+  size_t before = n_allocs;
+  training_step(u, p, x);
+  ck_assert_uint_eq(n_allocs, before);
+  spd_tape_free(u);
+  spd_tape_free(t);
+  spd_params_free(p);
+  free(x);
+  SPDT_OK(spd_set_allocator(NULL, NULL, NULL));
+}
+END_TEST
+
+START_TEST(limit_makes_ops_fail_cleanly)
+{
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  SPDT_OK(spd_tape_set_limit(t, 1 << 16));
+  const size_t s[1] = { 1 << 15 }; /* 128 KiB of values: over the cap */
+  ck_assert_ptr_null(spd_leaf(t, 1, s, NULL, 0));
+  ck_assert_int_eq(spd_tape_status(t), SPD_E_NOMEM);
+  ck_assert_ptr_nonnull(strstr(spd_tape_error(t), "spd_leaf"));
+  ck_assert_uint_le(spd_tape_bytes_reserved(t), 1 << 16);
+  spd_tape_reset(t);
+  SPDT_OK(spd_tape_set_limit(t, 0));
+  ck_assert_ptr_nonnull(spd_leaf(t, 1, s, NULL, 0));
+  spd_tape_free(t);
+}
+END_TEST
+
+/* ---- sticky errors: a table of bad inputs -------------------------------- */
+
+struct bad {
+  const char *name;
+  int code;
+  const char *words[3]; /* must appear in the message */
+  spd_tensor *(*build)(spd_tape *t, spd_params *p);
+};
+
+static spd_tensor *leafs(spd_tape *t, int nd, size_t a, size_t b, size_t c, size_t d)
+{
+  const size_t s[4] = { a, b, c, d };
+  return spd_leaf(t, nd, s, NULL, 1);
+}
+
+static spd_tensor *b_add_shapes(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_add(t, leafs(t, 2, 2, 3, 0, 0), leafs(t, 2, 3, 2, 0, 0));
+}
+static spd_tensor *b_matmul_rank(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_matmul(t, leafs(t, 3, 2, 3, 4, 0), leafs(t, 2, 4, 2, 0, 0));
+}
+static spd_tensor *b_matmul_inner(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_matmul_ex(t, leafs(t, 2, 2, 3, 0, 0), leafs(t, 2, 4, 2, 0, 0), 0, 1);
+}
+static spd_tensor *b_conv_rank(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_conv2d(t, leafs(t, 3, 3, 8, 8, 0), leafs(t, 4, 2, 3, 3, 3), NULL, 1, 0);
+}
+static spd_tensor *b_conv_channels(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_conv2d(t, leafs(t, 4, 1, 3, 8, 8), leafs(t, 4, 2, 4, 3, 3), NULL, 1, 0);
+}
+static spd_tensor *b_conv_stride(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_conv2d(t, leafs(t, 4, 1, 3, 8, 8), leafs(t, 4, 2, 3, 3, 3), NULL, 0, 0);
+}
+static spd_tensor *b_conv_kernel(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_conv2d(t, leafs(t, 4, 1, 3, 4, 4), leafs(t, 4, 2, 3, 7, 7), NULL, 1, 1);
+}
+static spd_tensor *b_conv_bias(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_conv2d(t, leafs(t, 4, 1, 3, 8, 8), leafs(t, 4, 2, 3, 3, 3),
+                    leafs(t, 1, 3, 0, 0, 0), 1, 0);
+}
+static spd_tensor *b_tconv_opad(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_conv2d_transpose(t, leafs(t, 4, 1, 3, 4, 4), leafs(t, 4, 3, 2, 5, 5), NULL, 2,
+                              2, 2);
+}
+static spd_tensor *b_tconv_weights(spd_tape *t, spd_params *p)
+{
+  (void)p; /* weights in conv2d's O x C layout by mistake */
+  return spd_conv2d_transpose(t, leafs(t, 4, 1, 3, 4, 4), leafs(t, 4, 2, 3, 5, 5), NULL, 2,
+                              2, 1);
+}
+static spd_tensor *b_bn_rank(spd_tape *t, spd_params *p)
+{
+  return spd_batch_norm(t, leafs(t, 3, 2, 3, 4, 0), NULL, NULL, p, 0, 1, 1, 0.1f, 1e-5f);
+}
+static spd_tensor *b_bn_gamma(spd_tape *t, spd_params *p)
+{
+  return spd_batch_norm(t, leafs(t, 2, 4, 3, 0, 0), leafs(t, 1, 4, 0, 0, 0), NULL, p, 0, 1, 1,
+                        0.1f, 1e-5f);
+}
+static spd_tensor *b_bn_single(spd_tape *t, spd_params *p)
+{
+  return spd_batch_norm(t, leafs(t, 2, 1, 3, 0, 0), NULL, NULL, p, 0, 1, 1, 0.1f, 1e-5f);
+}
+static spd_tensor *b_bn_no_store(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_batch_norm(t, leafs(t, 2, 4, 3, 0, 0), NULL, NULL, NULL, 0, 1, 0, 0.1f, 1e-5f);
+}
+static spd_tensor *b_bn_stats_size(spd_tape *t, spd_params *p)
+{
+  return spd_batch_norm(t, leafs(t, 2, 4, 5, 0, 0), NULL, NULL, p, 0, 1, 1, 0.1f, 1e-5f);
+}
+static spd_tensor *b_leaf_nan(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  const size_t s[2] = { 2, 2 };
+  const float v[4] = { 1, NAN, 3, 4 };
+  return spd_leaf(t, 2, s, v, 1);
+}
+static spd_tensor *b_leaf_rank(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  const size_t s[5] = { 1, 1, 1, 1, 1 };
+  return spd_leaf(t, 5, s, NULL, 1);
+}
+static spd_tensor *b_leaf_zero(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return leafs(t, 2, 3, 0, 0, 0);
+}
+static spd_tensor *b_param_nan(spd_tape *t, spd_params *p)
+{
+  spd_params_data(p, 2)[1] = INFINITY;
+  return spd_relu(t, spd_param(t, p, 2));
+}
+static spd_tensor *b_param_index(spd_tape *t, spd_params *p)
+{
+  return spd_param(t, p, 99);
+}
+static spd_tensor *b_param_null(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_param(t, NULL, 0);
+}
+static spd_tensor *b_null_input(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_mul(t, leafs(t, 1, 3, 0, 0, 0), NULL);
+}
+static spd_tensor *b_log_domain(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_log(t, leafs(t, 1, 3, 0, 0, 0)); /* zeros */
+}
+static spd_tensor *b_div_zero(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_div(t, leafs(t, 1, 3, 0, 0, 0), leafs(t, 0, 0, 0, 0, 0));
+}
+static spd_tensor *b_exp_overflow(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_exp(t, spd_add_scalar(t, leafs(t, 1, 3, 0, 0, 0), 100.0f));
+}
+static spd_tensor *b_scale_nan(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_scale(t, leafs(t, 1, 3, 0, 0, 0), NAN);
+}
+static spd_tensor *b_reshape(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  const size_t s[2] = { 4, 2 };
+  return spd_reshape(t, leafs(t, 2, 3, 3, 0, 0), 2, s);
+}
+static spd_tensor *b_slice(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_slice(t, leafs(t, 2, 3, 3, 0, 0), 1, 2, 2);
+}
+static spd_tensor *b_concat_shape(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  spd_tensor *xs[2] = { leafs(t, 2, 3, 3, 0, 0), leafs(t, 2, 2, 2, 0, 0) };
+  return spd_concat(t, 2, xs, 0);
+}
+static spd_tensor *b_concat_count(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  spd_tensor *xs[1] = { leafs(t, 2, 3, 3, 0, 0) };
+  return spd_concat(t, 0, xs, 0);
+}
+static spd_tensor *b_axis(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_sum_axis(t, leafs(t, 2, 3, 3, 0, 0), 2);
+}
+static spd_tensor *b_lse_scalar(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_logsumexp(t, leafs(t, 0, 0, 0, 0, 0), 0);
+}
+static spd_tensor *b_density(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_gaussian_log_density(t, leafs(t, 2, 3, 4, 0, 0), leafs(t, 2, 4, 3, 0, 0),
+                                  leafs(t, 0, 0, 0, 0, 0));
+}
+static spd_tape *other_tape;
+static spd_tensor *b_other_tape(spd_tape *t, spd_params *p)
+{
+  (void)p;
+  return spd_add(t, leafs(t, 1, 3, 0, 0, 0), leafs(other_tape, 1, 3, 0, 0, 0));
+}
+
+static const struct bad bads[] = {
+  { "add shapes", SPD_E_SHAPE, { "spd_add", "[2, 3]", "[3, 2]" }, b_add_shapes },
+  { "matmul rank", SPD_E_SHAPE, { "spd_matmul", "[2, 3, 4]", "2-D" }, b_matmul_rank },
+  { "matmul inner", SPD_E_SHAPE, { "spd_matmul", "[2, 3]", "[4, 2]^T" }, b_matmul_inner },
+  { "conv rank", SPD_E_SHAPE, { "spd_conv2d", "[3, 8, 8]", "4-D" }, b_conv_rank },
+  { "conv channels", SPD_E_SHAPE, { "spd_conv2d", "[1, 3, 8, 8]", "[2, 4, 3, 3]" },
+    b_conv_channels },
+  { "conv stride", SPD_E_INVALID, { "spd_conv2d", "stride 0", NULL }, b_conv_stride },
+  { "conv kernel", SPD_E_SHAPE, { "spd_conv2d", "[2, 3, 7, 7]", "[1, 3, 4, 4]" },
+    b_conv_kernel },
+  { "conv bias", SPD_E_SHAPE, { "spd_conv2d", "bias [3]", "2 values" }, b_conv_bias },
+  { "tconv output pad", SPD_E_INVALID, { "spd_conv2d_transpose", "output_pad 2", NULL },
+    b_tconv_opad },
+  { "tconv weights", SPD_E_SHAPE, { "spd_conv2d_transpose", "[2, 3, 5, 5]", "3 channels" },
+    b_tconv_weights },
+  { "bn rank", SPD_E_SHAPE, { "spd_batch_norm", "[2, 3, 4]", NULL }, b_bn_rank },
+  { "bn gamma", SPD_E_SHAPE, { "spd_batch_norm", "gamma [4]", "3 values" }, b_bn_gamma },
+  { "bn one value", SPD_E_SHAPE, { "spd_batch_norm", "[1, 3]", "training" }, b_bn_single },
+  { "bn no store", SPD_E_INVALID, { "spd_batch_norm", "inference", NULL }, b_bn_no_store },
+  { "bn stats size", SPD_E_INVALID, { "spd_batch_norm", "running mean", "5 values" },
+    b_bn_stats_size },
+  { "leaf NaN", SPD_E_DOMAIN, { "spd_leaf", "[2, 2]", "NaN" }, b_leaf_nan },
+  { "leaf rank", SPD_E_INVALID, { "spd_leaf", "ndim 5", NULL }, b_leaf_rank },
+  { "leaf zero size", SPD_E_INVALID, { "spd_leaf", "dimension 1 is 0", NULL }, b_leaf_zero },
+  { "param Inf", SPD_E_DOMAIN, { "spd_param", "'beta'", "NaN or Inf" }, b_param_nan },
+  { "param index", SPD_E_INVALID, { "spd_param", "entry 99", NULL }, b_param_index },
+  { "param NULL store", SPD_E_INVALID, { "spd_param", "store is NULL", NULL }, b_param_null },
+  { "NULL input", SPD_E_INVALID, { "spd_mul", "input 2 is NULL", NULL }, b_null_input },
+  { "log domain", SPD_E_DOMAIN, { "spd_log", "[3]", "<= 0" }, b_log_domain },
+  { "div zero", SPD_E_DOMAIN, { "spd_div", "divisor", "zero" }, b_div_zero },
+  { "exp overflow", SPD_E_NUMERIC, { "spd_exp", "overflows", NULL }, b_exp_overflow },
+  { "scale NaN", SPD_E_DOMAIN, { "spd_scale", "not finite", NULL }, b_scale_nan },
+  { "reshape count", SPD_E_SHAPE, { "spd_reshape", "[3, 3]", "[4, 2]" }, b_reshape },
+  { "slice range", SPD_E_INVALID, { "spd_slice", "[3, 3]", "axis 1" }, b_slice },
+  { "concat shapes", SPD_E_SHAPE, { "spd_concat", "[2, 2]", "[3, 3]" }, b_concat_shape },
+  { "concat count", SPD_E_INVALID, { "spd_concat", "0 tensors", NULL }, b_concat_count },
+  { "axis", SPD_E_INVALID, { "spd_sum_axis", "axis 2", "[3, 3]" }, b_axis },
+  { "logsumexp scalar", SPD_E_INVALID, { "spd_logsumexp", "[]", NULL }, b_lse_scalar },
+  { "density shapes", SPD_E_SHAPE, { "spd_gaussian_log_density", "mean [4, 3]", "[3, 4]" },
+    b_density },
+  { "other tape", SPD_E_INVALID, { "spd_add", "another tape", NULL }, b_other_tape },
+};
+
+START_TEST(bad_input_is_sticky)
+{
+  const struct bad *b = &bads[_i];
+  spd_params *p = NULL;
+  SPDT_OK(spd_params_create(&p));
+  const size_t cs[1] = { 3 };
+  SPDT_OK(spd_params_add(p, "rm", 1, cs, NULL, 0, NULL));
+  SPDT_OK(spd_params_add(p, "rv", 1, cs, NULL, 0, NULL));
+  SPDT_OK(spd_params_add(p, "beta", 1, cs, NULL, 1, NULL));
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  SPDT_OK(spd_tape_create(&other_tape));
+  spd_tensor *ok = leafs(t, 1, 3, 0, 0, 0);
+  spd_tensor *y = b->build(t, p);
+  ck_assert_msg(y == NULL, "%s: no error", b->name);
+  ck_assert_msg(spd_tape_status(t) == b->code, "%s: status %d, expected %d (%s)", b->name,
+                spd_tape_status(t), b->code, spd_tape_error(t));
+  for (int w = 0; w < 3 && b->words[w] != NULL; w++) {
+    ck_assert_msg(strstr(spd_tape_error(t), b->words[w]) != NULL, "%s: '%s' not in \"%s\"",
+                  b->name, b->words[w], spd_tape_error(t));
+    ck_assert_msg(strstr(spd_last_error(), b->words[w]) != NULL, "%s: '%s' not in \"%s\"",
+                  b->name, b->words[w], spd_last_error());
+  }
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", spd_tape_error(t));
+  /* later ops return NULL at once; the first error is kept */
+  ck_assert_ptr_null(spd_relu(t, ok));
+  ck_assert_ptr_null(spd_leaf(t, 1, cs, NULL, 0));
+  ck_assert_ptr_null(spd_add(t, NULL, NULL));
+  ck_assert_str_eq(spd_tape_error(t), msg);
+  /* backward returns the stored error and restores its message */
+  SPDT_FAILS(b->code, spd_backward(t, ok));
+  ck_assert_ptr_nonnull(strstr(spd_last_error(), b->words[0]));
+  /* reset clears it */
+  spd_tape_reset(t);
+  SPDT_OK(spd_tape_status(t));
+  ck_assert_str_eq(spd_tape_error(t), "no error");
+  ck_assert_ptr_nonnull(leafs(t, 1, 3, 0, 0, 0));
+  spd_tape_free(other_tape);
+  spd_tape_free(t);
+  spd_params_free(p);
+}
+END_TEST
+
+START_TEST(op_table_is_complete)
+{
+  for (int op = 0; op < SPDI_OP_COUNT; op++) {
+    ck_assert_msg(spdi_ops[op].name != NULL && spdi_ops[op].fn != NULL, "op %d has no row", op);
+    ck_assert_msg(strncmp(spdi_ops[op].name, "spd_", 4) == 0, "op %d: %s", op,
+                  spdi_ops[op].name);
+    for (int other = 0; other < op; other++)
+      ck_assert_str_ne(spdi_ops[op].name, spdi_ops[other].name);
+  }
+}
+END_TEST
+
+/* ---- thread-count independence ------------------------------------------ */
+
+/* A small VAE-like graph big enough for every parallel path (elementwise
+ * loops over 32768+ elements, several channels, several GEMM threads). */
+static void vae_like(spd_params *p, const float *x, const float *noise, float *out, size_t *n)
+{
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  spd_params_zero_grad(p);
+  const size_t xs[4] = { 16, 3, 32, 32 }, ns[2] = { 16, 8 }, flat[2] = { 16, 16 * 8 * 8 };
+  const size_t img[4] = { 16, 8, 4, 4 };
+  spd_tensor *xin = spd_leaf(t, 4, xs, x, 0);
+  spd_tensor *h = spd_conv2d(t, xin, spd_param(t, p, 0), NULL, 2, 2);           /* 16x8x16x16 */
+  h = spd_relu(t, spd_batch_norm(t, h, spd_param(t, p, 1), spd_param(t, p, 2), p, 3, 4, 1,
+                                 0.1f, 1e-5f));
+  h = spd_conv2d(t, h, spd_param(t, p, 5), spd_param(t, p, 6), 2, 2);            /* 16x16x8x8 */
+  h = spd_reshape(t, spd_elu(t, h, 1.0f), 2, flat);
+  spd_tensor *stats = spd_matmul_ex(t, h, spd_param(t, p, 7), 0, 1);              /* 16 x 16 */
+  spd_tensor *mu = spd_slice(t, stats, 1, 0, 8), *ls = spd_slice(t, stats, 1, 8, 8);
+  spd_tensor *z = spd_add(t, mu, spd_mul(t, spd_exp(t, ls), spd_leaf(t, 2, ns, noise, 0)));
+  spd_tensor *d = spd_reshape(t, spd_matmul(t, z, spd_param(t, p, 8)), 4, img);   /* 16x8x4x4 */
+  d = spd_conv2d_transpose(t, d, spd_param(t, p, 9), NULL, 2, 2, 1);              /* 16x8x8x8 */
+  d = spd_softplus(t, spd_batch_norm(t, d, NULL, NULL, NULL, 0, 0, 1, 0.1f, 1e-5f));
+  d = spd_conv2d_transpose(t, d, spd_param(t, p, 10), spd_param(t, p, 11), 4, 1, 1);
+  d = spd_sigmoid(t, d);                                                           /* 16x3x32x32 */
+  spd_tensor *zero = spd_leaf(t, 0, NULL, NULL, 0);
+  spd_tensor *loss = spd_sub(t, spd_sum(t, spd_gaussian_log_density(t, z, mu, ls)),
+                             spd_sum(t, spd_gaussian_log_density(t, z, zero, zero)));
+  loss = spd_sub(t, loss, spd_mean(t, spd_gaussian_log_density(t, xin, d, zero)));
+  loss = spd_add(t, loss, spd_sum(t, spd_logsumexp(t, stats, 0)));
+  SPDT_OK(spd_backward(t, loss));
+  *n = 0;
+  out[(*n)++] = spd_tensor_data(loss)[0];
+  for (size_t i = 0; i < spd_params_count(p); i++) {
+    size_t m = spd_params_size(p, i);
+    const float *g = spd_params_trainable(p, i) ? spd_params_grad(p, i) : spd_params_data(p, i);
+    memcpy(out + *n, g, m * sizeof *out);
+    *n += m;
+  }
+  spd_tape_free(t);
+}
+
+START_TEST(one_and_two_threads_bitwise_equal)
+{
+  spd_params *p = NULL;
+  SPDT_OK(spd_params_create(&p));
+  const size_t shapes[12][4] = { { 8, 3, 5, 5 }, { 8 }, { 8 }, { 8 }, { 8 }, { 16, 8, 5, 5 },
+                                 { 16 }, { 16, 1024 }, { 8, 128 }, { 8, 8, 5, 5 },
+                                 { 8, 3, 5, 5 }, { 3 } };
+  const int nd[12] = { 4, 1, 1, 1, 1, 4, 1, 2, 2, 4, 4, 1 };
+  const int train[12] = { 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1 };
+  size_t total = 1;
+  float *init = malloc(20000 * sizeof *init);
+  for (int k = 0; k < 12; k++) {
+    size_t n = 1;
+    for (int d = 0; d < nd[k]; d++)
+      n *= shapes[k][d];
+    for (size_t i = 0; i < n; i++)
+      init[i] = k == 1 || k == 4 ? 1.0f : (float)((int)((i * 7919 + (size_t)k) % 200) - 100) * 2e-3f;
+    char name[8];
+    snprintf(name, sizeof name, "p%d", k);
+    SPDT_OK(spd_params_add(p, name, nd[k], shapes[k], init, train[k], NULL));
+    total += n;
+  }
+  float *x = malloc(16 * 3 * 32 * 32 * sizeof *x), noise[128];
+  for (int i = 0; i < 16 * 3 * 32 * 32; i++)
+    x[i] = (float)((i * 31 % 97)) / 97.0f;
+  for (int i = 0; i < 128; i++)
+    noise[i] = (float)((i * 17 % 29) - 14) / 14.0f;
+  float *r1 = malloc(total * sizeof *r1), *r2 = malloc(total * sizeof *r2);
+  size_t n1, n2;
+  /* the running statistics change at each step: restore them in between */
+  float rm[8], rv[8];
+  memcpy(rm, spd_params_data(p, 3), sizeof rm);
+  memcpy(rv, spd_params_data(p, 4), sizeof rv);
+  SPDT_OK(spd_set_num_threads(1));
+  vae_like(p, x, noise, r1, &n1);
+  memcpy(spd_params_data(p, 3), rm, sizeof rm);
+  memcpy(spd_params_data(p, 4), rv, sizeof rv);
+  SPDT_OK(spd_set_num_threads(2));
+  vae_like(p, x, noise, r2, &n2);
+  SPDT_OK(spd_set_num_threads(1));
+  ck_assert_uint_eq(n1, n2);
+  ck_assert(isfinite(r1[0]));
+  for (size_t i = 0; i < n1; i++)
+    ck_assert_msg(memcmp(&r1[i], &r2[i], sizeof(float)) == 0, "value %zu: %.9g vs %.9g", i,
+                  (double)r1[i], (double)r2[i]);
+  free(r1);
+  free(r2);
+  free(x);
+  free(init);
+  spd_params_free(p);
+}
+END_TEST
+
+Suite *spdt_suite(void)
+{
+  Suite *s = suite_create("tape");
+  SPDT_ADD(s, leaf_and_accessors, 10);
+  SPDT_ADD(s, null_handles, 10);
+  SPDT_ADD(s, backward_semantics, 10);
+  SPDT_ADD(s, param_gradients_accumulate, 10);
+  SPDT_ADD(s, warm_steps_allocate_nothing, 30);
+  SPDT_ADD(s, limit_makes_ops_fail_cleanly, 10);
+  TCase *tc = tcase_create("bad_input_is_sticky");
+  tcase_add_loop_test(tc, bad_input_is_sticky, 0, (int)(sizeof bads / sizeof bads[0]));
+  suite_add_tcase(s, tc);
+  SPDT_ADD(s, op_table_is_complete, 10);
+  SPDT_ADD(s, one_and_two_threads_bitwise_equal, 60);
+  return s;
+}
