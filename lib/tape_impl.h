@@ -52,6 +52,7 @@ enum spdi_op {
   SPDI_OP_CONCAT,
   SPDI_OP_LOGSUMEXP,
   SPDI_OP_GAUSSIAN_LOG_DENSITY,
+  SPDI_OP_SPREAD_NOISE,
   SPDI_OP_COUNT
 };
 
@@ -246,6 +247,7 @@ SPDI_DECLARE_OP(slice);
 SPDI_DECLARE_OP(concat);
 SPDI_DECLARE_OP(logsumexp);
 SPDI_DECLARE_OP(gaussian_log_density);
+SPDI_DECLARE_OP(spread_noise);
 
 /* Resolve a possibly negative axis against ndim; -1 when out of range. */
 static inline int spdi_axis(int axis, int ndim)

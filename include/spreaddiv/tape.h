@@ -62,6 +62,8 @@
 #include <stddef.h>
 
 #include <spreaddiv/core.h>
+#include <spreaddiv/rng.h>
+#include <spreaddiv/spread.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -611,6 +613,57 @@ SPD_API spd_tensor *spd_concat(spd_tape *t, int n, spd_tensor *const *xs, int ax
  */
 SPD_API spd_tensor *spd_gaussian_log_density(spd_tape *t, spd_tensor *x,
                                              spd_tensor *mean, spd_tensor *log_sd);
+
+/* ---- spread noise -------------------------------------------------------- */
+
+/**
+ * @brief Spread a tensor: y = x + noise drawn from a spread kernel
+ *        (reparameterised, so gradients flow to x).
+ *
+ * The rows of @p x (index along axis 0) are points of the spread's
+ * dimension: an N x D matrix or N images of C x H x W = D values. The raw
+ * draws are taken from @p rng exactly as spd_spread_draw_noise() takes them
+ * (so y equals spd_spread_sample() on the same rng state, bit for bit) and
+ * kept on the tape; backward passes dl/dy to x unchanged.
+ *
+ * @param t Tape.
+ * @param x Points, 1-D to 4-D, with shape(x)[0] rows of spd_spread_dim(s)
+ *        values each.
+ * @param s Spread kernel; borrowed: it must stay alive and unchanged until
+ *        spd_backward() has run or the tape is reset.
+ * @param rng Generator, advanced by the draw (used during the call only).
+ * @return y, of x's shape, or NULL on error (#SPD_E_INVALID for a NULL
+ *         spread or rng, #SPD_E_SHAPE when the rows do not have the
+ *         spread's dimension).
+ * @note One rng is used by one thread at a time.
+ */
+SPD_API spd_tensor *spd_spread_noise(spd_tape *t, spd_tensor *x, const spd_spread *s,
+                                     spd_rng *rng);
+
+/**
+ * @brief Spread a tensor with gradients to the spread's parameters too
+ *        (for learning a spread).
+ *
+ * As spd_spread_noise(), and backward also adds
+ * d loss / d params (spd_spread_apply_noise_grad()) to the gradient of
+ * @p params. Bind the parameters as a tensor (e.g. with spd_param() from a
+ * parameter store holding them, or spd_leaf() with requires_grad) whose
+ * values equal spd_spread_get_params(): the forward uses the spread's own
+ * parameters, and the check makes a stale copy an error rather than a wrong
+ * gradient.
+ *
+ * @param t Tape.
+ * @param x Points, as for spd_spread_noise().
+ * @param s Spread kernel; borrowed until backward or reset.
+ * @param params 1-D tensor of spd_spread_num_params(s) values in the layout
+ *        of spd_spread_get_params().
+ * @param rng Generator, advanced by the draw.
+ * @return y, or NULL on error (as spd_spread_noise(); #SPD_E_SHAPE for a
+ *         params tensor of the wrong shape, #SPD_E_STATE when its values
+ *         differ from the spread's parameters).
+ */
+SPD_API spd_tensor *spd_spread_noise_learn(spd_tape *t, spd_tensor *x, const spd_spread *s,
+                                           spd_tensor *params, spd_rng *rng);
 
 #ifdef __cplusplus
 }
