@@ -64,13 +64,17 @@ START_TEST(resize_constant_stays_constant)
   }
   ck_assert_int_eq(vae_resample(src, W, H, 3, vae_celeba_crop(W, H), S, S, out), 0);
   const double want[3] = {200, 100, 7};
-  for (int c = 0; c < 3; c++)
-    for (int i = 0; i < S * S; i++) /* normalised weights: only rounding */
-      SPDT_CLOSE(out[c * S * S + i], want[c] / 255.0, 1e-6, 0);
+  double worst = 0.0; /* normalised weights: only rounding (one check per
+                         test: Check's asserts are slow under valgrind) */
+  size_t wrong = 0;
   vae_quantize(out, 3 * S * S, q);
   for (int c = 0; c < 3; c++)
-    for (int i = 0; i < S * S; i++)
-      ck_assert_uint_eq(q[c * S * S + i], (unsigned)want[c]);
+    for (int i = 0; i < S * S; i++) {
+      worst = fmax(worst, fabs(out[c * S * S + i] - want[c] / 255.0));
+      wrong += q[c * S * S + i] != (unsigned)want[c];
+    }
+  ck_assert_msg(worst < 1e-6, "off by %g", worst);
+  ck_assert_uint_eq(wrong, 0);
   free(src);
   free(out);
 }
@@ -88,13 +92,17 @@ START_TEST(resize_at_scale_one_is_the_crop)
     src[i] = (uint8_t)(i * 2654435761u >> 13);
   ck_assert_int_eq(vae_resample(src, W, H, 3, vae_celeba_crop(W, H), S, S, out), 0);
   vae_quantize(out, 3 * S * S, q);
+  size_t wrong = 0;
+  double worst = 0.0;
   for (int c = 0; c < 3; c++)
     for (int y = 0; y < S; y++)
       for (int x = 0; x < S; x++) {
         unsigned want = src[((39 + y) * W + 19 + x) * 3 + c];
-        ck_assert_uint_eq(q[(c * S + y) * S + x], want);
-        SPDT_CLOSE(out[(c * S + y) * S + x], want / 255.0, 1e-7, 0);
+        wrong += q[(c * S + y) * S + x] != want;
+        worst = fmax(worst, fabs(out[(c * S + y) * S + x] - want / 255.0));
       }
+  ck_assert_uint_eq(wrong, 0);
+  ck_assert_msg(worst < 1e-7, "off by %g", worst);
   free(src);
   free(out);
   free(q);
@@ -116,7 +124,7 @@ START_TEST(resize_ramp_stays_a_ramp)
   ck_assert_int_eq(vae_resample(src, W, H, 1, (vae_rect){0, 0, W, H}, OW, OH, out), 0);
   for (int y = 0; y < OH; y++)
     for (int i = 3; i <= 28; i++)
-      SPDT_CLOSE(out[y * OW + i] * 255.0, 3.0 * (2 * i + 0.5), 1e-5, 0);
+      SPDT_CLOSE(out[y * OW + i] * 255.0, 3.0 * (2 * i + 0.5), 1e-5, 0); /* float output */
   /* At the edges the filter is cut and renormalised: still increasing. */
   for (int i = 1; i < OW; i++)
     ck_assert(out[i] > out[i - 1]);
@@ -160,8 +168,10 @@ START_TEST(resize_upscale_and_bad_arguments)
   for (int i = 0; i < S * S; i++)
     src[i] = (i % S) < S / 2 ? 0 : 255;
   ck_assert_int_eq(vae_resample(src, S, S, 1, (vae_rect){0, 0, S, S}, O, O, out), 0);
+  size_t outside = 0;
   for (int i = 0; i < O * O; i++)
-    ck_assert(out[i] >= 0.0f && out[i] <= 1.0f);
+    outside += !(out[i] >= 0.0f && out[i] <= 1.0f);
+  ck_assert_uint_eq(outside, 0);
   ck_assert(out[0] == 0.0f && out[O - 1] == 1.0f);
   ck_assert_int_eq(vae_resample(src, S, S, 1, (vae_rect){20, 0, 10, S}, O, O, out), -1);
   ck_assert_int_eq(vae_resample(src, S, S, 1, (vae_rect){0, 0, 0, S}, O, O, out), -1);
@@ -202,8 +212,10 @@ START_TEST(jpeg_round_trip_rgb_and_gray)
   size_t w = 0, h = 0;
   ck_assert_msg(vae_jpeg_read(path, &px, &w, &h, err, sizeof err) == 0, "%s", err);
   ck_assert(w == W && h == H);
-  for (int i = 0; i < W * H * 3; i++) /* flat colour, quality 100: near exact */
-    ck_assert_msg(abs(px[i] - rgb[i]) <= 3, "%d: %d vs %d", i, px[i], rgb[i]);
+  int worst = 0; /* flat colour, quality 100: near exact */
+  for (int i = 0; i < W * H * 3; i++)
+    worst = abs(px[i] - rgb[i]) > worst ? abs(px[i] - rgb[i]) : worst;
+  ck_assert_int_le(worst, 3);
   free(px);
 
   uint8_t gray[W * H];
@@ -211,11 +223,11 @@ START_TEST(jpeg_round_trip_rgb_and_gray)
     gray[i] = 77;
   ck_assert_int_eq(vae_jpeg_write(path, gray, W, H, 1, 95, err, sizeof err), 0);
   ck_assert_int_eq(vae_jpeg_read(path, &px, &w, &h, err, sizeof err), 0);
-  for (int i = 0; i < W * H; i++) { /* gray becomes three equal channels */
-    ck_assert_uint_eq(px[3 * i], px[3 * i + 1]);
-    ck_assert_uint_eq(px[3 * i], px[3 * i + 2]);
-    ck_assert(abs(px[3 * i] - 77) <= 2);
-  }
+  size_t wrong = 0; /* gray becomes three equal channels */
+  for (int i = 0; i < W * H; i++)
+    wrong += px[3 * i] != px[3 * i + 1] || px[3 * i] != px[3 * i + 2] ||
+             abs(px[3 * i] - 77) > 2;
+  ck_assert_uint_eq(wrong, 0);
   free(px);
   vt_rmtree(dir);
 }
