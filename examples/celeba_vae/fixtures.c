@@ -7,10 +7,13 @@
 
 #include <spreaddiv.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* A 28 x 28-style garment scaled to rows x cols: class k of 4 shapes. */
@@ -180,4 +183,26 @@ int vae_fixture_celeba_dir(const char *dir, size_t n, int partition, uint64_t se
     return -1;
   }
   return 0;
+}
+
+void vae_fixture_remove(const char *path)
+{
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return;
+  if (!S_ISDIR(st.st_mode)) {
+    unlink(path);
+    return;
+  }
+  DIR *d = opendir(path);
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    char sub[4200];
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+        snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) < (int)sizeof sub)
+      vae_fixture_remove(sub);
+  }
+  if (d)
+    closedir(d);
+  rmdir(path);
 }

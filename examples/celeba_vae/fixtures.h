@@ -32,4 +32,8 @@ void vae_fixture_face(uint8_t *rgb, size_t width, size_t height, const float *u)
 int vae_fixture_celeba_dir(const char *dir, size_t n, int partition, uint64_t seed,
                            char *err, size_t errlen);
 
+/* Remove a directory tree of fixtures (plain files and directories; links
+ * are removed, not followed). Errors are ignored. */
+void vae_fixture_remove(const char *path);
+
 #endif /* VAE_FIXTURES_H */

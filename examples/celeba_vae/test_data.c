@@ -221,7 +221,7 @@ START_TEST(celeba_odd_directory)
   fflush(log);
   rewind(log);
   char text[8192] = {0};
-  fread(text, 1, sizeof text - 1, log);
+  ck_assert_uint_gt(fread(text, 1, sizeof text - 1, log), 0);
   fclose(log);
   vt_assert_mentions(text, "skipping", "000010.jpg", "Premature end", "000011.jpg",
                      "Not a JPEG", NULL);
@@ -312,7 +312,7 @@ START_TEST(celeba_partition_file)
   fflush(log);
   rewind(log);
   char text[4096] = {0};
-  fread(text, 1, sizeof text - 1, log);
+  ck_assert_uint_gt(fread(text, 1, sizeof text - 1, log), 0);
   fclose(log);
   vt_assert_mentions(text, "seeded split", NULL);
   vae_images_free(&all);
@@ -334,7 +334,7 @@ static char *load_cached(const char *dir, const char *cache, vae_images *train,
   fflush(log);
   rewind(log);
   char *text = calloc(8192, 1);
-  fread(text, 1, 8191, log);
+  ck_assert_uint_gt(fread(text, 1, 8191, log), 0);
   fclose(log);
   return text;
 }

@@ -3,12 +3,12 @@
  * test_output.c, test_cli.c), plus the helpers they share. */
 #include "test_vaeapp.h"
 
-#include <dirent.h>
+#include "fixtures.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 void vt_tempdir(char *path)
@@ -19,25 +19,7 @@ void vt_tempdir(char *path)
 
 void vt_rmtree(const char *path)
 {
-  struct stat st;
-  if (lstat(path, &st) != 0)
-    return;
-  if (S_ISDIR(st.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-      if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-        continue;
-      char sub[4200];
-      snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-      vt_rmtree(sub);
-    }
-    if (d)
-      closedir(d);
-    rmdir(path);
-  } else {
-    unlink(path);
-  }
+  vae_fixture_remove(path);
 }
 
 void vt_write_file(const char *path, const void *data, size_t len)
