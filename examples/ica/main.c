@@ -335,7 +335,7 @@ int main(int argc, char **argv)
   ica_em *em = NULL;
   size_t nruns = o.n_gammas + o.n_spread + (o.anneal_from > 0.0);
   run *runs = calloc(nruns, sizeof *runs);
-  ica_series *series = calloc(nruns, sizeof *series);
+  ex_series *series = calloc(nruns, sizeof *series);
   double *a = malloc(o.x_dim * o.z_dim * sizeof *a);
   rc = 1;
   if (!runs || !series || !a) {
@@ -403,8 +403,8 @@ int main(int argc, char **argv)
     double *best = runs[r].cfg.algorithm == ICA_STANDARD_EM ? &best_std : &best_spread;
     if (fin < *best)
       *best = fin;
-    series[r] = (ica_series){runs[r].label, runs[r].amari, o.iterations + 1,
-                             runs[r].cfg.algorithm == ICA_STANDARD_EM};
+    series[r] = (ex_series){runs[r].label, NULL, runs[r].amari, o.iterations + 1,
+                            runs[r].cfg.algorithm == ICA_STANDARD_EM};
   }
 
   if (!o.quiet) {
@@ -423,9 +423,10 @@ int main(int argc, char **argv)
     char err[256], title[160];
     snprintf(title, sizeof title, "ICA by EM: X=%zu, Z=%zu, N=%zu, seed %llu",
              o.x_dim, o.z_dim, o.points, o.seed);
-    if (ica_plot_png(o.plot, series, nruns, title, "iteration",
-                     "Amari distance to true A (log scale)", err, sizeof err) != 0) {
-      fprintf(stderr, "spread-ica: cannot write %s: %s\n", o.plot, err);
+    ex_plot_style style = {title, "iteration",
+                           "Amari distance to true A (log scale)", EX_SCALE_LOG, 1};
+    if (ex_plot_png(o.plot, series, nruns, &style, err, sizeof err) != 0) {
+      fprintf(stderr, "spread-ica: %s\n", err);
       goto done;
     }
   }

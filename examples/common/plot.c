@@ -1,12 +1,13 @@
-/* PNG line plot for the ICA example: log-scaled y axis with decade and
- * minor grid lines, linear x axis, a title, axis labels (the y label drawn
- * vertically) and a legend beside the plot. Text uses a built-in 5x7 bitmap
- * font drawn at twice its size, so the program needs nothing but libpng. */
+/* PNG line plot shared by the examples: linear or log-scaled y axis (log:
+ * decade and minor grid lines), linear x axis, a title, axis labels (the y
+ * label drawn vertically) and a legend beside the plot. Text uses a
+ * built-in 5x7 bitmap font drawn at twice its size, so the program needs
+ * nothing but libpng. */
 #include "plot.h"
 
+#include "png_io.h"
+
 #include <math.h>
-#include <png.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +15,13 @@
 
 enum {
   WIDTH = 1280, HEIGHT = 720,
-  LEFT = 110, RIGHT = 870, TOP = 60, BOTTOM = 640, /* plot area */
+  LEFT = 110, RIGHT = 870, TOP = 60, BOTTOM = 640, /* plot area (LEFT grows
+                                                      for wide tick labels) */
+  YLABEL_X = 16,             /* left edge of the vertical y label */
   SCALE = 2,                 /* font pixels per glyph pixel */
   ADVANCE = 6 * SCALE,       /* 5 columns + 1 gap */
-  LINE_H = 9 * SCALE
+  LINE_H = 9 * SCALE,
+  MAX_TICKS = 256
 };
 
 /* ASCII 32..126; row r of a glyph is one byte, bit 4 = leftmost column. */
@@ -205,100 +209,121 @@ static double nice_step(double range)
   return (m <= 1.0 ? 1.0 : m <= 2.0 ? 2.0 : m <= 5.0 ? 5.0 : 10.0) * p;
 }
 
-static int write_png(const char *path, const canvas *c, char *err, size_t errlen)
+
+typedef struct {
+  double v;     /* value at the tick */
+  int major;    /* major grid line (minor: lighter, log axis only) */
+  int labelled; /* tick label drawn */
+} tick;
+
+static int drawable(ex_scale scale, double v)
 {
-  FILE *f = fopen(path, "wb");
-  if (!f) {
-    snprintf(err, errlen, "cannot open for writing");
-    return -1;
-  }
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-  png_infop info = png ? png_create_info_struct(png) : NULL;
-  if (!png || !info) {
-    png_destroy_write_struct(&png, NULL);
-    fclose(f);
-    snprintf(err, errlen, "libpng could not start");
-    return -1;
-  }
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    fclose(f);
-    snprintf(err, errlen, "libpng failed while writing");
-    return -1;
-  }
-  png_init_io(png, f);
-  png_set_IHDR(png, info, WIDTH, HEIGHT, 8, PNG_COLOR_TYPE_RGB,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
-  for (int y = 0; y < HEIGHT; y++)
-    png_write_row(png, c->px + (size_t)y * WIDTH * 3);
-  png_write_end(png, NULL);
-  png_destroy_write_struct(&png, &info);
-  if (fclose(f) != 0) {
-    snprintf(err, errlen, "write error");
-    return -1;
-  }
-  return 0;
+  return isfinite(v) && (scale == EX_SCALE_LINEAR || v > 0.0);
 }
 
-int ica_plot_png(const char *path, const ica_series *series, size_t count,
-                 const char *title, const char *xlabel, const char *ylabel,
-                 char *err, size_t errlen)
+/* Ticks of the y axis for data in [ymin, ymax]; sets the axis range
+ * [*lo, *hi] in axis units (log10 of the value on a log axis). */
+static size_t y_ticks(ex_scale scale, double ymin, double ymax, tick *t,
+                      double *lo, double *hi)
+{
+  size_t n = 0;
+  if (scale == EX_SCALE_LOG) {
+    /* Whole decades; every decade labelled, 2..9 times each decade light;
+     * with few decades, label 2 and 5 too (minor lines only up to 20
+     * decades, where they still mean something). */
+    double d0 = floor(log10(ymin)), d1 = ceil(log10(ymax));
+    if (d1 <= d0)
+      d1 = d0 + 1.0;
+    int few = d1 - d0 <= 2.0, minor = d1 - d0 <= 20.0;
+    for (double d = d0; d < d1 + 0.5 && n < MAX_TICKS; d += 1.0)
+      for (int m = 1; m <= (minor ? 9 : 1) && n < MAX_TICKS; m++) {
+        double v = (double)m * pow(10.0, d);
+        if (log10(v) > d1 + 1e-9)
+          break;
+        t[n++] = (tick){v, m == 1, m == 1 || (few && (m == 2 || m == 5))};
+      }
+    *lo = d0;
+    *hi = d1;
+    return n;
+  }
+  if (ymax - ymin <= 1e-12 * fmax(1.0, fabs(ymax))) {
+    double pad = ymax != 0.0 ? 0.1 * fabs(ymax) : 1.0;
+    ymin -= pad;
+    ymax += pad;
+  }
+  double step = nice_step(ymax - ymin);
+  double k0 = floor(ymin / step), k1 = ceil(ymax / step);
+  for (double k = k0; k <= k1 && n < MAX_TICKS; k += 1.0) {
+    double v = k * step;
+    t[n++] = (tick){fabs(v) < 1e-9 * step ? 0.0 : v, 1, 1};
+  }
+  *lo = k0 * step;
+  *hi = k1 * step;
+  return n;
+}
+
+int ex_plot_png(const char *path, const ex_series *series, size_t count,
+                const ex_plot_style *style, char *err, size_t errlen)
 {
   const rgb black = {0, 0, 0}, grid = {225, 225, 225}, minor = {242, 242, 242};
-  double ymin = INFINITY, ymax = 0.0;
-  size_t nmax = 0;
-  for (size_t s = 0; s < count; s++) {
-    nmax = series[s].n > nmax ? series[s].n : nmax;
+  const ex_scale scale = style->yscale;
+  double ymin = INFINITY, ymax = -INFINITY, xmin = INFINITY, xmax = -INFINITY;
+  for (size_t s = 0; s < count; s++)
     for (size_t t = 0; t < series[s].n; t++) {
-      double v = series[s].y[t];
-      if (v > 0.0 && isfinite(v)) {
-        ymin = v < ymin ? v : ymin;
-        ymax = v > ymax ? v : ymax;
+      double x = series[s].x ? series[s].x[t] : (double)t, v = series[s].y[t];
+      if (!isfinite(x))
+        continue;
+      xmin = fmin(xmin, x);
+      xmax = fmax(xmax, x);
+      if (drawable(scale, v)) {
+        ymin = fmin(ymin, v);
+        ymax = fmax(ymax, v);
       }
     }
-  }
-  if (!(ymax > 0.0) || nmax < 2) {
+  if (!(ymax >= ymin) || !(xmax > xmin)) {
     snprintf(err, errlen, "nothing to plot");
     return -1;
   }
+  tick ticks[MAX_TICKS];
+  double lo, hi;
+  size_t nticks = y_ticks(scale, ymin, ymax, ticks, &lo, &hi);
+
+  /* Room for the widest y tick label between the vertical y label and the
+   * axis. */
+  char buf[64];
+  int left = LEFT;
+  for (size_t i = 0; i < nticks; i++)
+    if (ticks[i].labelled) {
+      snprintf(buf, sizeof buf, "%g", ticks[i].v);
+      int need = YLABEL_X + 7 * SCALE + 10 + text_width(buf) + 10;
+      left = need > left ? need : left;
+    }
+
   canvas c = {calloc((size_t)WIDTH * HEIGHT * 3, 1)};
   if (!c.px) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
   memset(c.px, 255, (size_t)WIDTH * HEIGHT * 3);
+#define PX(x) (left + (((double)(x) - xmin) / (xmax - xmin)) * (RIGHT - left))
+#define PY(v) (BOTTOM - (((scale == EX_SCALE_LOG ? log10(v) : (v)) - lo) / (hi - lo)) * (BOTTOM - TOP))
 
-  /* Axes ranges: whole decades in y, [0, nmax - 1] in x. */
-  double d0 = floor(log10(ymin)), d1 = ceil(log10(ymax));
-  if (d1 <= d0)
-    d1 = d0 + 1.0;
-  double xmax = (double)(nmax - 1);
-#define PX(t) (LEFT + ((double)(t) / xmax) * (RIGHT - LEFT))
-#define PY(v) (BOTTOM - ((log10(v) - d0) / (d1 - d0)) * (BOTTOM - TOP))
-
-  /* Grid: every decade labelled, 2..9 times each decade light; with few
-   * decades, label 2 and 5 too. */
-  char buf[64];
-  int few = d1 - d0 <= 2.0;
-  for (double d = d0; d < d1 + 0.5; d += 1.0)
-    for (int m = 1; m <= 9; m++) {
-      double v = (double)m * pow(10.0, d);
-      if (log10(v) > d1 + 1e-9)
-        break;
-      int y = (int)lround(PY(v));
-      fill(&c, LEFT, y, RIGHT, y, m == 1 ? grid : minor);
-      fill(&c, LEFT - 6, y, LEFT, y, black);
-      if (m == 1 || (few && (m == 2 || m == 5))) {
-        snprintf(buf, sizeof buf, "%g", v);
-        text(&c, LEFT - 10 - text_width(buf), y - 7, buf, black, 0);
-      }
+  for (size_t i = 0; i < nticks; i++) {
+    int y = (int)lround(PY(ticks[i].v));
+    fill(&c, left, y, RIGHT, y, ticks[i].major ? grid : minor);
+    fill(&c, left - 6, y, left, y, black);
+    if (ticks[i].labelled) {
+      snprintf(buf, sizeof buf, "%g", ticks[i].v);
+      text(&c, left - 10 - text_width(buf), y - 7, buf, black, 0);
     }
-  double step = nice_step(xmax);
-  if (step < 1.0)
-    step = 1.0; /* iterations are whole numbers */
-  for (double t = 0.0; t <= xmax + 1e-9; t += step) {
+  }
+  double step = nice_step(xmax - xmin);
+  if (style->integer_x && step < 1.0)
+    step = 1.0;
+  for (double k = ceil(xmin / step - 1e-9); k * step <= xmax + 1e-9 * (xmax - xmin); k += 1.0) {
+    double t = k * step;
+    if (fabs(t) < 1e-9 * step)
+      t = 0.0;
     int x = (int)lround(PX(t));
     fill(&c, x, TOP, x, BOTTOM, grid);
     fill(&c, x, BOTTOM, x, BOTTOM + 6, black);
@@ -306,26 +331,26 @@ int ica_plot_png(const char *path, const ica_series *series, size_t count,
     text(&c, x - text_width(buf) / 2, BOTTOM + 12, buf, black, 0);
   }
   /* Frame. */
-  fill(&c, LEFT, TOP, RIGHT, TOP + 1, black);
-  fill(&c, LEFT, BOTTOM, RIGHT, BOTTOM + 1, black);
-  fill(&c, LEFT - 1, TOP, LEFT, BOTTOM, black);
+  fill(&c, left, TOP, RIGHT, TOP + 1, black);
+  fill(&c, left, BOTTOM, RIGHT, BOTTOM + 1, black);
+  fill(&c, left - 1, TOP, left, BOTTOM, black);
   fill(&c, RIGHT, TOP, RIGHT + 1, BOTTOM + 1, black);
 
   for (size_t s = 0; s < count; s++) {
     rgb col = palette[s % (sizeof palette / sizeof palette[0])];
     int dashed = series[s].dashed;
-    /* Stagger the dash pattern so that overlapping dashed runs (standard
-     * EM at the smaller gammas sits on one line) show both colours. */
+    /* Stagger the dash pattern so that overlapping dashed series show
+     * both colours. */
     double phase = 7.0 * (double)s;
     int have = 0;
     double px = 0, py = 0;
     for (size_t t = 0; t < series[s].n; t++) {
-      double v = series[s].y[t];
-      if (!(v > 0.0) || !isfinite(v)) {
+      double xv = series[s].x ? series[s].x[t] : (double)t, v = series[s].y[t];
+      if (!drawable(scale, v) || !isfinite(xv)) {
         have = 0;
         continue;
       }
-      double x = PX(t), y = PY(v);
+      double x = PX(xv), y = PY(v);
       if (have)
         line(&c, px, py, x, y, col, dashed, &phase);
       px = x;
@@ -338,14 +363,19 @@ int ica_plot_png(const char *path, const ica_series *series, size_t count,
     line(&c, RIGHT + 25, ly + 6, RIGHT + 70, ly + 6, col, dashed, &ph);
     text(&c, RIGHT + 80, ly, series[s].label ? series[s].label : "", black, 0);
   }
-
-  text(&c, (LEFT + RIGHT - text_width(title)) / 2, 20, title, black, 0);
-  text(&c, (LEFT + RIGHT - text_width(xlabel)) / 2, BOTTOM + 42, xlabel, black, 0);
-  text(&c, 16, (TOP + BOTTOM + text_width(ylabel)) / 2, ylabel, black, 1);
 #undef PX
 #undef PY
 
-  int rc = write_png(path, &c, err, errlen);
+  if (style->title)
+    text(&c, (left + RIGHT - text_width(style->title)) / 2, 20, style->title, black, 0);
+  if (style->xlabel)
+    text(&c, (left + RIGHT - text_width(style->xlabel)) / 2, BOTTOM + 42,
+         style->xlabel, black, 0);
+  if (style->ylabel)
+    text(&c, YLABEL_X, (TOP + BOTTOM + text_width(style->ylabel)) / 2,
+         style->ylabel, black, 1);
+
+  int rc = ex_png_write(path, WIDTH, HEIGHT, 3, c.px, err, errlen);
   free(c.px);
   return rc;
 }
