@@ -245,9 +245,10 @@ int spd_generator_decode(spd_generator *g, const float *z, size_t n, float *x)
     return SPDI_FAIL(SPD_E_INVALID, "NULL argument");
   if (n == 0)
     return SPDI_FAIL(SPD_E_INVALID, "n is 0");
-  size_t nz;
-  if (!spdi_size_mul(n, g->cfg.z_dim, &nz))
-    return SPDI_FAIL(SPD_E_OVERFLOW, "n %zu x z_dim %zu overflows", n, g->cfg.z_dim);
+  size_t nz, nx;
+  if (!spdi_size_mul(n, g->cfg.z_dim, &nz) || !spdi_size_mul(n, g->cfg.x_dim, &nx) ||
+      nz > SIZE_MAX / sizeof(float) || nx > SIZE_MAX / sizeof(float))
+    return SPDI_FAIL(SPD_E_OVERFLOW, "n %zu rows overflow", n);
   if (!spdi_all_finite(z, nz))
     return SPDI_FAIL(SPD_E_DOMAIN, "z holds NaN or Inf");
   return decode(g, z, n, x);
@@ -261,7 +262,7 @@ int spd_generator_sample(spd_generator *g, spd_rng *rng, size_t n, float *x)
     return SPDI_FAIL(SPD_E_INVALID, "n is 0");
   size_t nz, nx;
   if (!spdi_size_mul(n, g->cfg.z_dim, &nz) || !spdi_size_mul(n, g->cfg.x_dim, &nx) ||
-      nz > SIZE_MAX / sizeof(float))
+      nz > SIZE_MAX / sizeof(float) || nx > SIZE_MAX / sizeof(float))
     return SPDI_FAIL(SPD_E_OVERFLOW, "n %zu overflows", n);
   float *z = spdi_malloc(nz * sizeof *z);
   if (z == NULL)

@@ -31,6 +31,10 @@ struct spd_vae {
   spd_tape *tape;              /* kept between steps: warm steps allocate nothing */
   float *xi;                   /* latent noise of a batch */
   size_t xi_cap;               /* floats */
+  /* Learned spread: likelihood log K(t | xhat) and its gradients. */
+  float *lk_gx, *lk_gy, *lk_gp, *lk_val;
+  double *lk_logp;
+  size_t lk_cap;               /* rows */
 };
 
 /* Build a VAE around g (taking it on success) with the encoder initialised
@@ -44,6 +48,12 @@ int spdi_vae_reseed(spd_vae *v, uint64_t seed);
  * parameters, or with L drawn from the spread-init stream and scaled to the
  * configured norm when params is NULL. */
 int spdi_vae_make_learned_spread(spd_vae *v, const float *params);
+
+/* For tests: the training loss of a batch at the current parameters and
+ * random states (which are restored afterwards), with training-mode batch
+ * norm; with grad, the gradients of the loss land in the stores (zeroed
+ * first), the learned spread's included. */
+int spdi_vae_loss(spd_vae *v, const float *x, size_t n, int grad, double *loss);
 
 /* The spread sigma for step k of the schedule. */
 double spdi_vae_sigma_at(const spd_vae *v, uint64_t k);

@@ -1,5 +1,6 @@
 /* Spread VAE: the objective of MATH.md section 5, the training step,
  * evaluation and reconstruction. */
+#include "tape_impl.h"
 #include "vae_internal.h"
 
 #include <math.h>
@@ -48,6 +49,74 @@ typedef struct {
   spd_tensor *loss, *ll, *lq, *lp;
 } graph;
 
+/* Work buffers of the learned-spread likelihood for n rows. */
+static int lk_buffers(spd_vae *v, size_t n)
+{
+  if (n <= v->lk_cap)
+    return SPD_OK;
+  size_t d = v->gen->cfg.x_dim, np = spd_spread_num_params(v->spread);
+  spdi_free(v->lk_gx);
+  spdi_free(v->lk_gy);
+  spdi_free(v->lk_gp);
+  spdi_free(v->lk_val);
+  spdi_free(v->lk_logp);
+  v->lk_gx = spdi_malloc(n * d * sizeof(float));
+  v->lk_gy = spdi_malloc(n * d * sizeof(float));
+  v->lk_gp = spdi_malloc(np * sizeof(float));
+  v->lk_val = spdi_malloc(n * sizeof(float));
+  v->lk_logp = spdi_malloc(n * sizeof(double));
+  v->lk_cap = n;
+  if (!v->lk_gx || !v->lk_gy || !v->lk_gp || !v->lk_val || !v->lk_logp) {
+    v->lk_cap = 0;
+    return SPDI_FAIL(SPD_E_NOMEM, "out of memory");
+  }
+  return SPD_OK;
+}
+
+/* sum_j (a - a0)_ij g_ij per row: value exactly 0, gradient g to a. */
+static spd_tensor *linear_term(spd_tape *t, spd_tensor *a, const float *g, size_t n, size_t d)
+{
+  size_t flat[2] = {n, d};
+  spd_tensor *a2 = spd_reshape(t, a, 2, flat);
+  if (a2 == NULL)
+    return NULL;
+  spd_tensor *delta = spd_sub(t, a2, spd_leaf(t, 2, flat, spd_tensor_data(a2), 0));
+  return spd_sum_axis(t, spd_mul(t, delta, spd_leaf(t, 2, flat, g, 0)), 1);
+}
+
+/* log K(t | xhat) for the learned low-rank spread, per row. The density and
+ * its gradients come from spd_spread_log_density_grad(); on the tape it is
+ * the constant log K plus terms whose value is exactly zero and whose
+ * gradients are those of log K with respect to xhat and t. The gradient
+ * with respect to the spread's parameters is kept in lk_gp (of sum_i) and
+ * added to the store by the step. */
+static spd_tensor *learned_likelihood(spd_vae *v, spd_tensor *target, spd_tensor *xhat,
+                                      size_t n, int with_grad, int target_grad)
+{
+  spd_tape *t = v->tape;
+  size_t d = v->gen->cfg.x_dim;
+  if (spd_tape_status(t) != SPD_OK)
+    return NULL;
+  int rc = lk_buffers(v, n);
+  if (rc == SPD_OK)
+    rc = spd_spread_log_density_grad(v->spread, spd_tensor_data(target), spd_tensor_data(xhat),
+                                     n, v->lk_logp, with_grad ? v->lk_gy : NULL,
+                                     with_grad ? v->lk_gx : NULL, with_grad ? v->lk_gp : NULL);
+  if (rc != SPD_OK) {
+    spdi_tape_fail(t, rc, "spd_vae: spread likelihood: %s", spd_last_error());
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++)
+    v->lk_val[i] = (float)v->lk_logp[i];
+  spd_tensor *ll = spd_leaf(t, 1, &n, v->lk_val, 0);
+  if (!with_grad)
+    return ll;
+  ll = spd_add(t, ll, linear_term(t, xhat, v->lk_gx, n, d));
+  if (target_grad)
+    ll = spd_add(t, ll, linear_term(t, target, v->lk_gy, n, d));
+  return ll;
+}
+
 /* Record the loss of one batch on v->tape. training: batch-norm mode and
  * whether the learned spread's parameters get a gradient. */
 static int build(spd_vae *v, const float *x, size_t n, int training, spd_rng *noise_rng,
@@ -79,7 +148,10 @@ static int build(spd_vae *v, const float *x, size_t n, int training, spd_rng *no
   spd_tensor *zero = spdi_nn_const(t, 0.0f);
   gr->lq = spd_gaussian_log_density(t, z, m, ls);
   gr->lp = spd_gaussian_log_density(t, z, zero, zero);
-  gr->ll = spd_gaussian_log_density(t, target, xhat, spdi_nn_const(t, (float)log(sigma)));
+  if (v->sp != NULL)
+    gr->ll = learned_likelihood(v, target, xhat, n, training, training && target == y);
+  else
+    gr->ll = spd_gaussian_log_density(t, target, xhat, spdi_nn_const(t, (float)log(sigma)));
   gr->loss = spd_mean(t, spd_sub(t, spd_sub(t, gr->lq, gr->lp), gr->ll));
   rc = spd_tape_status(t);
   if (rc != SPD_OK)
@@ -185,6 +257,12 @@ int spd_vae_step(spd_vae *v, const float *x, size_t n, float *loss)
     spd_tape_reset(v->tape);
     return rc;
   }
+  if (v->sp != NULL) { /* the density's own dependence on the spread */
+    float *g = spd_params_grad(v->sp, 0);
+    size_t np = spd_params_size(v->sp, 0);
+    for (size_t i = 0; i < np; i++)
+      g[i] -= (float)((double)v->lk_gp[i] / (double)n);
+  }
   float value = spd_tensor_data(gr.loss)[0];
   if (!isfinite(value) || !grads_finite(v->gen->params) || !grads_finite(v->enc) ||
       !grads_finite(v->sp)) {
@@ -255,4 +333,38 @@ int spd_vae_reconstruct(spd_vae *v, const float *x, size_t n, float *xhat)
     spdi_set_error(rc, "spd_vae_reconstruct", "%s", spd_tape_error(t));
   spd_tape_reset(t);
   return rc;
+}
+
+int spdi_vae_loss(spd_vae *v, const float *x, size_t n, int grad, double *loss)
+{
+  uint64_t s[2][3];
+  int rc = spd_rng_get_state(v->rng_noise, &s[0][0], &s[0][1], &s[0][2]);
+  if (rc == SPD_OK)
+    rc = spd_rng_get_state(v->rng_xi, &s[1][0], &s[1][1], &s[1][2]);
+  if (rc != SPD_OK)
+    return rc;
+  double sigma = spdi_vae_sigma_at(v, v->steps);
+  rc = set_sigma(v, sigma);
+  spd_params_zero_grad(v->gen->params);
+  spd_params_zero_grad(v->enc);
+  spd_params_zero_grad(v->sp);
+  spd_tape_reset(v->tape);
+  graph gr;
+  if (rc == SPD_OK)
+    rc = build(v, x, n, 1, v->rng_noise, v->rng_xi, sigma, &gr);
+  if (rc == SPD_OK && grad) {
+    rc = spd_backward(v->tape, gr.loss);
+    if (rc == SPD_OK && v->sp != NULL) {
+      float *g = spd_params_grad(v->sp, 0);
+      for (size_t i = 0; i < spd_params_size(v->sp, 0); i++)
+        g[i] -= (float)((double)v->lk_gp[i] / (double)n);
+    }
+  }
+  if (rc == SPD_OK)
+    *loss = spd_tensor_data(gr.loss)[0];
+  spd_tape_reset(v->tape);
+  int rs = spd_rng_set_state(v->rng_noise, s[0][0], s[0][1], s[0][2]);
+  if (rs == SPD_OK)
+    rs = spd_rng_set_state(v->rng_xi, s[1][0], s[1][1], s[1][2]);
+  return rc != SPD_OK ? rc : rs;
 }
