@@ -61,6 +61,7 @@ static void vae_destroy(spd_vae *v)
   spd_rng_free(v->rng_eval);
   spd_tape_free(v->tape);
   spdi_free(v->xi);
+  spdi_free(v->eps);
   spdi_free(v->lk_gx);
   spdi_free(v->lk_gy);
   spdi_free(v->lk_gp);

@@ -31,6 +31,8 @@ struct spd_vae {
   spd_tape *tape;              /* kept between steps: warm steps allocate nothing */
   float *xi;                   /* latent noise of a batch */
   size_t xi_cap;               /* floats */
+  float *eps;                  /* isotropic spread noise of a batch */
+  size_t eps_cap;
   /* Learned spread: likelihood log K(t | xhat) and its gradients. */
   float *lk_gx, *lk_gy, *lk_gp, *lk_val;
   double *lk_logp;

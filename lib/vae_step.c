@@ -6,20 +6,30 @@
 #include <math.h>
 #include <string.h>
 
-/* Latent-noise buffer of at least n floats (grown, never shrunk). */
-static float *xi_buffer(spd_vae *v, size_t n)
+/* A work buffer of at least n floats (grown, never shrunk). */
+static float *grow(float **buf, size_t *cap, size_t n)
 {
-  if (n > v->xi_cap) {
+  if (n > *cap) {
     float *b = spdi_malloc(n * sizeof *b);
     if (b == NULL) {
-      SPDI_FAIL(SPD_E_NOMEM, "out of memory for %zu latent values", n);
+      SPDI_FAIL(SPD_E_NOMEM, "out of memory for %zu values", n);
       return NULL;
     }
-    spdi_free(v->xi);
-    v->xi = b;
-    v->xi_cap = n;
+    spdi_free(*buf);
+    *buf = b;
+    *cap = n;
   }
-  return v->xi;
+  return *buf;
+}
+
+static float *xi_buffer(spd_vae *v, size_t n)
+{
+  return grow(&v->xi, &v->xi_cap, n);
+}
+
+static float *noise_buffer(spd_vae *v, size_t n)
+{
+  return grow(&v->eps, &v->eps_cap, n);
 }
 
 /* The data as a leaf: n x x_dim, or NCHW images for a conv generator. */
@@ -131,10 +141,21 @@ static int build(spd_vae *v, const float *x, size_t n, int training, spd_rng *no
   spd_tensor *y = xl;
   int spread = v->opt[SPD_VAE_SPREAD] != 0;
   if (spread) {
-    if (v->sp != NULL && training)
+    if (v->sp != NULL && training) {
       y = spd_spread_noise_learn(t, xl, v->spread, spd_param(t, v->sp, 0), noise_rng);
-    else
+    } else if (v->sp != NULL) {
       y = spd_spread_noise(t, xl, v->spread, noise_rng);
+    } else {
+      /* Isotropic: y = x + sigma eps, eps drawn as spd_spread_draw_noise()
+       * draws it, into the handle's buffer (no allocation once warm). */
+      float *eps = noise_buffer(v, n * v->gen->cfg.x_dim);
+      if (eps == NULL)
+        return SPD_E_NOMEM;
+      int rc = spd_rng_normal(noise_rng, eps, n * v->gen->cfg.x_dim);
+      if (rc != SPD_OK)
+        return rc;
+      y = spd_add(t, xl, spd_scale(t, data_leaf(v, eps, n), (float)sigma));
+    }
   }
   spd_tensor *m, *ls;
   encode(v, y, training, &m, &ls);
