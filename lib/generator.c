@@ -164,6 +164,19 @@ size_t spd_generator_x_dim(const spd_generator *g)
   return g ? g->cfg.x_dim : 0;
 }
 
+int spd_generator_image_shape(const spd_generator *g, size_t *channels, size_t *height,
+                              size_t *width)
+{
+  if (g == NULL || channels == NULL || height == NULL || width == NULL)
+    return SPDI_FAIL(SPD_E_INVALID, "NULL %s", g ? "output pointer" : "generator");
+  if (g->cfg.kind != SPD_GENERATOR_CONV)
+    return SPDI_FAIL(SPD_E_UNSUPPORTED, "only conv generators make images (kind %d)",
+                     g->cfg.kind);
+  *channels = g->cfg.channels;
+  *height = *width = g->cfg.image_size;
+  return SPD_OK;
+}
+
 spd_params *spd_generator_params(spd_generator *g)
 {
   return g ? g->params : NULL;

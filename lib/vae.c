@@ -151,6 +151,11 @@ double spd_vae_sigma(const spd_vae *v)
   return v ? spdi_vae_sigma_at(v, v->steps) : 0.0;
 }
 
+uint64_t spd_vae_seed(const spd_vae *v)
+{
+  return v ? v->seed : 0;
+}
+
 uint64_t spd_vae_step_count(const spd_vae *v)
 {
   return v ? v->steps : 0;

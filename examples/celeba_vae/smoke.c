@@ -17,6 +17,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { MAX_ARGS = 32 };
@@ -237,7 +238,7 @@ static void wait_lines(const char *path, size_t lines, pid_t pid)
   for (int i = 0; i < 1200 && count_lines(path) < lines; i++) {
     if (waitpid(pid, NULL, WNOHANG) != 0)
       fail("spread-vae ended before writing %zu lines to %s", lines, path);
-    usleep(100000);
+    nanosleep(&(struct timespec){0, 100000000}, NULL);
   }
   if (count_lines(path) < lines)
     fail("%s: no %zu lines after two minutes", path, lines);

@@ -201,19 +201,25 @@ static int finish(trainer *tr)
   double seconds = now_s() - tr->start, ips = images_per_s(tr, step);
   double loss = NAN, recon = NAN, kl = NAN;
   char path[4200];
-  if (vae_snapshot_samples(&tr->snap, step, tr->err, sizeof tr->err) != 0 ||
+  /* The checkpoint first: evaluating moves the VAE's evaluation stream, and
+   * a run resumed from here must match one that never stopped. */
+  if (checkpoint(tr) != 0 ||
+      vae_snapshot_samples(&tr->snap, step, tr->err, sizeof tr->err) != 0 ||
       vae_snapshot_reconstructions(&tr->snap, &run->data->held_out, tr->err,
                                    sizeof tr->err) != 0 ||
       vae_snapshot_evaluate(&tr->snap, &run->data->held_out, EVAL_IMAGES, tr->cfg->batch,
-                            &loss, &recon, &kl, tr->err, sizeof tr->err) != 0 ||
-      checkpoint(tr) != 0)
+                            &loss, &recon, &kl, tr->err, sizeof tr->err) != 0)
     return -1;
-  if (vae_out_path(path, sizeof path, run->out_dir, VAE_OUT_LOSS_PNG) != 0 ||
-      vae_losslog_plot(tr->log, path, "spread VAE: loss per image (nats)", tr->err,
-                       sizeof tr->err) != 0)
+  if (vae_out_path(path, sizeof path, run->out_dir, VAE_OUT_LOSS_PNG) != 0)
+    return snprintf(tr->err, sizeof tr->err, "--out %s: path too long", run->out_dir), -1;
+  if (vae_losslog_count(tr->log) < 2)
+    fprintf(run->log, "spread-vae: no loss curve: loss.csv has fewer than two rows "
+            "(see --log-every)\n");
+  else if (vae_losslog_plot(tr->log, path, "spread VAE: loss per image (nats)", tr->err,
+                            sizeof tr->err) != 0)
     return -1;
-  fprintf(run->log, "spread-vae: wrote %s/{samples,reconstructions,loss}.png and loss.csv\n",
-          run->out_dir);
+  fprintf(run->log, "spread-vae: wrote samples.png, reconstructions.png, loss.png and "
+          "loss.csv in %s\n", run->out_dir);
   double epochs = (double)step / (double)vae_shuffler_batches_per_epoch(tr->shuf);
   printf("summary steps=%llu epochs=%.2f heldout_loss=%.2f heldout_recon=%.2f "
          "heldout_kl=%.2f sigma=%.4g images_per_s=%.0f seconds=%.1f\n",

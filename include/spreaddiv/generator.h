@@ -147,6 +147,20 @@ SPD_API size_t spd_generator_z_dim(const spd_generator *g);
 SPD_API size_t spd_generator_x_dim(const spd_generator *g);
 
 /**
+ * @brief Image shape of a conv generator's output.
+ * @param g Generator.
+ * @param[out] channels Receives the channel count.
+ * @param[out] height Receives the image height.
+ * @param[out] width Receives the image width.
+ * @return #SPD_OK; #SPD_E_INVALID (a NULL argument); #SPD_E_UNSUPPORTED
+ *         (@p g is not a conv generator: its outputs are vectors). The
+ *         outputs are unchanged on failure.
+ * @note Thread-safe (reads only).
+ */
+SPD_API SPD_NODISCARD int spd_generator_image_shape(const spd_generator *g, size_t *channels,
+                                                    size_t *height, size_t *width);
+
+/**
  * @brief Draw n outputs: z ~ N(0, I) from @p rng (spd_rng_normal(), n z_dim
  *        values in one call), then spd_generator_decode().
  * @param g Generator.

@@ -145,6 +145,15 @@ SPD_API double spd_vae_sigma(const spd_vae *v);
 SPD_API uint64_t spd_vae_step_count(const spd_vae *v);
 
 /**
+ * @brief The training seed (spd_vae_create(), or #SPD_VAE_SEED), exactly:
+ *        spd_vae_get() returns it as a double, which cannot hold every
+ *        64-bit value.
+ * @param v VAE.
+ * @return The seed; 0 if @p v is NULL.
+ */
+SPD_API uint64_t spd_vae_seed(const spd_vae *v);
+
+/**
  * @brief One training step (see the file description).
  *
  * Once a step of a given batch size has run, later steps of that size
