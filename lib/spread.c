@@ -87,7 +87,7 @@ static int lowrank_factor(const char *func, size_t dim, size_t rank, double sigm
   spdi_free(Ld);
   *R_out = R;
   *V_out = V;
-  *logdet = 2 * half_logdet_m + (double)dim * log(sigma * sigma);
+  *logdet = 2 * half_logdet_m + 2 * (double)dim * log(sigma);
   return SPD_OK;
 }
 
@@ -121,7 +121,7 @@ static int new_spread(const char *func, spd_spread_kind kind, size_t dim, spd_sp
 static double iso_log_norm(spd_spread_kind kind, size_t dim, double scale)
 {
   if (kind == SPD_SPREAD_GAUSSIAN)
-    return (double)dim * log(scale * scale);
+    return 2 * (double)dim * log(scale);
   return (double)dim * log(2 * scale);
 }
 

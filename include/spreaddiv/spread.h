@@ -310,6 +310,10 @@ SPD_API SPD_NODISCARD int spd_spread_apply_noise_grad(const spd_spread *s, const
 
 /**
  * @brief Log-densities log K(y_i | x_i), accumulated in double precision.
+ *
+ * Never NaN. A value is -inf only where the density underflows double
+ * (scales near the smallest doubles, or distances over scale beyond
+ * about 1e154).
  * @param s Spread.
  * @param y n points of dim floats, finite.
  * @param x n points of dim floats, finite.
