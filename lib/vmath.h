@@ -18,7 +18,10 @@
  * only exactly rounded operations in a fixed order (ISO C mode contracts no
  * FMAs, reductions go through SPDI_LANES fixed partial sums), so all clones
  * give bitwise identical results. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* Not under ThreadSanitizer: the clones' ifunc resolvers run during
+ * relocation, before the TSan runtime is up, and crash the loader. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&   \
+    !defined(__SANITIZE_THREAD__)
 #  define SPDI_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #  define SPDI_CLONES
