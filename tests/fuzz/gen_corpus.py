@@ -77,6 +77,23 @@ put('idx', 'gzip-2x3x3', b'\x00' + gzip.compress(idx(2, 3, 3), mtime=0))
 put('idx', 'truncated-pixels', b'\x00' + idx(3, 4, 5)[:40])
 put('idx', 'labels-magic', b'\x00' + struct.pack('>II', 0x801, 2) + b'\x01\x02')
 
+# ---- CelebA image cache (examples/celeba_vae/cache.h) ----------------------
+# Flag byte first (bit 0: the target re-fixes the CRC after mutation).
+
+
+def cache(c, h, w, indices, files, fingerprint=0x1234):
+    body = b''.join(struct.pack('<I', i) for i in indices)
+    body += bytes((i * 11) & 0xff for i in range(len(indices) * c * h * w))
+    head = b'SVAECACH' + struct.pack('<IIIIQQQ', 1, c, h, w, len(indices), files,
+                                     fingerprint)
+    return head + struct.pack('<II', zlib.crc32(body) & 0xffffffff, 0) + body
+
+
+put('cache', 'rgb-2x4x4', b'\x00' + cache(3, 4, 4, [0, 2], 3))
+put('cache', 'gray-3x2x2-fixcrc', b'\x01' + cache(1, 2, 2, [1, 4, 5], 6))
+put('cache', 'empty-fixcrc', b'\x01' + cache(3, 2, 2, [], 0))
+put('cache', 'truncated', b'\x00' + cache(3, 4, 4, [0, 2], 3)[:70])
+
 # ---- estimator API (tests/fuzz/fuzz_estimator.c) -------------------------
 # fkind, alpha (f64), alpha-mode, dim, np, nq, samples, point mode, then the
 # spread (kind, scale f64, scale-mode, rank, dim diag values, dim*3 L values)
