@@ -94,7 +94,8 @@ static int run_path(const char *path)
     n++;
   }
   closedir(d);
-  qsort(names, n, sizeof *names, cmp_names);
+  if (n > 1)
+    qsort(names, n, sizeof *names, cmp_names);
   for (size_t i = 0; i < n; i++) {
     if (!bad)
       bad |= run_path(names[i]);
