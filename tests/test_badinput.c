@@ -915,6 +915,7 @@ static void b_tape_basic(const bi_row *r)
   spd_tape *t = mk_tape();
   BI_FAILS(spd_tape_reserve(t, SIZE_MAX));
   BI_FAILS(spd_tape_reserve(t, SIZE_MAX / 2));
+  BI_FAILS(spd_tape_reserve(t, SIZE_MAX / 4)); /* reaches the allocator, which fails */
   ck_assert_int_eq(spd_tape_status(t), SPD_OK); /* reserve errors are not sticky */
   /* A limit below what is in use is refused, and a step past the limit
    * fails cleanly. */
