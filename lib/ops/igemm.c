@@ -210,12 +210,8 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
 #ifdef DIRECT_X86
 static bool direct_cpu(void)
 {
-  static int have = -1; /* benign race: every thread computes the same value */
-  if (have < 0) {
-    __builtin_cpu_init();
-    have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-  return have == 1;
+  /* libgcc's CPU model is filled in by a constructor before main */
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
 /* out (R x 16) = sum_k ap[k * lda + r] * B[k][j], B[k][j] at bsrc[bk[k] + j]
