@@ -159,8 +159,10 @@ SPD_API uint64_t spd_vae_step_count(const spd_vae *v);
  *        NULL.
  * @return #SPD_OK; #SPD_E_INVALID (NULL v or x, n 0); #SPD_E_SHAPE (n 1
  *         with batch norm); #SPD_E_OVERFLOW; #SPD_E_DOMAIN (NaN/Inf in x);
- *         #SPD_E_NUMERIC (a non-finite loss or gradient: nothing is
- *         updated); #SPD_E_NOMEM. Argument errors change nothing.
+ *         #SPD_E_NUMERIC (a non-finite loss or gradient: parameters,
+ *         optimizer state and the step count are not updated, but the
+ *         random streams and the batch-norm running statistics have
+ *         advanced); #SPD_E_NOMEM. Argument errors change nothing.
  */
 SPD_API SPD_NODISCARD int spd_vae_step(spd_vae *v, const float *x, size_t n, float *loss);
 
