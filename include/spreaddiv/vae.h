@@ -70,7 +70,7 @@ typedef enum spd_vae_option {
   SPD_VAE_ANNEAL_FLOOR = 7,         /**< > 0; 0.1. */
   SPD_VAE_LOW_VARIANCE = 8,         /**< 1: target t = x (default); 0: t = y. */
   SPD_VAE_SPREAD = 9,               /**< 1: spread the encoder input (default); 0: baseline. */
-  SPD_VAE_LEARN_SPREAD_RANK = 10,   /**< 0 (default) or r > 0: learned low-rank covariance sigma^2 I + L L^T; before the first step only. */
+  SPD_VAE_LEARN_SPREAD_RANK = 10,   /**< 0 (default) or 1 <= r <= x_dim: learned low-rank covariance sigma^2 I + L L^T; before the first step only. */
   SPD_VAE_SPREAD_LEARNING_RATE = 11, /**< Adam lr of the spread, > 0; 1e-3. */
   SPD_VAE_SPREAD_NORM = 12,         /**< Fixed Frobenius norm of L, >= 0; 1. */
   SPD_VAE_SPREAD_EVERY = 13,        /**< Spread max step every k steps, integer >= 1; 1. */
