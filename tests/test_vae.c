@@ -393,19 +393,27 @@ static void same_state(spd_vae *a, spd_vae *b)
 
 START_TEST(threads_do_not_change_results)
 {
+  /* Conv with the isotropic spread, and an MLP with a learned spread (its
+   * likelihood and max step), each at 1 and at 2 threads. */
   float *x = data(6 * 784, 4);
-  spd_vae *a = tiny_conv(2), *b = tiny_conv(2);
-  float la[3], lb[3];
-  for (int s = 0; s < 3; s++)
-    SPDT_OK(spd_vae_step(a, x, 6, &la[s]));
-  SPDT_OK(spd_set_num_threads(2));
-  for (int s = 0; s < 3; s++)
-    SPDT_OK(spd_vae_step(b, x, 6, &lb[s]));
-  SPDT_OK(spd_set_num_threads(1));
-  ck_assert_mem_eq(la, lb, sizeof la);
-  same_state(a, b);
-  spd_vae_free(a);
-  spd_vae_free(b);
+  for (int learned = 0; learned < 2; learned++) {
+    spd_vae *a = learned ? tiny_mlp(2) : tiny_conv(2), *b = learned ? tiny_mlp(2) : tiny_conv(2);
+    if (learned) {
+      SPDT_OK(spd_vae_set(a, SPD_VAE_LEARN_SPREAD_RANK, 2));
+      SPDT_OK(spd_vae_set(b, SPD_VAE_LEARN_SPREAD_RANK, 2));
+    }
+    float la[3], lb[3];
+    for (int s = 0; s < 3; s++)
+      SPDT_OK(spd_vae_step(a, x, 6, &la[s]));
+    SPDT_OK(spd_set_num_threads(2));
+    for (int s = 0; s < 3; s++)
+      SPDT_OK(spd_vae_step(b, x, 6, &lb[s]));
+    SPDT_OK(spd_set_num_threads(1));
+    ck_assert_mem_eq(la, lb, sizeof la);
+    same_state(a, b);
+    spd_vae_free(a);
+    spd_vae_free(b);
+  }
   free(x);
 }
 END_TEST
