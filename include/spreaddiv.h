@@ -16,5 +16,7 @@
 #include <spreaddiv/fdiv.h>
 #include <spreaddiv/tape.h>
 #include <spreaddiv/params.h>
+#include <spreaddiv/generator.h>
+#include <spreaddiv/vae.h>
 
 #endif /* SPREADDIV_H */
