@@ -5,6 +5,8 @@
 #include "internal.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +44,9 @@ int spd_set_allocator(spd_alloc_fn alloc_fn, spd_free_fn free_fn, void *opaque)
 void *spdi_malloc(size_t size)
 {
   const size_t extra = SPDI_ALIGN + sizeof(void *);
-  if (size == 0 || size > SIZE_MAX - extra)
+  /* No object may exceed PTRDIFF_MAX (glibc's malloc refuses it too): such
+   * a request is a size computation gone wrong, not one for the hook. */
+  if (size == 0 || size > (size_t)PTRDIFF_MAX - extra)
     return NULL;
   unsigned char *raw = hook_alloc(hook_opaque, size + extra);
   if (raw == NULL)

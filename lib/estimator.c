@@ -96,6 +96,10 @@ typedef struct {
   double *c;      /* ny_all: psi'(t) / (2 ny_set), gradient weights */
   float *u;       /* ny[1] x dim: U_p - U_q for the q draws */
   bool grad;
+  bool packed;    /* logits from pre-packed operands (pairwise.h) */
+  struct spdi_ukernel uk;
+  float *bpack[2];  /* packed point features per set */
+  size_t apack_floats;
   int nt;
   float *work;    /* nt x work_floats */
   size_t work_floats;
@@ -149,8 +153,8 @@ static void draw_chunk(est *E, size_t c, spd_rng *rng, float *raw, float *noise)
 /* log-sum-exp of the logits of R rows against one point set, streaming
  * over tiles; with U non-NULL also the responsibility-weighted mean of the
  * per-pair vectors (R x dim). */
-static void lse_rows(const est *E, int set, const float *a, size_t R, double *lse, float *U,
-                     float *L, double *m, double *sum)
+static void lse_rows(const est *E, int set, const float *a, const float *ap, size_t R,
+                     double *lse, float *U, float *L, double *m, double *sum)
 {
   const size_t npts = E->n[set], dim = E->dim;
   const spdi_pw_points *pts = &E->pts[set];
@@ -163,7 +167,10 @@ static void lse_rows(const est *E, int set, const float *a, size_t R, double *ls
     memset(U, 0, R * dim * sizeof *U);
   for (size_t n0 = 0; n0 < npts; n0 += TILE) {
     const size_t T = npts - n0 < TILE ? npts - n0 : TILE;
-    spdi_pw_logits(&E->pw, a, R, pts, n0, T, L);
+    if (ap)
+      spdi_pw_logits_packed(&E->pw, &E->uk, ap, R, E->bpack[set], TILE, n0 / TILE, T, L);
+    else
+      spdi_pw_logits(&E->pw, a, R, pts, n0, T, L);
     for (size_t i = 0; i < R; i++) {
       float *Li = L + i * T;
       const float tmax = spdi_row_max(Li, T);
@@ -174,7 +181,9 @@ static void lse_rows(const est *E, int set, const float *a, size_t R, double *ls
           U[i * dim + l] *= (float)rescale;
         m[i] = tmax;
       }
-      sum[i] += spdi_row_expsum(Li, T, (float)m[i]);
+      /* the exponentials themselves are needed only for U */
+      sum[i] += U ? spdi_row_expsum(Li, T, (float)m[i])
+                  : spdi_row_expsum_keep(Li, T, (float)m[i]);
     }
     if (U == NULL)
       continue;
@@ -203,10 +212,13 @@ static void density_chunk(est *E, size_t c)
   float *w = thread_work(E);
   float *L = w, *U0 = L + ROWS * TILE, *U1 = U0 + ROWS * dim;
   double *m = (double *)(U1 + ROWS * dim), *sum = m + ROWS;
+  float *ap = E->packed ? (float *)(sum + ROWS) : NULL;
   const bool want_u = E->grad && set == 1;
   const float *a = E->a + r0 * E->k;
-  lse_rows(E, 0, a, R, E->lse[0] + r0, want_u ? U0 : NULL, L, m, sum);
-  lse_rows(E, 1, a, R, E->lse[1] + r0, want_u ? U1 : NULL, L, m, sum);
+  if (ap)
+    spdi_pw_packa(&E->pw, &E->uk, a, R, ap);
+  lse_rows(E, 0, a, ap, R, E->lse[0] + r0, want_u ? U0 : NULL, L, m, sum);
+  lse_rows(E, 1, a, ap, R, E->lse[1] + r0, want_u ? U1 : NULL, L, m, sum);
   if (want_u) {
     float *u = E->u + (r0 - E->ny[0]) * dim;
     for (size_t i = 0; i < R * dim; i++)
@@ -294,6 +306,8 @@ static void est_free(est *E, spd_rng **rngs)
   spdi_free(E->c);
   spdi_free(E->u);
   spdi_free(E->work);
+  spdi_free(E->bpack[0]);
+  spdi_free(E->bpack[1]);
 }
 
 /* Sizes of the call; false on overflow. */
@@ -303,6 +317,9 @@ static bool plan(est *E, const spd_estimator *e, size_t np, size_t nq)
   E->s = s;
   E->dim = s->dim;
   E->k = E->pw.kf;
+  spdi_ukernel_get(&E->uk);
+  E->packed = spdi_pw_packed_ok(&E->pw, &E->uk);
+  E->apack_floats = E->packed ? spdi_pw_packa_floats(&E->pw, &E->uk, ROWS) : 0;
   E->width = s->dim + s->rank;
   E->bpr = (E->width + 3) / 4;
   E->n[0] = np;
@@ -320,7 +337,8 @@ static bool plan(est *E, const spd_estimator *e, size_t np, size_t nq)
       !spdi_size_mul(E->ny[0] > E->ny[1] ? E->ny[0] : E->ny[1], 4 * E->bpr, &bytes))
     return false;
   size_t w0 = ROWS * (4 * E->bpr + E->dim);       /* pass 0: raw draws, noise */
-  size_t w1 = ROWS * (TILE + 2 * E->dim + 4);     /* pass 1: logits, U_p, U_q, m, sum */
+  /* pass 1: logits, U_p, U_q, m, sum (all multiples of 16 floats), packed rows */
+  size_t w1 = ROWS * (TILE + 2 * E->dim + 4) + (E->packed ? E->apack_floats : 0);
   size_t w3 = ROWS * TILE + (E->dim + 1) * TILE;  /* pass 3: logits, G^T, column sums */
   size_t w = w0 > w1 ? w0 : w1;
   w = w > w3 ? w : w3;
@@ -342,9 +360,13 @@ static bool allocate(est *E, bool grad, spd_rng ***rngs)
   E->c = spdi_calloc(E->ny_all, sizeof(double));
   E->u = grad ? spdi_malloc(E->ny[1] * dim * sizeof *E->u) : NULL;
   E->work = spdi_malloc((size_t)E->nt * E->work_floats * sizeof *E->work);
+  for (int set = 0; E->packed && set < 2; set++)
+    E->bpack[set] = spdi_malloc(spdi_pw_packb_floats(&E->pw, &E->uk, E->n[set], TILE) *
+                                sizeof(float));
   *rngs = spdi_calloc((size_t)E->nt, sizeof **rngs);
   bool ok = E->xc && E->bf && E->h && E->y && E->a && E->lse[0] && E->lse[1] && E->c &&
-            (!grad || E->u) && E->work && *rngs;
+            (!grad || E->u) && E->work && *rngs &&
+            (!E->packed || (E->bpack[0] && E->bpack[1]));
   for (int i = 0; ok && i < E->nt; i++)
     ok = spd_rng_create(E->seed, &(*rngs)[i]) == SPD_OK;
   return ok;
@@ -371,6 +393,10 @@ static void prepare_points(est *E, const float *xp, const float *xq)
     spdi_pw_features(&E->pw, E->xc, N, true, E->bf, E->h);
     E->pts[0] = (spdi_pw_points){ E->bf, k, E->h };
     E->pts[1] = (spdi_pw_points){ E->bf + np * k, k, E->h + np };
+    if (E->packed) {
+      spdi_pw_packb(&E->pw, &E->uk, E->bf, np, TILE, E->bpack[0]);
+      spdi_pw_packb(&E->pw, &E->uk, E->bf + np * k, nq, TILE, E->bpack[1]);
+    }
     return;
   }
   spdi_pw_features(&E->pw, E->xc, N, true, E->a, E->h);

@@ -179,6 +179,9 @@ static int mmd(const char *func, const spd_spread *s, const float *xp, size_t np
   spdi_pw_free(&M.pw);
   spdi_free(M.ra), spdi_free(M.rh), spdi_free(M.bf), spdi_free(M.bh);
   spdi_free(M.work), spdi_free(part);
+  if (!isfinite(v)) /* e.g. squared distances overflowing float */
+    return spdi_set_error(SPD_E_NUMERIC, func, "the estimate is not finite (coordinates "
+                          "too large: squared distances overflow)");
   *value = v;
   return SPD_OK;
 }

@@ -47,6 +47,24 @@ SPDI_CLONES float spdi_row_expsum(float *x, size_t n, float shift)
   return r;
 }
 
+SPDI_CLONES float spdi_row_expsum_keep(const float *x, size_t n, float shift)
+{
+  /* the same sums in the same order as spdi_row_expsum */
+  float acc[SPDI_LANES] = { 0 };
+  size_t j = 0;
+  for (; j + SPDI_LANES <= n; j += SPDI_LANES) {
+#pragma omp simd
+    for (size_t l = 0; l < SPDI_LANES; l++)
+      acc[l] += spdi_expf(x[j + l] - shift);
+  }
+  for (size_t l = 0; j < n; j++, l++)
+    acc[l] += spdi_expf(x[j] - shift);
+  float r = 0;
+  for (size_t l = 0; l < SPDI_LANES; l++)
+    r += acc[l];
+  return r;
+}
+
 SPDI_CLONES void spdi_row_expscale(float *x, size_t n, float shift, float scale)
 {
 #pragma omp simd
@@ -206,4 +224,95 @@ void spdi_pw_logits(const spdi_pw *pw, const float *a, size_t R, const spdi_pw_p
   /* the extra feature column makes this a . b - h(x) */
   spdi_sgemm(false, true, R, T, pw->kf, 1.0f, a, pw->kf, pts->b + n0 * pts->ld, pts->ld, 0.0f,
              L, T);
+}
+
+/* ---- pre-packed logits ---------------------------------------------------- */
+
+static size_t up16(size_t n)
+{
+  return (n + 15) / 16 * 16;
+}
+
+bool spdi_pw_packed_ok(const spdi_pw *pw, const struct spdi_ukernel *u)
+{
+  return pw->gemm && pw->kf <= u->kc;
+}
+
+static size_t panel_b(const spdi_pw *pw, const struct spdi_ukernel *u)
+{
+  return up16(u->packnr * pw->kf);
+}
+
+static size_t panel_a(const spdi_pw *pw, const struct spdi_ukernel *u)
+{
+  return up16(u->packmr * pw->kf);
+}
+
+static size_t tile_panels(const struct spdi_ukernel *u, size_t tile)
+{
+  return (tile + u->nr - 1) / u->nr;
+}
+
+size_t spdi_pw_packb_floats(const spdi_pw *pw, const struct spdi_ukernel *u, size_t n,
+                            size_t tile)
+{
+  return (n + tile - 1) / tile * tile_panels(u, tile) * panel_b(pw, u);
+}
+
+size_t spdi_pw_packa_floats(const spdi_pw *pw, const struct spdi_ukernel *u, size_t R)
+{
+  return (R + u->mr - 1) / u->mr * panel_a(pw, u);
+}
+
+/* dst[p * ld + j] = src[(r0 + j) * kf + p] for j < m, 0 for m <= j < ld. */
+static void pack_panel(const float *src, size_t kf, size_t m, size_t ld, float *dst)
+{
+  for (size_t p = 0; p < kf; p++) {
+    float *d = dst + p * ld;
+    for (size_t j = 0; j < m; j++)
+      d[j] = src[j * kf + p];
+    for (size_t j = m; j < ld; j++)
+      d[j] = 0.0f;
+  }
+}
+
+void spdi_pw_packb(const spdi_pw *pw, const struct spdi_ukernel *u, const float *b, size_t n,
+                   size_t tile, float *bp)
+{
+  const size_t kf = pw->kf, per = tile_panels(u, tile), pb = panel_b(pw, u);
+  for (size_t t0 = 0, t = 0; t0 < n; t0 += tile, t++) {
+    const size_t T = n - t0 < tile ? n - t0 : tile;
+    for (size_t q = 0; q * u->nr < T; q++) {
+      const size_t j0 = q * u->nr, m = T - j0 < u->nr ? T - j0 : u->nr;
+      pack_panel(b + (t0 + j0) * kf, kf, m, u->packnr, bp + (t * per + q) * pb);
+    }
+  }
+}
+
+void spdi_pw_packa(const spdi_pw *pw, const struct spdi_ukernel *u, const float *a, size_t R,
+                   float *ap)
+{
+  const size_t kf = pw->kf, pa = panel_a(pw, u);
+  for (size_t q = 0; q * u->mr < R; q++) {
+    const size_t i0 = q * u->mr, m = R - i0 < u->mr ? R - i0 : u->mr;
+    pack_panel(a + i0 * kf, kf, m, u->packmr, ap + q * pa);
+  }
+}
+
+void spdi_pw_logits_packed(const spdi_pw *pw, const struct spdi_ukernel *u, const float *ap,
+                           size_t R, const float *bp, size_t tile, size_t t, size_t T,
+                           float *L)
+{
+  const size_t pa = panel_a(pw, u), pb = panel_b(pw, u);
+  const float *bt = bp + t * tile_panels(u, tile) * pb;
+  /* B panel outer (it stays in L1 across the A panels), as BLIS's
+   * macro-kernel does; every tile of L is written once (beta 0). */
+  for (size_t q = 0; q * u->nr < T; q++) {
+    const size_t j0 = q * u->nr, n = T - j0 < u->nr ? T - j0 : u->nr;
+    for (size_t v = 0; v * u->mr < R; v++) {
+      const size_t i0 = v * u->mr, m = R - i0 < u->mr ? R - i0 : u->mr;
+      spdi_ukernel_run(u, m, n, pw->kf, ap + v * pa, bt + q * pb, L + i0 * T + j0,
+                       (ptrdiff_t)T, 1, false);
+    }
+  }
 }

@@ -61,11 +61,40 @@ typedef struct {
 void spdi_pw_logits(const spdi_pw *pw, const float *a, size_t R, const spdi_pw_points *pts,
                     size_t n0, size_t T, float *L);
 
+/* Pre-packed logits (Gaussian GEMM path): the points' features are packed
+ * once per call into the micro-kernel's B panels, a chunk of rows once
+ * into its A panels, and each logit tile is then micro-kernel calls only:
+ * BLIS's sgemm would repack both operands for every tile. With kf <= the
+ * kernel's KC this is exactly the computation sgemm does (same kernel,
+ * same single K block), so the logits are the same bits. */
+#include "gemm.h"
+
+/* Whether the packed path applies (Gaussian GEMM path, kf <= KC). */
+bool spdi_pw_packed_ok(const spdi_pw *pw, const struct spdi_ukernel *u);
+/* Floats of the packed points (n points in tiles of `tile`), and of packed
+ * rows (R rows). Multiples of 16 (64 bytes). */
+size_t spdi_pw_packb_floats(const spdi_pw *pw, const struct spdi_ukernel *u, size_t n,
+                            size_t tile);
+size_t spdi_pw_packa_floats(const spdi_pw *pw, const struct spdi_ukernel *u, size_t R);
+/* Pack b-form features (n x kf, row-major) tile by tile / a-form rows
+ * (R x kf). Outputs 64-byte aligned. */
+void spdi_pw_packb(const spdi_pw *pw, const struct spdi_ukernel *u, const float *b, size_t n,
+                   size_t tile, float *bp);
+void spdi_pw_packa(const spdi_pw *pw, const struct spdi_ukernel *u, const float *a, size_t R,
+                   float *ap);
+/* L (R x T, row stride T) = logits of packed rows ap against tile number
+ * `t` of packed points bp (T points). */
+void spdi_pw_logits_packed(const spdi_pw *pw, const struct spdi_ukernel *u, const float *ap,
+                           size_t R, const float *bp, size_t tile, size_t t, size_t T,
+                           float *L);
+
 /* Row kernels on n floats (vectorised, see vmath.h), used by the
  * log-sum-exp of the estimator and by MMD. */
 float spdi_row_max(const float *x, size_t n);
 /* x_j = exp(x_j - shift); returns the sum of the new x_j. */
 float spdi_row_expsum(float *x, size_t n, float shift);
+/* The sum of exp(x_j - shift), x unchanged. */
+float spdi_row_expsum_keep(const float *x, size_t n, float shift);
 /* x_j = scale exp(x_j - shift). */
 void spdi_row_expscale(float *x, size_t n, float shift, float scale);
 /* sum_j x_j sign(a - b_j) */

@@ -87,11 +87,18 @@ static int lowrank_factor(const char *func, size_t dim, size_t rank, double sigm
   spdi_free(Ld);
   *R_out = R;
   *V_out = V;
-  *logdet = 2 * half_logdet_m + (double)dim * log(sigma * sigma);
+  *logdet = 2 * half_logdet_m + 2 * (double)dim * log(sigma);
   return SPD_OK;
 }
 
 /* ---- creation ------------------------------------------------------------ */
+
+/* Larger dimensions cannot describe arrays that exist (dim doubles, or a
+ * point of dim floats plus its noise, would not fit in the address space);
+ * refusing them at creation keeps every later dim-sized access in bounds.
+ * Found by tests/test_badinput.c: an isotropic spread of dim SIZE_MAX was
+ * accepted and spd_spread_fourier then read past omega. */
+#define SPDI_SPREAD_MAX_DIM (SIZE_MAX / (4 * sizeof(double)))
 
 static int new_spread(const char *func, spd_spread_kind kind, size_t dim, spd_spread **out,
                       spd_spread **s_out)
@@ -100,6 +107,8 @@ static int new_spread(const char *func, spd_spread_kind kind, size_t dim, spd_sp
     return spdi_set_error(SPD_E_INVALID, func, "out is NULL");
   if (dim == 0)
     return spdi_set_error(SPD_E_INVALID, func, "dim is 0");
+  if (dim > SPDI_SPREAD_MAX_DIM)
+    return spdi_set_error(SPD_E_OVERFLOW, func, "dim = %zu is too large", dim);
   spd_spread *s = spdi_calloc(1, sizeof *s);
   if (s == NULL)
     return spdi_set_error(SPD_E_NOMEM, func, "cannot allocate the spread");
@@ -112,7 +121,7 @@ static int new_spread(const char *func, spd_spread_kind kind, size_t dim, spd_sp
 static double iso_log_norm(spd_spread_kind kind, size_t dim, double scale)
 {
   if (kind == SPD_SPREAD_GAUSSIAN)
-    return (double)dim * log(scale * scale);
+    return 2 * (double)dim * log(scale);
   return (double)dim * log(2 * scale);
 }
 
@@ -149,6 +158,8 @@ static int create_diag(const char *func, spd_spread_kind kind, size_t dim,
     return spdi_set_error(SPD_E_INVALID, func, "%s is NULL", out ? "scales" : "out");
   if (dim == 0)
     return spdi_set_error(SPD_E_INVALID, func, "dim is 0");
+  if (dim > SPDI_SPREAD_MAX_DIM) /* before reading dim scales */
+    return spdi_set_error(SPD_E_OVERFLOW, func, "dim = %zu is too large", dim);
   for (size_t i = 0; i < dim; i++)
     if (!positive_finite(scales[i]))
       return spdi_set_error(SPD_E_DOMAIN, func, "scale %zu = %g must be finite and > 0",

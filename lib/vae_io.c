@@ -199,6 +199,9 @@ static int read_all(spdi_ckpt_reader *r, spd_vae *v)
     rc = read_options(r, v, &steps);
   if (rc == SPD_OK && v->opt[SPD_VAE_LEARN_SPREAD_RANK] > 0 && steps > 0) {
     size_t np = 1 + v->gen->cfg.x_dim * (size_t)v->opt[SPD_VAE_LEARN_SPREAD_RANK];
+    const spdi_ckpt_entry *e = spdi_ckpt_find(r, TAG_SPRD, "spread.params");
+    if (e == NULL || e->ndim != 1 || e->dims[0] != np) /* before allocating */
+      return SPDI_FAIL(SPD_E_FORMAT, "spread parameters missing or misshapen");
     float *buf = spdi_malloc(np * sizeof *buf);
     if (buf == NULL)
       return SPDI_FAIL(SPD_E_NOMEM, "out of memory");

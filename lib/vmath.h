@@ -7,7 +7,9 @@
  * error below 2.5e-7 (about 2 ulp) for x in [-87.3, 88], checked against
  * exp() in tests/test_estimator.c. Returns exactly 0 below -87.3 (where
  * expf would be denormal or 0) and saturates at exp(88) above 88: callers
- * only pass x <= 0 (log-sum-exp after subtracting the maximum). */
+ * only pass x <= 0 (log-sum-exp after subtracting the maximum). NaN in
+ * gives NaN out (found by fuzzing: an overflowing distance made
+ * (int32_t)NaN, undefined behaviour). */
 #ifndef SPDI_VMATH_H
 #define SPDI_VMATH_H
 
@@ -16,7 +18,10 @@
  * only exactly rounded operations in a fixed order (ISO C mode contracts no
  * FMAs, reductions go through SPDI_LANES fixed partial sums), so all clones
  * give bitwise identical results. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* Not under ThreadSanitizer: the clones' ifunc resolvers run during
+ * relocation, before the TSan runtime is up, and crash the loader. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&   \
+    !defined(__SANITIZE_THREAD__)
 #  define SPDI_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #  define SPDI_CLONES
@@ -31,7 +36,9 @@
 static inline float spdi_expf(float x)
 {
   const float hi = 88.0f;
-  float xc = x < SPDI_EXPF_MIN ? SPDI_EXPF_MIN : (x > hi ? hi : x);
+  /* NaN fails both compares and becomes the low clamp, so the int
+   * conversion below stays defined; it is returned as NaN at the end. */
+  float xc = x > SPDI_EXPF_MIN ? (x < hi ? x : hi) : SPDI_EXPF_MIN;
   /* round(x / ln 2) by the 1.5 * 2^23 trick (round-to-nearest mode) */
   const float magic = 12582912.0f;
   float kf = (xc * 1.44269504088896341f + magic) - magic;
@@ -48,7 +55,7 @@ static inline float spdi_expf(float x)
   uint32_t bits = (uint32_t)(ki + 127) << 23;
   float two_k;
   memcpy(&two_k, &bits, sizeof two_k);
-  return x < SPDI_EXPF_MIN ? 0.0f : p * two_k;
+  return x < SPDI_EXPF_MIN ? 0.0f : (x == x ? p * two_k : x);
 }
 
 #endif /* SPDI_VMATH_H */

@@ -80,12 +80,19 @@ int vae_cache_read(const char *path, const vae_cache_key *key, vae_images *image
              "image size)", path);
     goto fail;
   }
-  size_t dim = key->c * key->h * key->w;
-  if (count > files || fstat(fileno(f), &st) != 0 ||
-      (uint64_t)st.st_size != HEADER + count * (4 + dim)) {
-    snprintf(err, errlen, "cache %s: corrupt (size %lld bytes, expected %llu)",
-             path, (long long)st.st_size,
-             (unsigned long long)(HEADER + count * (4 + dim)));
+  /* Sizes from the file are checked by division, never by a product that
+   * could wrap: a header claiming 2^61 images once passed the size check
+   * and asked malloc for 2^63 bytes (found by tests/fuzz/fuzz_cache.c). */
+  size_t dim = 0;
+  if (key->c && key->h && key->w && key->h <= SIZE_MAX / key->w &&
+      key->c <= SIZE_MAX / (key->h * key->w) && key->c * key->h * key->w < SIZE_MAX - 4)
+    dim = key->c * key->h * key->w;
+  if (dim == 0 || count > files || fstat(fileno(f), &st) != 0 || st.st_size < HEADER ||
+      ((uint64_t)st.st_size - HEADER) % (4 + dim) != 0 ||
+      count != ((uint64_t)st.st_size - HEADER) / (4 + dim)) {
+    snprintf(err, errlen, "cache %s: corrupt (size %lld bytes, not the header and %llu "
+             "images of %zu bytes plus their indices)", path, (long long)st.st_size,
+             (unsigned long long)count, dim);
     goto fail;
   }
   raw = malloc(count * 4 + 1);

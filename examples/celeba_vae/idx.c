@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -78,21 +79,52 @@ int vae_idx_read_images(const char *path, size_t limit, vae_images *out,
     goto fail;
   }
   size_t n = limit && limit < count ? limit : count;
-  if (vae_images_alloc(&im, n, 1, rows, cols) != 0) {
-    snprintf(err, errlen, "%s: out of memory for %zu images of %u x %u", path,
+  const size_t dim = (size_t)rows * cols;
+  if (n > SIZE_MAX / dim) {
+    snprintf(err, errlen, "%s: %zu images of %u x %u overflow the address space", path,
              n, rows, cols);
     goto fail;
   }
-  size_t want = n * vae_images_dim(&im);
-  got = read_all(f, im.px, want, path, err, errlen);
-  if (got < 0)
-    goto fail;
-  if ((size_t)got < want) {
-    snprintf(err, errlen, "%s: truncated: the header promises %u images of %u x %u "
-             "but the file holds %llu bytes of pixels (%zu needed for %zu images)",
-             path, count, rows, cols, (unsigned long long)got, want, n);
+  /* The header is not trusted with memory: the buffer grows as pixels
+   * actually arrive (at most twice what the file holds, plus 16 MiB), so a
+   * 16-byte file claiming 4 billion images cannot make us allocate and
+   * clear terabytes. (Found by tests/fuzz/fuzz_idx.c.) */
+  const size_t want = n * dim, first = (size_t)16 << 20;
+  size_t cap = want < first ? want : first, have = 0;
+  uint8_t *px = malloc(cap);
+  if (!px) {
+    snprintf(err, errlen, "%s: out of memory for %zu images of %u x %u", path, n, rows,
+             cols);
     goto fail;
   }
+  for (;;) {
+    got = read_all(f, px + have, cap - have, path, err, errlen);
+    if (got < 0) {
+      free(px);
+      goto fail;
+    }
+    have += (size_t)got;
+    if (have < cap || cap == want)
+      break; /* end of the data, or all of it */
+    size_t bigger = cap > want / 2 ? want : 2 * cap;
+    uint8_t *more = realloc(px, bigger);
+    if (!more) {
+      free(px);
+      snprintf(err, errlen, "%s: out of memory for %zu images of %u x %u", path, n,
+               rows, cols);
+      goto fail;
+    }
+    px = more;
+    cap = bigger;
+  }
+  if (have < want) {
+    free(px);
+    snprintf(err, errlen, "%s: truncated: the header promises %u images of %u x %u "
+             "but the file holds %zu bytes of pixels (%zu needed for %zu images)",
+             path, count, rows, cols, have, want, n);
+    goto fail;
+  }
+  im = (vae_images){px, n, 1, rows, cols};
   gzclose(f);
   *out = im;
   return 0;

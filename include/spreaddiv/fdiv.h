@@ -321,7 +321,9 @@ SPD_API SPD_NODISCARD int spd_estimate(spd_estimator *e, const float *xp, size_t
  * @param nq Number of q points, >= 2.
  * @param[out] value The estimate.
  * @return #SPD_OK; #SPD_E_INVALID (NULL pointer, np or nq < 2);
- *         #SPD_E_OVERFLOW; #SPD_E_DOMAIN (non-finite input); #SPD_E_NOMEM.
+ *         #SPD_E_OVERFLOW; #SPD_E_DOMAIN (non-finite input); #SPD_E_NOMEM;
+ *         #SPD_E_NUMERIC (a non-finite result: coordinates so large that
+ *         squared distances overflow).
  */
 SPD_API SPD_NODISCARD int spd_mmd2(const spd_spread *s, const float *xp, size_t np,
                                    const float *xq, size_t nq, double *value);

@@ -71,7 +71,8 @@ typedef enum {
  * @param sigma Standard deviation, finite and > 0.
  * @param[out] out Receives the new handle; unchanged on failure.
  * @return #SPD_OK; #SPD_E_INVALID (out NULL, dim 0); #SPD_E_DOMAIN (sigma
- *         not finite or <= 0); #SPD_E_NOMEM.
+ *         not finite or <= 0); #SPD_E_OVERFLOW (dim above
+ *         SIZE_MAX / 32); #SPD_E_NOMEM.
  * @note The caller owns the handle (spd_spread_free()).
  */
 SPD_API SPD_NODISCARD int spd_spread_create_gaussian(size_t dim, double sigma,
@@ -83,7 +84,8 @@ SPD_API SPD_NODISCARD int spd_spread_create_gaussian(size_t dim, double sigma,
  * @param sigma @p dim standard deviations, each finite and > 0; copied.
  * @param[out] out Receives the new handle; unchanged on failure.
  * @return #SPD_OK; #SPD_E_INVALID (NULL pointer, dim 0); #SPD_E_DOMAIN (a
- *         sigma not finite or <= 0); #SPD_E_NOMEM.
+ *         sigma not finite or <= 0); #SPD_E_OVERFLOW (dim above
+ *         SIZE_MAX / 32); #SPD_E_NOMEM.
  * @note The caller owns the handle (spd_spread_free()).
  */
 SPD_API SPD_NODISCARD int spd_spread_create_gaussian_diag(size_t dim, const double *sigma,
@@ -117,7 +119,8 @@ SPD_API SPD_NODISCARD int spd_spread_create_gaussian_lowrank(size_t dim, size_t 
  * @param b Scale, finite and > 0 (variance 2 b^2 per dimension).
  * @param[out] out Receives the new handle; unchanged on failure.
  * @return #SPD_OK; #SPD_E_INVALID (out NULL, dim 0); #SPD_E_DOMAIN (b not
- *         finite or <= 0); #SPD_E_NOMEM.
+ *         finite or <= 0); #SPD_E_OVERFLOW (dim above
+ *         SIZE_MAX / 32); #SPD_E_NOMEM.
  * @note The caller owns the handle (spd_spread_free()).
  */
 SPD_API SPD_NODISCARD int spd_spread_create_laplace(size_t dim, double b, spd_spread **out);
@@ -128,7 +131,8 @@ SPD_API SPD_NODISCARD int spd_spread_create_laplace(size_t dim, double b, spd_sp
  * @param b @p dim scales, each finite and > 0; copied.
  * @param[out] out Receives the new handle; unchanged on failure.
  * @return #SPD_OK; #SPD_E_INVALID (NULL pointer, dim 0); #SPD_E_DOMAIN (a
- *         scale not finite or <= 0); #SPD_E_NOMEM.
+ *         scale not finite or <= 0); #SPD_E_OVERFLOW (dim above
+ *         SIZE_MAX / 32); #SPD_E_NOMEM.
  * @note The caller owns the handle (spd_spread_free()).
  */
 SPD_API SPD_NODISCARD int spd_spread_create_laplace_diag(size_t dim, const double *b,
@@ -306,6 +310,10 @@ SPD_API SPD_NODISCARD int spd_spread_apply_noise_grad(const spd_spread *s, const
 
 /**
  * @brief Log-densities log K(y_i | x_i), accumulated in double precision.
+ *
+ * Never NaN. A value is -inf only where the density underflows double
+ * (scales near the smallest doubles, or distances over scale beyond
+ * about 1e154).
  * @param s Spread.
  * @param y n points of dim floats, finite.
  * @param x n points of dim floats, finite.

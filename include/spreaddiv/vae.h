@@ -70,7 +70,7 @@ typedef enum spd_vae_option {
   SPD_VAE_ANNEAL_FLOOR = 7,         /**< > 0; 0.1. */
   SPD_VAE_LOW_VARIANCE = 8,         /**< 1: target t = x (default); 0: t = y. */
   SPD_VAE_SPREAD = 9,               /**< 1: spread the encoder input (default); 0: baseline. */
-  SPD_VAE_LEARN_SPREAD_RANK = 10,   /**< 0 (default) or r > 0: learned low-rank covariance sigma^2 I + L L^T; before the first step only. */
+  SPD_VAE_LEARN_SPREAD_RANK = 10,   /**< 0 (default) or 1 <= r <= x_dim: learned low-rank covariance sigma^2 I + L L^T; before the first step only. */
   SPD_VAE_SPREAD_LEARNING_RATE = 11, /**< Adam lr of the spread, > 0; 1e-3. */
   SPD_VAE_SPREAD_NORM = 12,         /**< Fixed Frobenius norm of L, >= 0; 1. */
   SPD_VAE_SPREAD_EVERY = 13,        /**< Spread max step every k steps, integer >= 1; 1. */
@@ -168,8 +168,10 @@ SPD_API uint64_t spd_vae_seed(const spd_vae *v);
  *        NULL.
  * @return #SPD_OK; #SPD_E_INVALID (NULL v or x, n 0); #SPD_E_SHAPE (n 1
  *         with batch norm); #SPD_E_OVERFLOW; #SPD_E_DOMAIN (NaN/Inf in x);
- *         #SPD_E_NUMERIC (a non-finite loss or gradient: nothing is
- *         updated); #SPD_E_NOMEM. Argument errors change nothing.
+ *         #SPD_E_NUMERIC (a non-finite loss or gradient: parameters,
+ *         optimizer state and the step count are not updated, but the
+ *         random streams and the batch-norm running statistics have
+ *         advanced); #SPD_E_NOMEM. Argument errors change nothing.
  */
 SPD_API SPD_NODISCARD int spd_vae_step(spd_vae *v, const float *x, size_t n, float *loss);
 

@@ -85,7 +85,68 @@ static int work_get(spd_tape *t, size_t nidx, size_t npad, struct work *w)
   return SPD_OK;
 }
 
-/* im2col offsets into the padded image: taps and columns (n, oh, ow);
+/* The padded image split into stride phases: each plane of the zero-padded
+ * image (Hp x Wp) becomes s * s sub-planes of Hs x Ws, sub-plane (a, b)
+ * holding the padded pixels (y s + a, x s + b). A tap (i, j) of output
+ * pixel (oh, ow) then reads sub-plane (i mod s, j mod s) at (oh + i / s,
+ * ow + j / s): consecutive output pixels of a row are consecutive floats,
+ * for any stride, so the packing copies runs instead of striding and the
+ * direct path of the GEMM driver applies. With s = 1 this is the padded
+ * image itself. */
+static size_t phase_h(const struct geom *g)
+{
+  return (g->H + 2 * g->pad + g->s - 1) / g->s;
+}
+
+static size_t phase_w(const struct geom *g)
+{
+  return (g->W + 2 * g->pad + g->s - 1) / g->s;
+}
+
+static void pad_image(const struct geom *g, const float *image, float *dst)
+{
+  const size_t s = g->s, pad = g->pad, H = g->H, W = g->W, planes = g->N * g->C;
+  if (s == 1) {
+    pad_planes(image, planes, H, W, pad, pad, pad, pad, dst);
+    return;
+  }
+  const size_t Hs = phase_h(g), Ws = phase_w(g), sub = Hs * Ws;
+#pragma omp parallel for if(planes * s * s * sub >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t pl = 0; pl < planes; pl++) {
+    const float *src = image + pl * H * W;
+    for (size_t a = 0; a < s; a++)
+      for (size_t b = 0; b < s; b++) {
+        float *d = dst + (pl * s * s + a * s + b) * sub;
+        for (size_t y = 0; y < Hs; y++) {
+          const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)pad;
+          float *row = d + y * Ws;
+          if (h < 0 || h >= (ptrdiff_t)H) {
+            memset(row, 0, Ws * sizeof *row);
+            continue;
+          }
+          /* x in [x0, x1) reads image column x s + b - pad in [0, W) */
+          size_t x0 = b >= pad ? 0 : (pad - b + s - 1) / s;
+          size_t x1 = W + pad > b ? (W + pad - b + s - 1) / s : 0;
+          x0 = x0 < Ws ? x0 : Ws;
+          x1 = x1 < Ws ? x1 : Ws;
+          x1 = x1 > x0 ? x1 : x0;
+          const float *sr = src + (size_t)h * W + (x0 * s + b - pad);
+          memset(row, 0, x0 * sizeof *row);
+          if (s == 2) {
+#pragma omp simd
+            for (size_t x = 0; x < x1 - x0; x++)
+              row[x0 + x] = sr[2 * x];
+          } else {
+            for (size_t x = 0; x < x1 - x0; x++)
+              row[x0 + x] = sr[x * s];
+          }
+          memset(row + x1, 0, (Ws - x1) * sizeof *row);
+        }
+      }
+  }
+}
+
+/* im2col offsets into the phase-split padded image: taps and columns (n, oh, ow);
  * wtap gives each tap's index in the weights' (c, i, j) order. Taps run in
  * that order, or with the channel fastest (chan_fastest) when the taps are
  * the side a packing panel runs along: consecutive taps then read evenly
@@ -93,19 +154,20 @@ static int work_get(spd_tape *t, size_t nidx, size_t npad, struct work *w)
 static void im2col_index(const struct geom *g, bool chan_fastest, ptrdiff_t *taps,
                          ptrdiff_t *wtap, ptrdiff_t *cols)
 {
-  const size_t Hp = g->H + 2 * g->pad, Wp = g->W + 2 * g->pad, kk = g->kh * g->kw;
+  const size_t s = g->s, Hs = phase_h(g), Ws = phase_w(g), kk = g->kh * g->kw;
+  const size_t plane = s * s * Hs * Ws; /* one channel's sub-planes */
   size_t k = 0;
   for (size_t u = 0; u < g->C * kk; u++, k++) {
     const size_t c = chan_fastest ? u % g->C : u / kk;
     const size_t ij = chan_fastest ? u / g->C : u % kk, i = ij / g->kw, j = ij % g->kw;
-    taps[k] = (ptrdiff_t)((c * Hp + i) * Wp + j);
+    taps[k] = (ptrdiff_t)(c * plane + ((i % s) * s + j % s) * Hs * Ws + (i / s) * Ws + j / s);
     wtap[k] = (ptrdiff_t)(c * kk + i * g->kw + j);
   }
   size_t q = 0;
   for (size_t n = 0; n < g->N; n++)
     for (size_t oh = 0; oh < g->Ho; oh++)
       for (size_t ow = 0; ow < g->Wo; ow++)
-        cols[q++] = (ptrdiff_t)(n * g->C * Hp * Wp + oh * g->s * Wp + ow * g->s);
+        cols[q++] = (ptrdiff_t)(n * g->C * plane + oh * Ws + ow);
 }
 
 static size_t fwd_scratch_idx(const struct geom *g, size_t M)
@@ -116,7 +178,7 @@ static size_t fwd_scratch_idx(const struct geom *g, size_t M)
 
 static size_t padded_image(const struct geom *g)
 {
-  return g->N * g->C * (g->H + 2 * g->pad) * (g->W + 2 * g->pad);
+  return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
 }
 
 /* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image). */
@@ -126,7 +188,7 @@ static void form_fwd(const struct geom *g, size_t M, const float *wt, const floa
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
   ptrdiff_t *cc = cr + M;
-  pad_planes(image, g->N * g->C, g->H, g->W, g->pad, g->pad, g->pad, g->pad, w->pad);
+  pad_image(g, image, w->pad);
   /* the weights (A) are read along taps: keep their natural order */
   im2col_index(g, false, bk, ak, bc);
   for (size_t r = 0; r < M; r++) {
@@ -147,7 +209,7 @@ static void form_wgrad(const struct geom *g, size_t M, const float *grid, const 
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + cols, *bc = bk + cols, *cr = bc + K;
   ptrdiff_t *cc = cr + M;
-  pad_planes(image, g->N * g->C, g->H, g->W, g->pad, g->pad, g->pad, g->pad, w->pad);
+  pad_image(g, image, w->pad);
   /* small M: the driver transposes, taps become the rows of the packed A
    * (make them evenly spaced; C is small). Otherwise keep C = dW contiguous
    * along taps. */

@@ -3,11 +3,18 @@
  * packing and write-back done here through the index arrays. */
 #include "igemm.h"
 #include "tape_impl.h"
+#include "vmath.h"
 
 #include <stdbool.h>
 
 #include <omp.h>
+#include <stdint.h>
 #include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#  include <immintrin.h>
+#  define DIRECT_X86 1
+#endif
 
 static size_t round_up(size_t n, size_t m)
 {
@@ -52,8 +59,8 @@ static ptrdiff_t even_stride(const ptrdiff_t *idx, size_t n)
 
 /* dst[p * ld + j] = src[major[p] + minor[j]] for p < kc, j < n; zero for
  * n <= j < ld. */
-static void pack(const float *src, const ptrdiff_t *major, size_t kc, const ptrdiff_t *minor,
-                 size_t n, size_t ld, float *dst)
+SPDI_CLONES static void pack(const float *src, const ptrdiff_t *major, size_t kc,
+                             const ptrdiff_t *minor, size_t n, size_t ld, float *dst)
 {
   const ptrdiff_t st = even_stride(minor, n);
   for (size_t p = 0; p < kc; p++) {
@@ -64,6 +71,10 @@ static void pack(const float *src, const ptrdiff_t *major, size_t kc, const ptrd
 #pragma omp simd
       for (size_t j = 0; j < n; j++)
         d[j] = s[j];
+    } else if (st == 2) { /* stride-2 convolutions: a constant stride vectorises */
+#pragma omp simd
+      for (size_t j = 0; j < n; j++)
+        d[j] = s[2 * j];
     } else if (st != 0) {
 #pragma omp simd
       for (size_t j = 0; j < n; j++)
@@ -178,13 +189,187 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
   }
 }
 
+
+/* ---- direct path for few rows ------------------------------------------
+ *
+ * With M at most DIRECT_MAX_M, a packed B panel serves one to three micro-
+ * panels of A, so packing B (a gather through the index arrays) costs about
+ * as much as the micro-kernel work it feeds: convolutions with few output
+ * or input channels (a decoder's last layers, an encoder's first) spent
+ * most of their time packing. This path reads B straight from its source
+ * instead: 16 columns at a time (AVX2 loads when the columns are
+ * contiguous, gathers otherwise), FMA into register accumulators for up to
+ * DIRECT_ROWS rows of A (packed once per call, k-major), then adds the
+ * block to C. Each element of C is summed over k in order by one thread,
+ * so results do not depend on the thread count. */
+#define DIRECT_MAX_M 16
+#define DIRECT_ROWS 6
+#define DIRECT_COLS 16
+#define DIRECT_MAX_THREADS 64
+
+#ifdef DIRECT_X86
+static bool direct_cpu(void)
+{
+  /* libgcc's CPU model is filled in by a constructor before main */
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* out (R x 16) = sum_k ap[k * lda + r] * B[k][j], B[k][j] at bsrc[bk[k] + j]
+ * (unit) or bsrc[bk[k] + idx[j]]. */
+#define DIRECT_BODY(R, UNIT)                                                         \
+  do {                                                                               \
+    __m256 c0[R], c1[R];                                                             \
+    for (int r = 0; r < (R); r++)                                                    \
+      c0[r] = c1[r] = _mm256_setzero_ps();                                           \
+    for (size_t k = 0; k < K; k++) {                                                 \
+      const float *bp = bsrc + bk[k];                                                \
+      __m256 b0, b1;                                                                 \
+      if (UNIT) {                                                                    \
+        b0 = _mm256_loadu_ps(bp);                                                    \
+        b1 = _mm256_loadu_ps(bp + 8);                                                \
+      } else {                                                                       \
+        b0 = _mm256_i32gather_ps(bp, i0, 4);                                         \
+        b1 = _mm256_i32gather_ps(bp, i1, 4);                                         \
+      }                                                                              \
+      const float *a = ap + k * lda;                                                 \
+      for (int r = 0; r < (R); r++) {                                                \
+        const __m256 av = _mm256_broadcast_ss(a + r);                                \
+        c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);                                      \
+        c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);                                      \
+      }                                                                              \
+    }                                                                                \
+    for (int r = 0; r < (R); r++) {                                                  \
+      _mm256_storeu_ps(out + r * DIRECT_COLS, c0[r]);                                \
+      _mm256_storeu_ps(out + r * DIRECT_COLS + 8, c1[r]);                            \
+    }                                                                                \
+  } while (0)
+
+__attribute__((target("avx2,fma"))) static void direct_block(size_t R, bool unit, size_t K,
+                                                             const float *ap, size_t lda,
+                                                             const float *bsrc,
+                                                             const ptrdiff_t *bk,
+                                                             const int32_t *idx, float *out)
+{
+  const __m256i i0 = _mm256_loadu_si256((const __m256i *)idx);
+  const __m256i i1 = _mm256_loadu_si256((const __m256i *)(idx + 8));
+#define DIRECT_CASE(R)                                                               \
+  case R:                                                                            \
+    if (unit)                                                                        \
+      DIRECT_BODY(R, 1);                                                             \
+    else                                                                             \
+      DIRECT_BODY(R, 0);                                                             \
+    break;
+  switch (R) {
+    DIRECT_CASE(1)
+    DIRECT_CASE(2)
+    DIRECT_CASE(3)
+    DIRECT_CASE(4)
+    DIRECT_CASE(5)
+    DIRECT_CASE(6)
+  default:
+    break;
+  }
+#undef DIRECT_CASE
+}
+
+/* Columns [j0, j0 + n) of C += A B, n <= DIRECT_COLS; ap: A packed k-major
+ * (ap[k * M + r]); out: DIRECT_ROWS x DIRECT_COLS floats. */
+__attribute__((target("avx2,fma"))) static void direct_cols(const struct spdi_igemm *g,
+                                                            const float *ap, size_t j0,
+                                                            size_t n, float *out)
+{
+  const size_t M = g->M, K = g->K;
+  const ptrdiff_t *bc = g->b.c + j0, *cc = g->c.c + j0;
+  int32_t idx[DIRECT_COLS];
+  bool vec = n == DIRECT_COLS, unit = vec;
+  for (size_t j = 0; vec && j < n; j++) {
+    const ptrdiff_t d = bc[j] - bc[0];
+    vec = d >= INT32_MIN / 4 && d <= INT32_MAX / 4;
+    idx[j] = (int32_t)d;
+    unit = unit && d == (ptrdiff_t)j;
+  }
+  for (size_t r0 = 0; r0 < M; r0 += DIRECT_ROWS) {
+    const size_t R = M - r0 < DIRECT_ROWS ? M - r0 : DIRECT_ROWS;
+    if (vec) {
+      direct_block(R, unit, K, ap + r0, M, g->b.src + bc[0], g->b.k, idx, out);
+    } else { /* the last, partial block: same sums, one column at a time */
+      for (size_t r = 0; r < R; r++)
+        for (size_t j = 0; j < n; j++) {
+          float acc = 0.0f;
+          for (size_t k = 0; k < K; k++)
+            acc = __builtin_fmaf(ap[k * M + r0 + r], g->b.src[g->b.k[k] + bc[j]], acc);
+          out[r * DIRECT_COLS + j] = acc;
+        }
+    }
+    for (size_t r = 0; r < R; r++) {
+      float *d = g->c.dst + g->c.r[r0 + r];
+      const float *o = out + r * DIRECT_COLS;
+      for (size_t j = 0; j < n; j++)
+        d[cc[j]] += o[j];
+    }
+  }
+}
+#endif /* DIRECT_X86 */
+
+/* Whether spdi_igemm() takes the direct path for g (shapes and CPU only). */
+static bool direct_suits(const struct spdi_igemm *g, const struct spdi_ukernel *u)
+{
+#ifdef DIRECT_X86
+  if (!(g->M <= DIRECT_MAX_M && g->N >= 16 * DIRECT_COLS && g->K >= 8 &&
+        (g->M * g->K + 15) / 16 * 16 + DIRECT_MAX_THREADS * DIRECT_ROWS * DIRECT_COLS <=
+            per_thread(u) &&
+        direct_cpu()))
+    return false;
+  /* Only when B's columns come in contiguous runs (gathers were slower
+   * than packing): every full block of columns must be one. */
+  for (size_t j0 = 0; j0 + DIRECT_COLS <= g->N; j0 += DIRECT_COLS)
+    if (g->b.c[j0 + DIRECT_COLS - 1] - g->b.c[j0] != DIRECT_COLS - 1 ||
+        even_stride(g->b.c + j0, DIRECT_COLS) != 1)
+      return false;
+  return true;
+#else
+  (void)g, (void)u;
+  return false;
+#endif
+}
+
+static void direct_run(const struct spdi_igemm *g, float *work, int nthreads)
+{
+#ifdef DIRECT_X86
+  const size_t M = g->M, K = g->K;
+  for (size_t k = 0; k < K; k++)
+    for (size_t r = 0; r < M; r++)
+      work[k * M + r] = g->a.src[g->a.r[r] + g->a.k[k]];
+  float *tiles = work + (M * K + 15) / 16 * 16;
+  const size_t units = (g->N + DIRECT_COLS - 1) / DIRECT_COLS;
+  if ((size_t)nthreads > units)
+    nthreads = (int)units;
+  if (nthreads > DIRECT_MAX_THREADS)
+    nthreads = DIRECT_MAX_THREADS;
+#pragma omp parallel for num_threads(nthreads) schedule(static)
+  for (size_t b = 0; b < units; b++) {
+    const size_t j0 = b * DIRECT_COLS;
+    float *out = tiles + (size_t)omp_get_thread_num() * DIRECT_ROWS * DIRECT_COLS;
+    direct_cols(g, work, j0, g->N - j0 < DIRECT_COLS ? g->N - j0 : DIRECT_COLS, out);
+  }
+#else
+  (void)g, (void)work, (void)nthreads;
+#endif
+}
+
 void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float *work,
                 int nthreads)
 {
   if (g0->M == 0 || g0->N == 0 || g0->K == 0)
     return;
-  /* The choice depends on the shapes alone, so results stay independent of
-   * the thread count. */
+  if (omp_in_parallel())
+    nthreads = 1;
+  /* The choices depend on the shapes (and the CPU) alone, so results stay
+   * independent of the thread count. */
+  if (direct_suits(g0, u)) {
+    direct_run(g0, work, nthreads);
+    return;
+  }
   struct spdi_igemm gt;
   const struct spdi_igemm *g = g0;
   if (spdi_igemm_transposes(g0->M, g0->N, u)) {
@@ -202,8 +387,6 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
     gt.c.c = g0->c.r;
     g = &gt;
   }
-  if (omp_in_parallel())
-    nthreads = 1;
   /* Threads split the side whose packed operand is the larger (the other
    * is packed by every thread) into contiguous ranges of whole micro-tiles
    * and run the loop nest on their range alone: no barrier inside the

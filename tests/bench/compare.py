@@ -28,8 +28,9 @@ import layers_torch  # noqa: E402
 import torch  # noqa: E402
 
 
-def ours(exe, width, threads, layer):
-    out = subprocess.run([exe, "--width", str(width), "--threads", str(threads), "--reps", "1",
+def ours(exe, width, batch, threads, layer):
+    out = subprocess.run([exe, "--width", str(width), "--batch", str(batch),
+                          "--threads", str(threads), "--reps", "1",
                           "--only", layer, "--sgemm-reps", "0", "--csv"],
                          check=True, capture_output=True, text=True).stdout
     row = out.strip().splitlines()[-1].split(",")
@@ -64,7 +65,7 @@ def main():
                     layers_torch.step(x, net)  # warm-up
                     mine, theirs = [], []
                     for _ in range(a.reps):
-                        tot, gflop = ours(a.exe, width, threads, spec[0])
+                        tot, gflop = ours(a.exe, width, a.batch, threads, spec[0])
                         mine.append(tot)
                         theirs.append(layers_torch.step(x, net)[1])
                 del x, net

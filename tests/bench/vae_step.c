@@ -1,0 +1,106 @@
+/* Time spread-VAE training steps of the paper's conv model (MATH.md
+ * section 5) on synthetic data.
+ *
+ * usage: vae-step [--width W] [--batch B] [--image-size S] [--z-dim Z]
+ *                 [--threads T] [--steps N] [--warmup K] [--seed X]
+ *
+ * Model: spd_generator_create_conv(Z, 3, S, W) and the matching encoder,
+ * Adam lr 1e-4, spread sigma 0.5, low-variance target (the paper's CelebA
+ * set-up). Data: uniform [0, 1) images, one fixed batch. After K warm-up
+ * steps (default 2) N steps (default 10) are timed one by one; prints one
+ * line per step and, as its last line, exactly `seconds_per_step <median>`.
+ * tests/bench/vae_step_torch.py is the same model and objective in PyTorch. */
+#include <spreaddiv.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static void usage(void)
+{
+  fprintf(stderr, "usage: vae-step [--width W] [--batch B] [--image-size S] [--z-dim Z] "
+                  "[--threads T] [--steps N] [--warmup K] [--seed X]\n");
+  exit(2);
+}
+
+static int check(int rc, const char *what)
+{
+  if (rc != SPD_OK) {
+    fprintf(stderr, "vae-step: %s: %s (%s)\n", what, spd_strerror(rc), spd_last_error());
+    exit(1);
+  }
+  return rc;
+}
+
+int main(int argc, char **argv)
+{
+  long width = 128, batch = 100, size = 64, zdim = 100, threads = 1, steps = 10, warmup = 2;
+  long seed = 1;
+  for (int i = 1; i < argc; i++) {
+    long *dst = NULL;
+    if (!strcmp(argv[i], "--width")) dst = &width;
+    else if (!strcmp(argv[i], "--batch")) dst = &batch;
+    else if (!strcmp(argv[i], "--image-size")) dst = &size;
+    else if (!strcmp(argv[i], "--z-dim")) dst = &zdim;
+    else if (!strcmp(argv[i], "--threads")) dst = &threads;
+    else if (!strcmp(argv[i], "--steps")) dst = &steps;
+    else if (!strcmp(argv[i], "--warmup")) dst = &warmup;
+    else if (!strcmp(argv[i], "--seed")) dst = &seed;
+    if (dst == NULL || i + 1 >= argc)
+      usage();
+    char *end;
+    *dst = strtol(argv[++i], &end, 10);
+    if (*end != '\0' || *dst < 0)
+      usage();
+  }
+  if (batch < 2 || steps < 1 || threads < 1)
+    usage();
+  check(spd_set_num_threads((int)threads), "threads");
+  spd_generator *g;
+  spd_vae *v;
+  check(spd_generator_create_conv((size_t)zdim, 3, (size_t)size, (size_t)width, (uint64_t)seed,
+                                  &g), "generator");
+  if (spd_vae_create(g, (uint64_t)seed + 1, &v) != SPD_OK) {
+    spd_generator_free(g);
+    check(SPD_E_INVALID, "vae");
+  }
+  size_t n = (size_t)batch * spd_generator_x_dim(g);
+  float *x = malloc(n * sizeof *x);
+  spd_rng *r;
+  check(spd_rng_create((uint64_t)seed + 2, &r), "rng");
+  check(spd_rng_uniform(r, x, n), "data");
+  printf("vae-step: width %ld, %ldx%ldx3, z %ld, batch %ld, %ld threads, %ld steps\n", width,
+         size, size, zdim, batch, threads, steps);
+  float loss = 0;
+  for (long s = 0; s < warmup; s++)
+    check(spd_vae_step(v, x, (size_t)batch, &loss), "step");
+  double *t = malloc((size_t)steps * sizeof *t);
+  for (long s = 0; s < steps; s++) {
+    double t0 = now();
+    check(spd_vae_step(v, x, (size_t)batch, &loss), "step");
+    t[s] = now() - t0;
+    printf("step %ld: %.4f s, loss %.2f\n", s, t[s], loss);
+  }
+  qsort(t, (size_t)steps, sizeof *t, cmp_double);
+  double med = steps % 2 ? t[steps / 2] : 0.5 * (t[steps / 2 - 1] + t[steps / 2]);
+  printf("seconds_per_step %.6f\n", med);
+  free(t);
+  free(x);
+  spd_rng_free(r);
+  spd_vae_free(v);
+  return 0;
+}
