@@ -1596,7 +1596,7 @@ static void b_vae_options(const bi_row *r)
 {
   (void)r;
   spd_vae *v = mk_vae(mk_gen_mlp()); /* x_dim 3 */
-  double before[16], after[16];
+  double before[16] = {0}, after[16] = {0};
   vae_options(v, before);
   double *o = bi_outd(1);
   BI_FAILS_WITH(SPD_E_INVALID, spd_vae_set(NULL, SPD_VAE_SIGMA, 1.0));
