@@ -18,6 +18,10 @@ struct spd_spread {
    *   Sigma^-1 = I / sigma^2 - V V^T   and   Sigma^-1 L = V R^-1. */
   double *R;
   double *V;
+  /* Refactorisation work arrays (lowrank_work() in spread.c): L in double
+   * and the next R and V, kept so that set_scale / set_params allocate
+   * nothing once warm. Changed only by those (non-const) calls. */
+  double *Ld, *next_R, *next_V;
   /* log det Sigma (Gaussian kinds) or sum_i log(2 b_i) (Laplace kinds). */
   double log_norm;
 };
