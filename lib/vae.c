@@ -67,6 +67,7 @@ static void vae_destroy(spd_vae *v)
   spdi_free(v->lk_gp);
   spdi_free(v->lk_val);
   spdi_free(v->lk_logp);
+  spdi_free(v->lk_work);
   spdi_free(v);
 }
 
