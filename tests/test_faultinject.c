@@ -9,8 +9,7 @@
  *
  * Adding a workload: write `static int wl_name(void)` that creates, uses
  * and frees everything (returning the first failing status, freeing on every
- * path) and add a row to `workloads`. The VAE train step / save / load goes
- * here when generator.h and vae.h land. */
+ * path) and add a row to `workloads`. */
 #include "harness.h"
 
 #include "ckpt.h"
