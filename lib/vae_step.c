@@ -334,9 +334,13 @@ int spd_vae_evaluate(spd_vae *v, const float *x, size_t n, double *loss, double 
   spd_tape_reset(v->tape);
   graph gr;
   rc = build(v, x, n, 0, v->rng_eval, v->rng_eval, sigma, &gr);
+  double r = 0, k = 0;
   if (rc == SPD_OK) {
-    double r, k;
     parts(&gr, n, &r, &k);
+    if (!isfinite(r) || !isfinite(k)) /* documented as spd_vae_step() */
+      rc = SPDI_FAIL(SPD_E_NUMERIC, "non-finite loss (reconstruction %g, KL %g)", r, k);
+  }
+  if (rc == SPD_OK) {
     if (loss)
       *loss = r + k;
     if (recon)

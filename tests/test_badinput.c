@@ -1714,6 +1714,18 @@ static void b_vae_batch(const bi_row *r)
   BI_FAILS_WITH(SPD_E_SHAPE, spd_vae_step(v, x, 1, lf)); /* batch norm needs 2 rows */
   ck_assert_uint_eq(spd_vae_step_count(v), 0);
   spd_vae_free(v);
+  /* Weights so large that the loss overflows: SPD_E_NUMERIC, outputs and
+   * the step count untouched (evaluate used to return SPD_OK and inf). */
+  v = mk_vae(mk_gen_mlp());
+  spd_params *gp = spd_generator_params(spd_vae_generator(v));
+  for (size_t i = 0; i < spd_params_count(gp); i++)
+    for (size_t j = 0; j < spd_params_size(gp, i); j++)
+      spd_params_data(gp, i)[j] = 1e30f;
+  double *ld = bi_outd(3);
+  BI_FAILS_WITH(SPD_E_NUMERIC, spd_vae_evaluate(v, x, 2, &ld[0], &ld[1], &ld[2]));
+  BI_FAILS_WITH(SPD_E_NUMERIC, spd_vae_step(v, x, 2, lf));
+  ck_assert_uint_eq(spd_vae_step_count(v), 0);
+  spd_vae_free(v);
   /* Learned spread: the first step creates it; bad batches fail before. */
   v = mk_vae(mk_gen_mlp());
   BI_OK(spd_vae_set(v, SPD_VAE_LEARN_SPREAD_RANK, 2.0));
