@@ -114,7 +114,8 @@ static int check_first_layer(spdi_ckpt_reader *r, const char *path, const spdi_g
   }
   if (c->kind == SPD_GENERATOR_CONV) {
     e = spdi_ckpt_find(r, TAG_GPAR, "deconv1.w");
-    if (e == NULL || e->ndim != 4 || e->dims[0] != c->width || e->dims[1] != c->width / 2)
+    if (e == NULL || e->ndim != 4 || e->dims[0] != c->width || e->dims[1] != c->width / 2 ||
+        e->dims[2] != 5 || e->dims[3] != 5) /* the largest layer: width^2 / 2 x 25 */
       return SPDI_FAIL(SPD_E_FORMAT, "%s: parameter 'deconv1.w' missing or misshapen", path);
   }
   return SPD_OK;

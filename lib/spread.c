@@ -21,24 +21,16 @@ static bool positive_finite(double v)
 
 /* ---- low-rank factorisation ---------------------------------------------- */
 
-/* Factor M = I + L^T L / sigma^2 and fill R, V, log det Sigma for the given
- * sigma and L into freshly allocated arrays; *R_out / *V_out receive them.
- * Returns SPD_OK or SPD_E_NOMEM / SPD_E_NUMERIC (message set). */
+/* Factor M = I + L^T L / sigma^2 and fill R (rank x rank), V (dim x rank)
+ * and log det Sigma for the given sigma and L, using Ld (dim x rank) as
+ * work space; the three arrays are the caller's (lowrank_work()). Returns
+ * SPD_OK or SPD_E_NUMERIC (message set). */
 static int lowrank_factor(const char *func, size_t dim, size_t rank, double sigma,
-                          const float *L, double **R_out, double **V_out, double *logdet)
+                          const float *L, double *Ld, double *R, double *V, double *logdet)
 {
-  double *Ld = spdi_malloc(dim * rank * sizeof *Ld);
-  double *R = spdi_calloc(rank * rank, sizeof *R);
-  double *V = spdi_malloc(dim * rank * sizeof *V);
-  if (Ld == NULL || R == NULL || V == NULL) {
-    spdi_free(Ld);
-    spdi_free(R);
-    spdi_free(V);
-    return spdi_set_error(SPD_E_NOMEM, func, "cannot allocate the low-rank factorisation "
-                          "(dim %zu, rank %zu)", dim, rank);
-  }
   for (size_t i = 0; i < dim * rank; i++)
     Ld[i] = L[i];
+  memset(R, 0, rank * rank * sizeof *R);
   /* M in R's storage, then Cholesky in place (lower triangle). The Gram
    * matrix is formed in double: dim can be 12288 and float sums of that
    * many products would cost digits the log-density needs. */
@@ -53,9 +45,6 @@ static int lowrank_factor(const char *func, size_t dim, size_t rank, double sigm
       d -= R[j * rank + k] * R[j * rank + k];
     /* M >= I, so d >= 1 in exact arithmetic; anything else is overflow. */
     if (!(d > 0) || !isfinite(d)) {
-      spdi_free(Ld);
-      spdi_free(R);
-      spdi_free(V);
       return spdi_set_error(SPD_E_NUMERIC, func, "I + L^T L / sigma^2 is not finite "
                             "(L too large for sigma %g)", sigma);
     }
@@ -84,10 +73,50 @@ static int lowrank_factor(const char *func, size_t dim, size_t rank, double sigm
       v[j] = a / R[j * rank + j];
     }
   }
-  spdi_free(Ld);
-  *R_out = R;
-  *V_out = V;
   *logdet = 2 * half_logdet_m + 2 * (double)dim * log(sigma);
+  return SPD_OK;
+}
+
+/* The arrays a refactorisation writes: L in double and the next R and V,
+ * allocated on first use and kept in the handle, so that spd_spread_set_scale()
+ * and spd_spread_set_params() on a low-rank spread (every step of a
+ * learned-spread VAE) allocate nothing once warm. The new factors are
+ * written to next_R / next_V and swapped in on success. */
+static int lowrank_work(const char *func, spd_spread *s)
+{
+  const size_t dr = s->dim * s->rank, rr = s->rank * s->rank;
+  if (s->Ld == NULL)
+    s->Ld = spdi_malloc(dr * sizeof *s->Ld);
+  if (s->next_R == NULL)
+    s->next_R = spdi_malloc(rr * sizeof *s->next_R);
+  if (s->next_V == NULL)
+    s->next_V = spdi_malloc(dr * sizeof *s->next_V);
+  if (s->Ld == NULL || s->next_R == NULL || s->next_V == NULL)
+    return spdi_set_error(SPD_E_NOMEM, func, "cannot allocate the low-rank factorisation "
+                          "(dim %zu, rank %zu)", s->dim, s->rank);
+  return SPD_OK;
+}
+
+/* Commit a new sigma (and L, when L_new is non-NULL) to a low-rank kernel:
+ * factor into the spare arrays first, swap them in only on success. */
+static int lowrank_commit(const char *func, spd_spread *s, double sigma, const float *L_new)
+{
+  double logdet = 0;
+  const float *L = L_new ? L_new : s->L;
+  int st = lowrank_work(func, s);
+  if (st == SPD_OK)
+    st = lowrank_factor(func, s->dim, s->rank, sigma, L, s->Ld, s->next_R, s->next_V, &logdet);
+  if (st != SPD_OK)
+    return st;
+  if (L_new)
+    memcpy(s->L, L_new, s->dim * s->rank * sizeof *s->L);
+  double *R = s->R, *V = s->V;
+  s->R = s->next_R;
+  s->V = s->next_V;
+  s->next_R = R; /* NULL after the first factorisation: allocated on the next */
+  s->next_V = V;
+  s->sigma = sigma;
+  s->log_norm = logdet;
   return SPD_OK;
 }
 
@@ -227,7 +256,7 @@ int spd_spread_create_gaussian_lowrank(size_t dim, size_t rank, double sigma, co
     return SPDI_FAIL(SPD_E_NOMEM, "cannot allocate L (%zu x %zu)", dim, rank);
   }
   memcpy(s->L, L, count * sizeof *L);
-  st = lowrank_factor(__func__, dim, rank, sigma, s->L, &s->R, &s->V, &s->log_norm);
+  st = lowrank_commit(__func__, s, sigma, NULL);
   if (st != SPD_OK) {
     spd_spread_free(s);
     return st;
@@ -244,6 +273,9 @@ void spd_spread_free(spd_spread *s)
   spdi_free(s->L);
   spdi_free(s->R);
   spdi_free(s->V);
+  spdi_free(s->Ld);
+  spdi_free(s->next_R);
+  spdi_free(s->next_V);
   spdi_free(s);
 }
 
@@ -271,6 +303,7 @@ int spd_spread_clone(const spd_spread *s, spd_spread **out)
   if (c == NULL)
     return SPDI_FAIL(SPD_E_NOMEM, "cannot allocate the copy");
   *c = *s;
+  c->Ld = c->next_R = c->next_V = NULL; /* work arrays: the copy gets its own */
   const size_t dr = s->dim * s->rank;
   bool ok = dup_array((void **)&c->scales, s->scales, s->dim, sizeof *s->scales);
   ok = dup_array((void **)&c->L, s->L, dr, sizeof *s->L) && ok;
@@ -331,26 +364,6 @@ int spd_spread_get_scale(const spd_spread *s, double *scale)
   if (scale == NULL)
     return SPDI_FAIL(SPD_E_INVALID, "scale is NULL");
   *scale = s->scales ? geometric_mean(s->scales, s->dim) : s->sigma;
-  return SPD_OK;
-}
-
-/* Commit a new sigma (and L, when L_new is non-NULL) to a low-rank kernel:
- * factor first, swap only on success. */
-static int lowrank_commit(const char *func, spd_spread *s, double sigma, const float *L_new)
-{
-  double *R, *V, logdet;
-  const float *L = L_new ? L_new : s->L;
-  int st = lowrank_factor(func, s->dim, s->rank, sigma, L, &R, &V, &logdet);
-  if (st != SPD_OK)
-    return st;
-  if (L_new)
-    memcpy(s->L, L_new, s->dim * s->rank * sizeof *s->L);
-  spdi_free(s->R);
-  spdi_free(s->V);
-  s->R = R;
-  s->V = V;
-  s->sigma = sigma;
-  s->log_norm = logdet;
   return SPD_OK;
 }
 

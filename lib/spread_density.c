@@ -103,8 +103,28 @@ static void lowrank_chunk(const spd_spread *s, size_t R, double *a, double *lp, 
   }
 }
 
-static int density(const char *func, const spd_spread *s, const float *y, const float *x,
-                   size_t n, double *logp, float *gy, float *gx, float *gp)
+/* Work space of spdi_spread_density() for n rows, in doubles (0 if it
+ * overflows). */
+size_t spdi_spread_density_work(const spd_spread *s, size_t n)
+{
+  const size_t dim = s->dim, rank = s->rank, nsg = s->scales ? dim : 1;
+  const size_t chunk = n < CHUNK_ROWS ? n : CHUNK_ROWS;
+  size_t a, dr;
+  if (!spdi_size_mul(chunk, dim, &a) || dim + rank < dim || !spdi_size_mul(dim + rank, rank, &dr))
+    return 0;
+  /* a; sg, lp, lta (3 chunk rank), gL (dim rank), sgsum, W ((dim + rank) rank) */
+  const size_t parts[6] = {chunk * nsg, chunk, 3 * chunk * rank, dim * rank, nsg, dr};
+  size_t total = a;
+  for (int i = 0; i < 6; i++) {
+    if (total + parts[i] < total)
+      return 0;
+    total += parts[i];
+  }
+  return total > SIZE_MAX / sizeof(double) ? 0 : total;
+}
+
+int spdi_spread_density(const char *func, const spd_spread *s, const float *y, const float *x,
+                        size_t n, double *logp, float *gy, float *gx, float *gp, double *work)
 {
   int st = spdi_check_spread(func, s);
   if (st != SPD_OK)
@@ -123,23 +143,25 @@ static int density(const char *func, const spd_spread *s, const float *y, const 
 
   const size_t nsg = s->scales ? dim : 1; /* scale-gradient entries per row */
   const size_t chunk = n < CHUNK_ROWS ? n : CHUNK_ROWS;
-  double *a = spdi_malloc(chunk * dim * sizeof *a);
-  double *sg = spdi_malloc(chunk * nsg * sizeof *sg);
-  double *lp = spdi_malloc(chunk * sizeof *lp);
-  double *lta = rank ? spdi_malloc(3 * chunk * rank * sizeof *lta) : NULL;
-  double *gL = rank && gp ? spdi_calloc(dim * rank, sizeof *gL) : NULL;
-  double *sgsum = spdi_calloc(nsg, sizeof *sgsum);
-  double *W = rank && gp ? spdi_malloc((dim + rank) * rank * sizeof *W) : NULL;
-  if (!a || !sg || !lp || !sgsum || (rank && !lta) || (rank && gp && (!gL || !W))) {
-    spdi_free(W);
-    spdi_free(a);
-    spdi_free(sg);
-    spdi_free(lp);
-    spdi_free(lta);
-    spdi_free(gL);
-    spdi_free(sgsum);
-    return spdi_set_error(SPD_E_NOMEM, func, "cannot allocate work buffers");
+  double *own = NULL;
+  if (work == NULL) {
+    const size_t need = spdi_spread_density_work(s, n);
+    if (need == 0)
+      return spdi_set_error(SPD_E_OVERFLOW, func, "work space for dim %zu overflows", dim);
+    work = own = spdi_malloc(need * sizeof *work);
+    if (work == NULL)
+      return spdi_set_error(SPD_E_NOMEM, func, "cannot allocate work buffers");
   }
+  double *a = work;
+  double *sg = a + chunk * dim;
+  double *lp = sg + chunk * nsg;
+  double *lta = lp + chunk;
+  double *gL = rank && gp ? lta + 3 * chunk * rank : NULL;
+  double *sgsum = lta + 3 * chunk * rank + dim * rank;
+  double *W = rank && gp ? sgsum + nsg : NULL;
+  if (gL)
+    memset(gL, 0, dim * rank * sizeof *gL);
+  memset(sgsum, 0, nsg * sizeof *sgsum);
 
   const bool gauss = spdi_spread_is_gaussian(s);
   const double c0 = gauss ? -0.5 * ((double)dim * LOG_2PI + s->log_norm) : -s->log_norm;
@@ -185,13 +207,7 @@ static int density(const char *func, const spd_spread *s, const float *y, const 
     for (size_t j = 0; j < nsg; j++)
       gp[j] = (float)sgsum[j];
   }
-  spdi_free(a);
-  spdi_free(sg);
-  spdi_free(lp);
-  spdi_free(lta);
-  spdi_free(gL);
-  spdi_free(sgsum);
-  spdi_free(W);
+  spdi_free(own);
   return SPD_OK;
 }
 
@@ -200,11 +216,12 @@ int spd_spread_log_density(const spd_spread *s, const float *y, const float *x, 
 {
   if (logp == NULL)
     return SPDI_FAIL(SPD_E_INVALID, "logp is NULL");
-  return density(__func__, s, y, x, n, logp, NULL, NULL, NULL);
+  return spdi_spread_density(__func__, s, y, x, n, logp, NULL, NULL, NULL, NULL);
 }
 
 int spd_spread_log_density_grad(const spd_spread *s, const float *y, const float *x, size_t n,
                                 double *logp, float *grad_y, float *grad_x, float *grad_params)
 {
-  return density(__func__, s, y, x, n, logp, grad_y, grad_x, grad_params);
+  return spdi_spread_density(__func__, s, y, x, n, logp, grad_y, grad_x, grad_params,
+                             NULL);
 }

@@ -18,6 +18,10 @@ struct spd_spread {
    *   Sigma^-1 = I / sigma^2 - V V^T   and   Sigma^-1 L = V R^-1. */
   double *R;
   double *V;
+  /* Refactorisation work arrays (lowrank_work() in spread.c): L in double
+   * and the next R and V, kept so that set_scale / set_params allocate
+   * nothing once warm. Changed only by those (non-const) calls. */
+  double *Ld, *next_R, *next_V;
   /* log det Sigma (Gaussian kinds) or sum_i log(2 b_i) (Laplace kinds). */
   double log_norm;
 };
@@ -50,5 +54,22 @@ void spdi_spread_precision_apply(const spd_spread *s, const double *v, double *o
 /* Delta^T Sigma^-1 Delta (Gaussian kinds), in double, >= 0. */
 double spdi_spread_mahalanobis2(const spd_spread *s, const double *delta);
 
+/* spd_spread_log_density_grad() with the caller's work space: work holds at
+ * least spdi_spread_density_work(s, n) doubles (0 means the size
+ * overflows), or is NULL to allocate it for the call. Callers that evaluate
+ * the density every step (the learned-spread VAE) keep the work space, and
+ * the const handle stays free of mutable state (several threads may use
+ * one spread at once). */
+size_t spdi_spread_density_work(const spd_spread *s, size_t n);
+int spdi_spread_density(const char *func, const spd_spread *s, const float *y, const float *x,
+                        size_t n, double *logp, float *gy, float *gx, float *gp, double *work);
+
+/* spd_spread_apply_noise_grad() with the caller's work space: part holds at
+ * least spdi_spread_noise_grad_work(s, n) doubles (0: overflow), or is NULL
+ * to allocate it for the call. */
+size_t spdi_spread_noise_grad_work(const spd_spread *s, size_t n);
+int spdi_spread_apply_noise_grad(const char *func, const spd_spread *s, const float *raw,
+                                 size_t n, const float *grad_y, float *grad_params,
+                                 double *part);
 
 #endif /* SPDI_SPREAD_INTERNAL_H */

@@ -52,18 +52,20 @@ void spdi_spread_transform(const spd_spread *s, const float *raw, size_t n, floa
     noise[i] = sg * raw[i];
 }
 
-/* y = x + T(raw), chunk by chunk through a scratch buffer (y may be x). */
+/* y = x + T(raw), chunk by chunk through a scratch buffer (y may be x), or
+ * through y itself when scratch is NULL (y must then not overlap x). */
 static void apply_chunks(const spd_spread *s, const float *x, const float *raw, size_t n,
                          float *y, float *scratch)
 {
   const size_t dim = s->dim, width = dim + s->rank;
   for (size_t r0 = 0; r0 < n; r0 += CHUNK_ROWS) {
     size_t rows = n - r0 < CHUNK_ROWS ? n - r0 : CHUNK_ROWS;
-    spdi_spread_transform(s, raw + r0 * width, rows, scratch);
     const float *xc = x + r0 * dim;
     float *yc = y + r0 * dim;
+    float *noise = scratch ? scratch : yc;
+    spdi_spread_transform(s, raw + r0 * width, rows, noise);
     for (size_t i = 0; i < rows * dim; i++)
-      yc[i] = xc[i] + scratch[i];
+      yc[i] = xc[i] + noise[i];
   }
 }
 
@@ -109,6 +111,10 @@ int spd_spread_apply_noise(const spd_spread *s, const float *x, const float *raw
   if (!spdi_all_finite(x, count) || !spdi_all_finite(raw, rcount))
     return SPDI_FAIL(SPD_E_DOMAIN, "%s contains NaN or Inf",
                      spdi_all_finite(x, count) ? "raw" : "x");
+  if (y != x) { /* the noise goes to y first: no scratch, the same sums */
+    apply_chunks(s, x, raw, n, y, NULL);
+    return SPD_OK;
+  }
   float *scratch = spdi_malloc(CHUNK_ROWS * s->dim * sizeof *scratch);
   if (scratch == NULL)
     return SPDI_FAIL(SPD_E_NOMEM, "cannot allocate %d rows of scratch", CHUNK_ROWS);
@@ -150,28 +156,41 @@ int spd_spread_sample(const spd_spread *s, spd_rng *rng, const float *x, size_t 
   return SPD_OK;
 }
 
-int spd_spread_apply_noise_grad(const spd_spread *s, const float *raw, size_t n,
-                                const float *grad_y, float *grad_params)
+size_t spdi_spread_noise_grad_work(const spd_spread *s, size_t n)
+{
+  size_t count;
+  const size_t nchunks = n / REDUCE_ROWS + 1;
+  if (!spdi_size_mul(nchunks, s->dim, &count) || count > SIZE_MAX / sizeof(double))
+    return 0;
+  return count;
+}
+
+int spdi_spread_apply_noise_grad(const char *func, const spd_spread *s, const float *raw,
+                                 size_t n, const float *grad_y, float *grad_params, double *part)
 {
   size_t count, rcount;
-  int st = check_rows(__func__, s, n, spd_spread_noise_width(s), &rcount);
+  int st = check_rows(func, s, n, spd_spread_noise_width(s), &rcount);
   if (st == SPD_OK)
-    st = check_rows(__func__, s, n, s->dim, &count);
+    st = check_rows(func, s, n, s->dim, &count);
   if (st != SPD_OK)
     return st;
   if (raw == NULL || grad_y == NULL || grad_params == NULL)
-    return SPDI_FAIL(SPD_E_INVALID, "%s is NULL",
-                     raw == NULL ? "raw" : grad_y == NULL ? "grad_y" : "grad_params");
+    return spdi_set_error(SPD_E_INVALID, func, "%s is NULL",
+                          raw == NULL ? "raw" : grad_y == NULL ? "grad_y" : "grad_params");
   if (!spdi_all_finite(raw, rcount) || !spdi_all_finite(grad_y, count))
-    return SPDI_FAIL(SPD_E_DOMAIN, "%s contains NaN or Inf",
-                     spdi_all_finite(raw, rcount) ? "grad_y" : "raw");
+    return spdi_set_error(SPD_E_DOMAIN, func, "%s contains NaN or Inf",
+                          spdi_all_finite(raw, rcount) ? "grad_y" : "raw");
   const size_t dim = s->dim, rank = s->rank, width = dim + rank;
   /* Scale gradients: one partial vector per REDUCE_ROWS rows, summed in
    * chunk order. Isotropic kinds sum the per-dimension partials at the end. */
   const size_t nchunks = (n + REDUCE_ROWS - 1) / REDUCE_ROWS;
-  double *part = spdi_calloc(nchunks * dim, sizeof *part);
-  if (part == NULL)
-    return SPDI_FAIL(SPD_E_NOMEM, "cannot allocate %zu partial sums", nchunks);
+  double *own = NULL;
+  if (part == NULL) {
+    part = own = spdi_malloc(nchunks * dim * sizeof *part);
+    if (part == NULL)
+      return spdi_set_error(SPD_E_NOMEM, func, "cannot allocate %zu partial sums", nchunks);
+  }
+  memset(part, 0, nchunks * dim * sizeof *part);
 #pragma omp parallel for num_threads(nchunks > 1 ? spdi_threads() : 1) schedule(static)
   for (size_t c = 0; c < nchunks; c++) {
     size_t r1 = (c + 1) * REDUCE_ROWS < n ? (c + 1) * REDUCE_ROWS : n;
@@ -195,6 +214,12 @@ int spd_spread_apply_noise_grad(const spd_spread *s, const float *raw, size_t n,
     spdi_sgemm(true, false, dim, rank, n, 1.0f, grad_y, dim, raw + dim, width, 0.0f,
                grad_params + 1, rank);
   }
-  spdi_free(part);
+  spdi_free(own);
   return SPD_OK;
+}
+
+int spd_spread_apply_noise_grad(const spd_spread *s, const float *raw, size_t n,
+                                const float *grad_y, float *grad_params)
+{
+  return spdi_spread_apply_noise_grad(__func__, s, raw, n, grad_y, grad_params, NULL);
 }

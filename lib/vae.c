@@ -67,6 +67,7 @@ static void vae_destroy(spd_vae *v)
   spdi_free(v->lk_gp);
   spdi_free(v->lk_val);
   spdi_free(v->lk_logp);
+  spdi_free(v->lk_work);
   spdi_free(v);
 }
 
@@ -284,13 +285,15 @@ int spdi_vae_make_learned_spread(spd_vae *v, const float *params)
     if (rc == SPD_OK)
       rc = spd_rng_normal(rng, buf + 1, np - 1);
     spd_rng_free(rng);
-    double ss = 0;
-    for (size_t i = 1; i < np; i++)
-      ss += (double)buf[i] * buf[i];
-    double scale = ss > 0 ? v->opt[SPD_VAE_SPREAD_NORM] / sqrt(ss) : 0.0;
-    for (size_t i = 1; i < np; i++)
-      buf[i] = (float)(buf[i] * scale);
-    buf[0] = (float)spdi_vae_sigma_at(v, v->steps);
+    if (rc == SPD_OK) { /* buf is unset when the stream could not be made */
+      double ss = 0;
+      for (size_t i = 1; i < np; i++)
+        ss += (double)buf[i] * buf[i];
+      double scale = ss > 0 ? v->opt[SPD_VAE_SPREAD_NORM] / sqrt(ss) : 0.0;
+      for (size_t i = 1; i < np; i++)
+        buf[i] = (float)(buf[i] * scale);
+      buf[0] = (float)spdi_vae_sigma_at(v, v->steps);
+    }
   }
   spd_spread *s = NULL;
   spd_params *sp = NULL;

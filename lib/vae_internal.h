@@ -37,6 +37,8 @@ struct spd_vae {
   float *lk_gx, *lk_gy, *lk_gp, *lk_val;
   double *lk_logp;
   size_t lk_cap;               /* rows */
+  double *lk_work;             /* the density's work space (spdi_spread_density) */
+  size_t lk_work_cap;          /* doubles */
 };
 
 /* Build a VAE around g (taking it on success) with the encoder initialised

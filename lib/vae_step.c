@@ -1,5 +1,6 @@
 /* Spread VAE: the objective of MATH.md section 5, the training step,
  * evaluation and reconstruction. */
+#include "spread_internal.h"
 #include "tape_impl.h"
 #include "vae_internal.h"
 
@@ -62,6 +63,17 @@ typedef struct {
 /* Work buffers of the learned-spread likelihood for n rows. */
 static int lk_buffers(spd_vae *v, size_t n)
 {
+  const size_t work = spdi_spread_density_work(v->spread, n);
+  if (work == 0)
+    return SPDI_FAIL(SPD_E_OVERFLOW, "density work space for %zu rows overflows", n);
+  if (work > v->lk_work_cap) { /* grown with the rows (the spread's shape is fixed) */
+    double *w = spdi_malloc(work * sizeof *w);
+    if (w == NULL)
+      return SPDI_FAIL(SPD_E_NOMEM, "out of memory");
+    spdi_free(v->lk_work);
+    v->lk_work = w;
+    v->lk_work_cap = work;
+  }
   if (n <= v->lk_cap)
     return SPD_OK;
   size_t d = v->gen->cfg.x_dim, np = spd_spread_num_params(v->spread);
@@ -109,9 +121,10 @@ static spd_tensor *learned_likelihood(spd_vae *v, spd_tensor *target, spd_tensor
     return NULL;
   int rc = lk_buffers(v, n);
   if (rc == SPD_OK)
-    rc = spd_spread_log_density_grad(v->spread, spd_tensor_data(target), spd_tensor_data(xhat),
-                                     n, v->lk_logp, with_grad ? v->lk_gy : NULL,
-                                     with_grad ? v->lk_gx : NULL, with_grad ? v->lk_gp : NULL);
+    rc = spdi_spread_density("spd_spread_log_density_grad", v->spread,
+                             spd_tensor_data(target), spd_tensor_data(xhat), n, v->lk_logp,
+                             with_grad ? v->lk_gy : NULL, with_grad ? v->lk_gx : NULL,
+                             with_grad ? v->lk_gp : NULL, v->lk_work);
   if (rc != SPD_OK) {
     spdi_tape_fail(t, rc, "spd_vae: spread likelihood: %s", spd_last_error());
     return NULL;
@@ -321,9 +334,13 @@ int spd_vae_evaluate(spd_vae *v, const float *x, size_t n, double *loss, double 
   spd_tape_reset(v->tape);
   graph gr;
   rc = build(v, x, n, 0, v->rng_eval, v->rng_eval, sigma, &gr);
+  double r = 0, k = 0;
   if (rc == SPD_OK) {
-    double r, k;
     parts(&gr, n, &r, &k);
+    if (!isfinite(r) || !isfinite(k)) /* documented as spd_vae_step() */
+      rc = SPDI_FAIL(SPD_E_NUMERIC, "non-finite loss (reconstruction %g, KL %g)", r, k);
+  }
+  if (rc == SPD_OK) {
     if (loss)
       *loss = r + k;
     if (recon)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- counting allocator --------------------------------------------------- */
 
@@ -1302,6 +1303,478 @@ static void b_spread_noise_op(const bi_row *r)
   spd_tape_free(t);
 }
 
+/* generator.h, vae.h --------------------------------------------------------- */
+
+/* Files for the loader rows, in a directory of the row's own. */
+static char bi_dir[64];
+
+static void bi_dir_make(void)
+{
+  snprintf(bi_dir, sizeof bi_dir, "/tmp/spdt-bi-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(bi_dir));
+}
+
+static const char *bi_path(const char *name)
+{
+  static char p[4][128];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(p[k], sizeof p[k], "%s/%s", bi_dir, name);
+  return p[k];
+}
+
+static void bi_dir_remove(void)
+{
+  const char *names[] = {"empty", "genr", "svae", "trunc", "junk", "trunc2", "x.tmp"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    unlink(bi_path(names[i]));
+  ck_assert_int_eq(rmdir(bi_dir), 0); /* no stray temporary files either */
+}
+
+/* Write the first `keep` bytes of src to dst (keep 0: an empty file). */
+static void bi_copy_prefix(const char *src, const char *dst, long keep)
+{
+  FILE *f = fopen(src, "rb");
+  ck_assert_ptr_nonnull(f);
+  static unsigned char buf[1 << 20];
+  size_t got = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  ck_assert((long)got >= keep);
+  f = fopen(dst, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(buf, 1, (size_t)keep, f), (size_t)keep);
+  fclose(f);
+}
+
+static long bi_file_size(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fclose(f);
+  return n;
+}
+
+static spd_generator *mk_gen_mlp(void) /* z 2 -> x 3 */
+{
+  spd_generator *g = NULL;
+  BI_OK(spd_generator_create_mlp(2, 3, 4, 1, SPD_OUTPUT_LINEAR, 1, &g));
+  return g;
+}
+
+static spd_generator *mk_gen_conv(void) /* z 3 -> 1 x 28 x 28, batch norm */
+{
+  spd_generator *g = NULL;
+  BI_OK(spd_generator_create_conv(3, 1, 28, 4, 2, &g));
+  return g;
+}
+
+static spd_vae *mk_vae(spd_generator *g)
+{
+  spd_vae *v = NULL;
+  BI_OK(spd_vae_create(g, 3, &v));
+  return v;
+}
+
+/* Sum of every value of a store, as bits: unchanged by failed calls. */
+static double store_sum(spd_params *p)
+{
+  double s = 0;
+  for (size_t i = 0; i < spd_params_count(p); i++) {
+    const float *d = spd_params_data(p, i);
+    for (size_t k = 0; k < spd_params_size(p, i); k++)
+      s += (double)d[k] * (double)(k % 7 + 1);
+  }
+  return s;
+}
+
+static void b_gen_create(const bi_row *r)
+{
+  (void)r;
+  spd_generator *g = SENTINEL;
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_linear(0, 3, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_linear(2, 0, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_linear(2, 3, 1, NULL));
+  BI_FAILS(spd_generator_create_linear(HUGE_N, 2, 1, &g));
+  BI_FAILS(spd_generator_create_linear(SIZE_MAX, SIZE_MAX, 1, &g));
+  BI_FAILS(spd_generator_create_linear(SIZE_MAX / 8, 1, 1, &g)); /* bytes overflow */
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_mlp(0, 3, 4, 1, 0, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_mlp(2, 0, 4, 1, 0, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_mlp(2, 3, 0, 1, 0, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_mlp(2, 3, 4, 17, 0, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_mlp(2, 3, 4, SIZE_MAX, 0, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_mlp(2, 3, 4, 1, 2, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_mlp(2, 3, 4, 1, -1, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_mlp(2, 3, 4, 1, 0, 1, NULL));
+  BI_FAILS(spd_generator_create_mlp(2, 3, HUGE_N, 1, 0, 1, &g));
+  BI_FAILS(spd_generator_create_mlp(HUGE_N, 3, 4, 0, 0, 1, &g));
+  BI_FAILS(spd_generator_create_mlp(2, SIZE_MAX, 4, 2, 1, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(0, 1, 28, 4, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 0, 28, 4, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 5, 28, 4, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, SIZE_MAX, 28, 4, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 1, 30, 4, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 1, 0, 4, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 1, SIZE_MAX, 4, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 1, 28, 0, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 1, 28, 6, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 1, 64, 8, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 1, 32, 8192, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 1, 32, SIZE_MAX - 7, 1, &g));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_create_conv(3, 1, 28, 4, 1, NULL));
+  BI_FAILS(spd_generator_create_conv(HUGE_N, 1, 28, 4, 1, &g));
+  ck_assert_ptr_eq(g, SENTINEL);
+  /* The handle a failed create leaves (NULL here) is rejected everywhere. */
+  g = NULL;
+  BI_FAILS(spd_generator_create_linear(0, 3, 1, &g));
+  ck_assert_ptr_null(g);
+  ck_assert_int_eq(spd_generator_kind(g), SPD_E_INVALID);
+  float *x = bi_outf(8);
+  BI_FAILS(spd_generator_decode(g, good, 1, x));
+  spd_generator_free(g);
+}
+
+static void b_gen_accessors(const bi_row *r)
+{
+  (void)r;
+  ck_assert_int_eq(spd_generator_kind(NULL), SPD_E_INVALID);
+  ck_assert_uint_eq(spd_generator_z_dim(NULL), 0);
+  ck_assert_uint_eq(spd_generator_x_dim(NULL), 0);
+  ck_assert_ptr_null(spd_generator_params(NULL));
+  spd_generator_free(NULL);
+  spd_generator *g = mk_gen_mlp();
+  size_t *o = bi_out(3 * sizeof(size_t));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_image_shape(NULL, &o[0], &o[1], &o[2]));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_image_shape(g, NULL, &o[1], &o[2]));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_image_shape(g, &o[0], NULL, &o[2]));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_image_shape(g, &o[0], &o[1], NULL));
+  BI_FAILS_WITH(SPD_E_UNSUPPORTED, spd_generator_image_shape(g, &o[0], &o[1], &o[2]));
+  spd_generator_free(g);
+}
+
+static void b_gen_momentum(const bi_row *r)
+{
+  (void)r;
+  spd_generator *g = mk_gen_conv();
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_set_bn_momentum(NULL, 0.1));
+  const double bad[] = {-0.1, 1.5, NAN, INFINITY, -INFINITY, -1e-300};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    BI_FAILS_WITH(SPD_E_DOMAIN, spd_generator_set_bn_momentum(g, bad[i]));
+  spd_generator_free(g);
+}
+
+static void b_gen_decode(const bi_row *r)
+{
+  (void)r;
+  spd_generator *g = mk_gen_mlp();
+  spd_rng *rng = mk_rng();
+  double s0 = store_sum(spd_generator_params(g));
+  uint64_t pos0, pos1;
+  BI_OK(spd_rng_get_state(rng, NULL, NULL, &pos0));
+  float *x = bi_outf(12);
+  BI_FAILS(spd_generator_decode(NULL, good, 2, x));
+  BI_FAILS(spd_generator_decode(g, NULL, 2, x));
+  BI_FAILS(spd_generator_decode(g, good, 2, NULL));
+  BI_FAILS(spd_generator_decode(g, good, 0, x));
+  BI_FAILS_WITH(SPD_E_OVERFLOW, spd_generator_decode(g, good, HUGE_N, x));
+  BI_FAILS_WITH(SPD_E_OVERFLOW, spd_generator_decode(g, good, SIZE_MAX, x));
+  BI_FAILS_WITH(SPD_E_DOMAIN, spd_generator_decode(g, with_nan, 2, x)); /* z[3] */
+  BI_FAILS_WITH(SPD_E_DOMAIN, spd_generator_decode(g, with_inf + 2, 2, x)); /* z[3] */
+  BI_FAILS_WITH(SPD_E_DOMAIN, spd_generator_decode(g, with_ninf, 1, x));
+  BI_FAILS(spd_generator_sample(NULL, rng, 2, x));
+  BI_FAILS(spd_generator_sample(g, NULL, 2, x));
+  BI_FAILS(spd_generator_sample(g, rng, 2, NULL));
+  BI_FAILS(spd_generator_sample(g, rng, 0, x));
+  BI_FAILS_WITH(SPD_E_OVERFLOW, spd_generator_sample(g, rng, HUGE_N, x));
+  BI_FAILS_WITH(SPD_E_OVERFLOW, spd_generator_sample(g, rng, SIZE_MAX, x));
+  BI_OK(spd_rng_get_state(rng, NULL, NULL, &pos1));
+  ck_assert_uint_eq(pos0, pos1);
+  ck_assert(store_sum(spd_generator_params(g)) == s0);
+  spd_rng_free(rng);
+  spd_generator_free(g);
+}
+
+static void b_gen_forward(const bi_row *r)
+{
+  (void)r;
+  spd_generator *g = mk_gen_mlp(), *c = mk_gen_conv();
+  spd_tape *t = mk_tape();
+  BI_NULL(spd_generator_forward(NULL, g, NULL, 1));
+  BI_NULL(spd_generator_forward(NULL, NULL, NULL, 0));
+  spd_tape_reset(t);
+  BI_TAPE_FAILS(t, spd_generator_forward(t, NULL, leaf(t, 2, 2, 2, 0, 0), 1));
+  spd_tape_reset(t);
+  BI_TAPE_FAILS(t, spd_generator_forward(t, g, NULL, 1));
+  spd_tape_reset(t);
+  BI_TAPE_FAILS(t, spd_generator_forward(t, g, leaf(t, 2, 2, 3, 0, 0), 1)); /* z width 3 */
+  ck_assert_int_eq(spd_tape_status(t), SPD_E_SHAPE);
+  spd_tape_reset(t);
+  BI_TAPE_FAILS(t, spd_generator_forward(t, g, leaf(t, 1, 2, 0, 0, 0), 0)); /* rank 1 */
+  spd_tape_reset(t);
+  BI_TAPE_FAILS(t, spd_generator_forward(t, g, leaf(t, 3, 1, 2, 2, 0), 0)); /* rank 3 */
+  spd_tape_reset(t);
+  BI_TAPE_FAILS(t, spd_generator_forward(t, c, leaf(t, 2, 2, 2, 0, 0), 1)); /* conv: z 3 */
+  /* A tape whose error is already set: NULL, the error stays. */
+  spd_tape_reset(t);
+  spd_tensor *z = leaf(t, 2, 2, 2, 0, 0);
+  BI_TAPE_FAILS(t, spd_generator_forward(t, g, leaf(t, 2, 2, 5, 0, 0), 1));
+  BI_TAPE_FAILS(t, spd_generator_forward(t, g, z, 1));
+  ck_assert_int_eq(spd_tape_status(t), SPD_E_SHAPE);
+  spd_tape_free(t);
+  spd_generator_free(c);
+  spd_generator_free(g);
+}
+
+static void b_gen_io(const bi_row *r)
+{
+  (void)r;
+  bi_dir_make();
+  spd_generator *g = mk_gen_mlp(), *h = SENTINEL;
+  spd_vae *v = mk_vae(mk_gen_mlp());
+  BI_OK(spd_generator_save(g, bi_path("genr")));
+  BI_OK(spd_vae_save(v, bi_path("svae")));
+  long size = bi_file_size(bi_path("genr"));
+  bi_copy_prefix(bi_path("genr"), bi_path("empty"), 0);
+  bi_copy_prefix(bi_path("genr"), bi_path("trunc"), size / 2);
+  bi_copy_prefix(bi_path("genr"), bi_path("trunc2"), size - 1);
+  FILE *f = fopen(bi_path("junk"), "wb");
+  ck_assert_ptr_nonnull(f);
+  fputs("not a checkpoint file, just some text of a reasonable length\n", f);
+  fclose(f);
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_save(NULL, bi_path("x")));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_save(g, NULL));
+  BI_FAILS_WITH(SPD_E_IO, spd_generator_save(g, "/nonexistent-dir-spdt/x"));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_load(NULL, &h));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_generator_load(bi_path("genr"), NULL));
+  BI_FAILS_WITH(SPD_E_IO, spd_generator_load(bi_path("missing"), &h));
+  BI_FAILS(spd_generator_load(bi_path("empty"), &h));
+  BI_FAILS(spd_generator_load(bi_dir, &h)); /* a directory */
+  BI_FAILS_WITH(SPD_E_FORMAT, spd_generator_load(bi_path("svae"), &h)); /* wrong kind */
+  BI_FAILS_WITH(SPD_E_FORMAT, spd_generator_load(bi_path("trunc"), &h));
+  BI_FAILS_WITH(SPD_E_FORMAT, spd_generator_load(bi_path("trunc2"), &h));
+  BI_FAILS_WITH(SPD_E_FORMAT, spd_generator_load(bi_path("junk"), &h));
+  ck_assert_ptr_eq(h, SENTINEL);
+  BI_OK(spd_generator_load(bi_path("genr"), &h)); /* the valid file still loads */
+  spd_generator_free(h);
+  spd_vae_free(v);
+  spd_generator_free(g);
+  bi_dir_remove();
+}
+
+static void b_vae_create(const bi_row *r)
+{
+  (void)r;
+  spd_generator *g = mk_gen_mlp();
+  spd_vae *v = SENTINEL;
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_create(NULL, 1, &v));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_create(g, 1, NULL));
+  ck_assert_ptr_eq(v, SENTINEL);
+  /* The caller still owns g after a failed create: it is usable. */
+  float *x = bi_outf(4);
+  (void)x;
+  float y[3];
+  BI_OK(spd_generator_decode(g, good, 1, y));
+  ck_assert_ptr_null(spd_vae_generator(NULL));
+  ck_assert(spd_vae_sigma(NULL) == 0.0);
+  ck_assert_uint_eq(spd_vae_step_count(NULL), 0);
+  ck_assert_uint_eq(spd_vae_seed(NULL), 0);
+  spd_vae_free(NULL);
+  v = mk_vae(g); /* takes g */
+  ck_assert_ptr_eq(spd_vae_generator(v), g);
+  spd_vae_free(v);
+}
+
+/* Every option's value, to check failed calls change nothing. */
+static void vae_options(const spd_vae *v, double *o)
+{
+  for (int k = 1; k < 16; k++)
+    BI_OK(spd_vae_get(v, k, &o[k]));
+}
+
+static void b_vae_options(const bi_row *r)
+{
+  (void)r;
+  spd_vae *v = mk_vae(mk_gen_mlp()); /* x_dim 3 */
+  double before[16] = {0}, after[16] = {0};
+  vae_options(v, before);
+  double *o = bi_outd(1);
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_set(NULL, SPD_VAE_SIGMA, 1.0));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_get(NULL, SPD_VAE_SIGMA, o));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_get(v, SPD_VAE_SIGMA, NULL));
+  const int unknown[] = {0, -1, 16, 17, INT_MAX, INT_MIN};
+  for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+    BI_FAILS_WITH(SPD_E_INVALID, spd_vae_set(v, unknown[i], 1.0));
+    BI_FAILS_WITH(SPD_E_INVALID, spd_vae_get(v, unknown[i], o));
+  }
+  static const struct {
+    int option;
+    double value;
+  } bad[] = {
+    {SPD_VAE_LEARNING_RATE, 0.0}, {SPD_VAE_LEARNING_RATE, -1e-3},
+    {SPD_VAE_LEARNING_RATE, NAN}, {SPD_VAE_LEARNING_RATE, INFINITY},
+    {SPD_VAE_BETA1, 1.0}, {SPD_VAE_BETA1, -0.1}, {SPD_VAE_BETA1, NAN},
+    {SPD_VAE_BETA2, 1.0}, {SPD_VAE_BETA2, INFINITY},
+    {SPD_VAE_SIGMA, 0.0}, {SPD_VAE_SIGMA, -0.5}, {SPD_VAE_SIGMA, NAN},
+    {SPD_VAE_SIGMA, INFINITY},
+    {SPD_VAE_ANNEAL_FACTOR, 0.0}, {SPD_VAE_ANNEAL_FACTOR, 1.5}, {SPD_VAE_ANNEAL_FACTOR, NAN},
+    {SPD_VAE_ANNEAL_PERIOD, 0.0}, {SPD_VAE_ANNEAL_PERIOD, 1.5}, {SPD_VAE_ANNEAL_PERIOD, NAN},
+    {SPD_VAE_ANNEAL_PERIOD, INFINITY}, {SPD_VAE_ANNEAL_PERIOD, 1e300},
+    {SPD_VAE_ANNEAL_FLOOR, 0.0}, {SPD_VAE_ANNEAL_FLOOR, NAN},
+    {SPD_VAE_LOW_VARIANCE, 2.0}, {SPD_VAE_LOW_VARIANCE, 0.5}, {SPD_VAE_LOW_VARIANCE, NAN},
+    {SPD_VAE_SPREAD, -1.0}, {SPD_VAE_SPREAD, NAN},
+    {SPD_VAE_LEARN_SPREAD_RANK, -1.0}, {SPD_VAE_LEARN_SPREAD_RANK, 1.5},
+    {SPD_VAE_LEARN_SPREAD_RANK, 4.0}, /* > x_dim 3 */
+    {SPD_VAE_LEARN_SPREAD_RANK, 1e9}, {SPD_VAE_LEARN_SPREAD_RANK, NAN},
+    {SPD_VAE_SPREAD_LEARNING_RATE, 0.0}, {SPD_VAE_SPREAD_LEARNING_RATE, NAN},
+    {SPD_VAE_SPREAD_NORM, -1.0}, {SPD_VAE_SPREAD_NORM, NAN}, {SPD_VAE_SPREAD_NORM, INFINITY},
+    {SPD_VAE_SPREAD_EVERY, 0.0}, {SPD_VAE_SPREAD_EVERY, 2.5}, {SPD_VAE_SPREAD_EVERY, -1.0},
+    {SPD_VAE_BN_MOMENTUM, -0.1}, {SPD_VAE_BN_MOMENTUM, 1.5}, {SPD_VAE_BN_MOMENTUM, NAN},
+    {SPD_VAE_SEED, -1.0}, {SPD_VAE_SEED, 0.5}, {SPD_VAE_SEED, 1e17}, {SPD_VAE_SEED, NAN},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    BI_FAILS_WITH(SPD_E_DOMAIN, spd_vae_set(v, bad[i].option, bad[i].value));
+  vae_options(v, after);
+  ck_assert(memcmp(before, after, sizeof before) == 0);
+  ck_assert_uint_eq(spd_vae_seed(v), 3);
+  /* After the first step the rank and the seed are fixed. */
+  float x[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+  BI_OK(spd_vae_step(v, x, 2, NULL));
+  vae_options(v, before);
+  BI_FAILS_WITH(SPD_E_STATE, spd_vae_set(v, SPD_VAE_LEARN_SPREAD_RANK, 1.0));
+  BI_FAILS_WITH(SPD_E_STATE, spd_vae_set(v, SPD_VAE_LEARN_SPREAD_RANK, 0.0));
+  BI_FAILS_WITH(SPD_E_STATE, spd_vae_set(v, SPD_VAE_SEED, 7.0));
+  vae_options(v, after);
+  ck_assert(memcmp(before, after, sizeof before) == 0);
+  ck_assert_uint_eq(spd_vae_seed(v), 3);
+  spd_vae_free(v);
+}
+
+static void b_vae_loss_parts(const bi_row *r)
+{
+  (void)r;
+  spd_vae *v = mk_vae(mk_gen_mlp());
+  double *o = bi_outd(2);
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_loss_parts(NULL, &o[0], &o[1]));
+  BI_FAILS_WITH(SPD_E_STATE, spd_vae_loss_parts(v, &o[0], &o[1]));
+  BI_FAILS_WITH(SPD_E_STATE, spd_vae_loss_parts(v, NULL, NULL));
+  spd_vae_free(v);
+}
+
+/* step / evaluate / reconstruct on one VAE: argument errors change nothing. */
+static void vae_batch_fails(spd_vae *v, const float *x, size_t xdim)
+{
+  double s_gen = store_sum(spd_generator_params(spd_vae_generator(v)));
+  uint64_t steps = spd_vae_step_count(v);
+  float *lf = bi_outf(1), *xh = bi_outf(2 * xdim);
+  double *ld = bi_outd(3);
+  /* NaN / Inf in the second row, somewhere in the middle. */
+  static float bad[3][2 * 784];
+  for (int k = 0; k < 3; k++) {
+    memcpy(bad[k], x, 2 * xdim * sizeof(float));
+    bad[k][xdim + xdim / 2] = k == 0 ? NAN : k == 1 ? INFINITY : -INFINITY;
+  }
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_step(NULL, x, 2, lf));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_step(v, NULL, 2, lf));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_step(v, x, 0, lf));
+  BI_FAILS_WITH(SPD_E_OVERFLOW, spd_vae_step(v, x, HUGE_N, lf));
+  BI_FAILS_WITH(SPD_E_OVERFLOW, spd_vae_step(v, x, SIZE_MAX, lf));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_evaluate(NULL, x, 2, &ld[0], &ld[1], &ld[2]));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_evaluate(v, NULL, 2, &ld[0], &ld[1], &ld[2]));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_evaluate(v, x, 0, &ld[0], &ld[1], &ld[2]));
+  BI_FAILS_WITH(SPD_E_OVERFLOW, spd_vae_evaluate(v, x, HUGE_N, &ld[0], &ld[1], &ld[2]));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_reconstruct(NULL, x, 2, xh));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_reconstruct(v, NULL, 2, xh));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_reconstruct(v, x, 2, NULL));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_reconstruct(v, x, 0, xh));
+  BI_FAILS_WITH(SPD_E_OVERFLOW, spd_vae_reconstruct(v, x, HUGE_N, xh));
+  for (int k = 0; k < 3; k++) {
+    BI_FAILS_WITH(SPD_E_DOMAIN, spd_vae_step(v, bad[k], 2, lf));
+    BI_FAILS_WITH(SPD_E_DOMAIN, spd_vae_evaluate(v, bad[k], 2, &ld[0], &ld[1], &ld[2]));
+    BI_FAILS_WITH(SPD_E_DOMAIN, spd_vae_reconstruct(v, bad[k], 2, xh));
+  }
+  ck_assert_uint_eq(spd_vae_step_count(v), steps);
+  ck_assert(store_sum(spd_generator_params(spd_vae_generator(v))) == s_gen);
+}
+
+static void b_vae_batch(const bi_row *r)
+{
+  (void)r;
+  static float x[2 * 784];
+  for (size_t i = 0; i < 2 * 784; i++)
+    x[i] = (float)(i % 11) / 11.0f;
+  spd_vae *v = mk_vae(mk_gen_mlp());
+  vae_batch_fails(v, x, 3);
+  BI_OK(spd_vae_step(v, x, 2, NULL)); /* the same after a step */
+  vae_batch_fails(v, x, 3);
+  spd_vae_free(v);
+  v = mk_vae(mk_gen_conv());
+  vae_batch_fails(v, x, 784);
+  float *lf = bi_outf(1);
+  BI_FAILS_WITH(SPD_E_SHAPE, spd_vae_step(v, x, 1, lf)); /* batch norm needs 2 rows */
+  ck_assert_uint_eq(spd_vae_step_count(v), 0);
+  spd_vae_free(v);
+  /* Weights so large that the loss overflows: SPD_E_NUMERIC, outputs and
+   * the step count untouched (evaluate used to return SPD_OK and inf). */
+  v = mk_vae(mk_gen_mlp());
+  spd_params *gp = spd_generator_params(spd_vae_generator(v));
+  for (size_t i = 0; i < spd_params_count(gp); i++)
+    for (size_t j = 0; j < spd_params_size(gp, i); j++)
+      spd_params_data(gp, i)[j] = 1e30f;
+  double *ld = bi_outd(3);
+  BI_FAILS_WITH(SPD_E_NUMERIC, spd_vae_evaluate(v, x, 2, &ld[0], &ld[1], &ld[2]));
+  BI_FAILS_WITH(SPD_E_NUMERIC, spd_vae_step(v, x, 2, lf));
+  ck_assert_uint_eq(spd_vae_step_count(v), 0);
+  spd_vae_free(v);
+  /* Learned spread: the first step creates it; bad batches fail before. */
+  v = mk_vae(mk_gen_mlp());
+  BI_OK(spd_vae_set(v, SPD_VAE_LEARN_SPREAD_RANK, 2.0));
+  vae_batch_fails(v, x, 3);
+  BI_OK(spd_vae_step(v, x, 2, NULL));
+  vae_batch_fails(v, x, 3);
+  spd_vae_free(v);
+}
+
+static void b_vae_io(const bi_row *r)
+{
+  (void)r;
+  bi_dir_make();
+  spd_vae *v = mk_vae(mk_gen_mlp()), *w = SENTINEL;
+  spd_generator *g = mk_gen_mlp();
+  float x[6] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f};
+  BI_OK(spd_vae_set(v, SPD_VAE_LEARN_SPREAD_RANK, 1.0));
+  BI_OK(spd_vae_step(v, x, 2, NULL));
+  BI_OK(spd_vae_save(v, bi_path("svae")));
+  BI_OK(spd_generator_save(g, bi_path("genr")));
+  long size = bi_file_size(bi_path("svae"));
+  bi_copy_prefix(bi_path("svae"), bi_path("empty"), 0);
+  bi_copy_prefix(bi_path("svae"), bi_path("trunc"), size / 2);
+  bi_copy_prefix(bi_path("svae"), bi_path("trunc2"), size - 1);
+  FILE *f = fopen(bi_path("junk"), "wb");
+  ck_assert_ptr_nonnull(f);
+  fputs("SVAE? no: a text file that is not a checkpoint at all\n", f);
+  fclose(f);
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_save(NULL, bi_path("x")));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_save(v, NULL));
+  BI_FAILS_WITH(SPD_E_IO, spd_vae_save(v, "/nonexistent-dir-spdt/x"));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_load(NULL, &w));
+  BI_FAILS_WITH(SPD_E_INVALID, spd_vae_load(bi_path("svae"), NULL));
+  BI_FAILS_WITH(SPD_E_IO, spd_vae_load(bi_path("missing"), &w));
+  BI_FAILS(spd_vae_load(bi_path("empty"), &w));
+  BI_FAILS(spd_vae_load(bi_dir, &w));
+  BI_FAILS_WITH(SPD_E_FORMAT, spd_vae_load(bi_path("genr"), &w)); /* wrong kind */
+  BI_FAILS_WITH(SPD_E_FORMAT, spd_vae_load(bi_path("trunc"), &w));
+  BI_FAILS_WITH(SPD_E_FORMAT, spd_vae_load(bi_path("trunc2"), &w));
+  BI_FAILS_WITH(SPD_E_FORMAT, spd_vae_load(bi_path("junk"), &w));
+  ck_assert_ptr_eq(w, SENTINEL);
+  BI_OK(spd_vae_load(bi_path("svae"), &w));
+  ck_assert_uint_eq(spd_vae_step_count(w), 1);
+  spd_vae_free(w);
+  spd_generator_free(g);
+  spd_vae_free(v);
+  bi_dir_remove();
+}
+
 static const bi_row matrix[] = {
   /* core.h */
   BI(spd_version_number, b_version),
@@ -1434,6 +1907,37 @@ static const bi_row matrix[] = {
   BI(spd_gaussian_log_density, b_gaussian_ld),
   BI(spd_spread_noise, b_spread_noise_op),
   BI(spd_spread_noise_learn, b_spread_noise_op),
+  /* generator.h */
+  BI(spd_generator_create_linear, b_gen_create),
+  BI(spd_generator_create_mlp, b_gen_create),
+  BI(spd_generator_create_conv, b_gen_create),
+  BI(spd_generator_free, b_gen_accessors),
+  BI(spd_generator_kind, b_gen_accessors),
+  BI(spd_generator_z_dim, b_gen_accessors),
+  BI(spd_generator_x_dim, b_gen_accessors),
+  BI(spd_generator_image_shape, b_gen_accessors),
+  BI(spd_generator_params, b_gen_accessors),
+  BI(spd_generator_set_bn_momentum, b_gen_momentum),
+  BI(spd_generator_sample, b_gen_decode),
+  BI(spd_generator_decode, b_gen_decode),
+  BI(spd_generator_forward, b_gen_forward),
+  BI(spd_generator_save, b_gen_io),
+  BI(spd_generator_load, b_gen_io),
+  /* vae.h */
+  BI(spd_vae_create, b_vae_create),
+  BI(spd_vae_free, b_vae_create),
+  BI(spd_vae_generator, b_vae_create),
+  BI(spd_vae_sigma, b_vae_create),
+  BI(spd_vae_step_count, b_vae_create),
+  BI(spd_vae_seed, b_vae_create),
+  BI(spd_vae_set, b_vae_options),
+  BI(spd_vae_get, b_vae_options),
+  BI(spd_vae_loss_parts, b_vae_loss_parts),
+  BI(spd_vae_step, b_vae_batch),
+  BI(spd_vae_evaluate, b_vae_batch),
+  BI(spd_vae_reconstruct, b_vae_batch),
+  BI(spd_vae_save, b_vae_io),
+  BI(spd_vae_load, b_vae_io),
 };
 #define NROWS ((int)(sizeof matrix / sizeof *matrix))
 

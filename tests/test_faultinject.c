@@ -9,8 +9,7 @@
  *
  * Adding a workload: write `static int wl_name(void)` that creates, uses
  * and frees everything (returning the first failing status, freeing on every
- * path) and add a row to `workloads`. The VAE train step / save / load goes
- * here when generator.h and vae.h land. */
+ * path) and add a row to `workloads`. */
 #include "harness.h"
 
 #include "ckpt.h"
@@ -207,6 +206,58 @@ static int wl_ckpt(void)
   return st;
 }
 
+/* The spread VAE around generator g (freed here on every path): two
+ * training steps, evaluation, reconstruction, a training checkpoint saved
+ * and loaded (then one step of the loaded VAE), and the generator's own
+ * file saved and loaded (then decoded). rank > 0: the learned spread. */
+static int vae_workload(spd_generator *g, size_t x_dim, double rank)
+{
+  int st = SPD_OK;
+  spd_vae *v = NULL, *w = NULL;
+  spd_generator *h = NULL;
+  static float x[4 * 784], xhat[4 * 784];
+  for (size_t i = 0; i < 4 * x_dim; i++)
+    x[i] = (float)((i * 7919) % 101) / 101.0f;
+  float loss;
+  double l, rec, kl;
+  STEP(spd_vae_create(g, 5, &v));
+  if (v == NULL) {
+    spd_generator_free(g); /* the caller keeps g when the create fails */
+    return st;
+  }
+  STEP(spd_vae_set(v, SPD_VAE_LEARN_SPREAD_RANK, rank));
+  STEP(spd_vae_step(v, x, 4, &loss));
+  STEP(spd_vae_step(v, x, 4, &loss));
+  STEP(spd_vae_evaluate(v, x, 3, &l, &rec, &kl));
+  STEP(spd_vae_reconstruct(v, x, 2, xhat));
+  STEP(spd_vae_save(v, ckpt_path));
+  STEP(spd_vae_load(ckpt_path, &w));
+  STEP(spd_vae_step(w, x, 4, &loss));
+  STEP(spd_generator_save(spd_vae_generator(v), ckpt_path));
+  STEP(spd_generator_load(ckpt_path, &h));
+  STEP(spd_generator_decode(h, x, 2, xhat));
+  spd_generator_free(h);
+  spd_vae_free(w);
+  spd_vae_free(v);
+  return st;
+}
+
+static int wl_vae_conv(void)
+{
+  int st = SPD_OK;
+  spd_generator *g = NULL;
+  STEP(spd_generator_create_conv(3, 1, 28, 4, 1, &g));
+  return st == SPD_OK ? vae_workload(g, 784, 0) : st;
+}
+
+static int wl_vae_mlp(void)
+{
+  int st = SPD_OK;
+  spd_generator *g = NULL;
+  STEP(spd_generator_create_mlp(2, 5, 8, 2, SPD_OUTPUT_SIGMOID, 1, &g));
+  return st == SPD_OK ? vae_workload(g, 5, 2) : st;
+}
+
 typedef struct {
   const char *name;
   int (*run)(void);
@@ -217,6 +268,8 @@ static const workload workloads[] = {
   {"estimator-laplace", wl_estimator_laplace},
   {"tape-train", wl_tape_train},
   {"ckpt-save-load", wl_ckpt},
+  {"vae-conv", wl_vae_conv},
+  {"vae-mlp-learned-spread", wl_vae_mlp},
 };
 #define NWORK ((int)(sizeof workloads / sizeof *workloads))
 

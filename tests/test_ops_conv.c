@@ -5,6 +5,7 @@
 #include "gradcheck.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -277,6 +278,142 @@ START_TEST(batch_norm_values_and_running_stats)
 }
 END_TEST
 
+/* ---- the direct GEMM path and the stride-phase im2col -------------------
+ *
+ * lib/ops/igemm.c reads B straight from its source (no packing) when a GEMM
+ * has at most 16 rows, at least 256 columns, K >= 8 and B's columns come in
+ * contiguous runs of 16; lib/ops/conv.c splits the padded image into stride
+ * phases so that holds for stride 2 too. The gradient checks above use
+ * shapes too small for it, so these cases are sized to reach it: few
+ * channels (<= 16 on the GEMM's row side), 16- or 32-pixel-wide maps (rows of
+ * 16 contiguous columns), >= 256 columns:
+ *
+ *   conv2d forward         FWD,   M = out channels, columns n x 16 x 16
+ *   conv2d input grad      PHASE, M = in channels, one GEMM per stride phase
+ *   transpose forward      PHASE (4 C > G, not SCATTER), phases 16 x 16
+ *   transpose input grad   FWD,   M = in channels
+ *
+ * Forward and both gradients of L = sum(r y) (r fixed, pseudo-random) are
+ * compared with a direct double-precision evaluation. Tolerance, per
+ * element: 1e-5 times the sum of the absolute values of the terms it adds,
+ * plus 1e-6 (float rounding grows like sqrt(terms) u ~ 3e-6 relative for
+ * the 2048-term weight-gradient sums here; a misplaced tap or column moves
+ * an element by about one term, ~1e-2 of that sum). */
+struct direct_case {
+  int transpose;
+  size_t n, c, h, w, o, k;
+  int stride, pad, opad;
+};
+
+static const struct direct_case direct_cases[] = {
+  { 0, 2, 3, 16, 16, 4, 5, 1, 2, 0 },  /* conv2d 'same', stride 1 */
+  { 0, 2, 3, 32, 32, 4, 5, 2, 2, 0 },  /* conv2d stride 2: phases of 16 x 16 */
+  { 0, 1, 2, 16, 16, 6, 3, 1, 1, 0 },  /* 3x3, pad 1, exactly 256 columns */
+  { 0, 1, 2, 18, 18, 16, 3, 1, 0, 0 }, /* no padding, 16 out channels */
+  { 1, 2, 4, 16, 16, 3, 5, 2, 2, 1 },  /* decoder layer 16 -> 32, RGB out */
+  { 1, 2, 4, 16, 16, 2, 5, 1, 2, 0 },  /* decoder's last layer, stride 1 */
+  { 1, 1, 6, 16, 16, 2, 3, 2, 1, 1 },  /* 3x3 stride 2, output pad 1 */
+};
+#define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
+
+static float direct_val(size_t i, unsigned seed)
+{
+  uint32_t h = (uint32_t)i * 2654435761u ^ seed * 40503u;
+  h ^= h >> 15;
+  h *= 2246822519u;
+  h ^= h >> 13;
+  return (float)(h % 2001) / 1000.0f - 1.0f; /* [-1, 1] */
+}
+
+START_TEST(conv_direct_path_matches_reference)
+{
+  const struct direct_case *k = &direct_cases[_i];
+  const long s = k->stride, p = k->pad;
+  size_t ho, wo;
+  if (k->transpose) {
+    ho = (k->h - 1) * (size_t)s + k->k + (size_t)k->opad - 2 * (size_t)p;
+    wo = (k->w - 1) * (size_t)s + k->k + (size_t)k->opad - 2 * (size_t)p;
+  } else {
+    ho = (k->h + 2 * (size_t)p - k->k) / (size_t)s + 1;
+    wo = (k->w + 2 * (size_t)p - k->k) / (size_t)s + 1;
+  }
+  const size_t nx = k->n * k->c * k->h * k->w, nw = k->c * k->o * k->k * k->k,
+               ny = k->n * k->o * ho * wo;
+  float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *r = malloc(ny * sizeof *r);
+  double *y = calloc(ny, sizeof *y), *ya = calloc(ny, sizeof *ya);
+  double *dx = calloc(nx, sizeof *dx), *dxa = calloc(nx, sizeof *dxa);
+  double *dw = calloc(nw, sizeof *dw), *dwa = calloc(nw, sizeof *dwa);
+  ck_assert(x && w && r && y && ya && dx && dxa && dw && dwa);
+  for (size_t i = 0; i < nx; i++)
+    x[i] = direct_val(i, 1 + (unsigned)_i);
+  for (size_t i = 0; i < nw; i++)
+    w[i] = direct_val(i, 100 + (unsigned)_i);
+  for (size_t i = 0; i < ny; i++)
+    r[i] = direct_val(i, 200 + (unsigned)_i);
+  /* The reference: every (n, c, o, i, j, input pixel, output pixel) term. */
+  for (size_t n = 0; n < k->n; n++)
+    for (size_t c = 0; c < k->c; c++)
+      for (size_t o = 0; o < k->o; o++)
+        for (size_t i = 0; i < k->k; i++)
+          for (size_t j = 0; j < k->k; j++) {
+            const size_t wi = k->transpose ? ((c * k->o + o) * k->k + i) * k->k + j
+                                           : ((o * k->c + c) * k->k + i) * k->k + j;
+            for (long ih = 0; ih < (long)k->h; ih++)
+              for (long iw = 0; iw < (long)k->w; iw++) {
+                long oh, ow;
+                if (k->transpose) {
+                  oh = ih * s - p + (long)i;
+                  ow = iw * s - p + (long)j;
+                } else { /* ih = oh s - p + i */
+                  long a = ih + p - (long)i, b = iw + p - (long)j;
+                  if (a < 0 || b < 0 || a % s || b % s)
+                    continue;
+                  oh = a / s;
+                  ow = b / s;
+                }
+                if (oh < 0 || ow < 0 || oh >= (long)ho || ow >= (long)wo)
+                  continue;
+                const size_t xi = ((n * k->c + c) * k->h + (size_t)ih) * k->w + (size_t)iw;
+                const size_t yi = ((n * k->o + o) * ho + (size_t)oh) * wo + (size_t)ow;
+                const double xv = x[xi], wv = w[wi], rv = r[yi];
+                y[yi] += wv * xv;
+                ya[yi] += fabs(wv * xv);
+                dx[xi] += wv * rv;
+                dxa[xi] += fabs(wv * rv);
+                dw[wi] += xv * rv;
+                dwa[wi] += fabs(xv * rv);
+              }
+          }
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  const size_t xs[4] = {k->n, k->c, k->h, k->w};
+  const size_t ws[4] = {k->transpose ? k->c : k->o, k->transpose ? k->o : k->c, k->k, k->k};
+  const size_t ys[4] = {k->n, k->o, ho, wo};
+  spd_tensor *lx = spd_leaf(t, 4, xs, x, 1), *lw = spd_leaf(t, 4, ws, w, 1);
+  spd_tensor *out = k->transpose ? spd_conv2d_transpose(t, lx, lw, NULL, k->stride, k->pad,
+                                                        k->opad)
+                                 : spd_conv2d(t, lx, lw, NULL, k->stride, k->pad);
+  spd_tensor *loss = spd_sum(t, spd_mul(t, out, spd_leaf(t, 4, ys, r, 0)));
+  ck_assert_msg(loss != NULL, "direct case %d: %s", _i, spd_tape_error(t));
+  SPDT_OK(spd_backward(t, loss));
+  const float *got[3] = {spd_tensor_data(out), spd_tensor_grad(lx), spd_tensor_grad(lw)};
+  const double *want[3] = {y, dx, dw}, *mag[3] = {ya, dxa, dwa};
+  const size_t cnt[3] = {ny, nx, nw};
+  static const char *const what[3] = {"forward", "input gradient", "weight gradient"};
+  for (int v = 0; v < 3; v++) {
+    size_t bad = cnt[v];
+    for (size_t q = 0; q < cnt[v] && bad == cnt[v]; q++)
+      if (!(fabs(got[v][q] - want[v][q]) <= 1e-5 * mag[v][q] + 1e-6))
+        bad = q;
+    ck_assert_msg(bad == cnt[v], "direct case %d (%s): %s element %zu is %.9g, want %.9g", _i,
+                  k->transpose ? "conv2d_transpose" : "conv2d", what[v], bad,
+                  bad < cnt[v] ? got[v][bad] : 0.0, bad < cnt[v] ? want[v][bad] : 0.0);
+  }
+  spd_tape_free(t);
+  free(x), free(w), free(r), free(y), free(ya), free(dx), free(dxa), free(dw), free(dwa);
+}
+END_TEST
+
 Suite *spdt_suite(void)
 {
   Suite *s = suite_create("ops_conv");
@@ -286,6 +423,10 @@ Suite *spdt_suite(void)
   suite_add_tcase(s, tc);
   tc = tcase_create("grad_conv");
   tcase_add_loop_test(tc, grad_conv, 0, (int)NCASES);
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("conv_direct_path_matches_reference");
+  tcase_add_loop_test(tc, conv_direct_path_matches_reference, 0, (int)NDIRECT);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   SPDT_ADD(s, conv_batch_split_matches_whole_batch, 60);

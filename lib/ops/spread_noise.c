@@ -6,6 +6,7 @@
  * in[0] = x (rows along axis 0, each row one point of the spread's
  * dimension); optional in[1] = theta, the spread's parameters as a 1-D
  * tensor, which must equal spd_spread_get_params() when the op is built. */
+#include "spread_internal.h"
 #include "tape_impl.h"
 
 #include <spreaddiv/spread.h>
@@ -98,7 +99,16 @@ int spdi_op_spread_noise(spd_tape *t, spd_tensor *y, enum spdi_action action)
     float *gp = spdi_tape_scratch(t, theta->n * sizeof *gp);
     if (gp == NULL)
       return spd_tape_status(t);
-    if ((st = spd_spread_apply_noise_grad(sv->spread, sv->raw, sv->rows, dy, gp)) != SPD_OK)
+    /* partial sums from the arena: warm steps allocate nothing */
+    const size_t np = spdi_spread_noise_grad_work(sv->spread, sv->rows);
+    if (np == 0)
+      return spdi_tape_fail(t, SPD_E_OVERFLOW, "noise gradient for %zu rows is too large",
+                            sv->rows);
+    double *part = spdi_tape_alloc(t, np * sizeof *part);
+    if (part == NULL)
+      return spd_tape_status(t);
+    if ((st = spdi_spread_apply_noise_grad("spd_spread_apply_noise_grad", sv->spread, sv->raw,
+                                           sv->rows, dy, gp, part)) != SPD_OK)
       return fail_from_call(t, st);
     for (size_t i = 0; i < theta->n; i++)
       theta->grad[i] += gp[i];
