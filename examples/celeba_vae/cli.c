@@ -155,7 +155,7 @@ static int parse_count(const char *opt, const char *s, uint64_t lo, uint64_t hi,
 static int parse_size(const char *opt, const char *s, uint64_t lo, uint64_t hi,
                       size_t *out, char *err, size_t errlen)
 {
-  uint64_t v;
+  uint64_t v = 0;
   int rc = parse_count(opt, s, lo, hi, &v, err, errlen);
   if (rc == 0)
     *out = (size_t)v;
@@ -219,7 +219,7 @@ bad:
 static int parse_one(int id, const char *v, vae_config *cfg, char *err, size_t errlen)
 {
   const uint64_t BIG = 1000000000000ull; /* 1e12: "no practical limit" */
-  uint64_t u;
+  uint64_t u = 0;
   int rc;
   switch (id) {
   case O_DATA:
