@@ -62,8 +62,8 @@ void vae_cli_usage(FILE *f)
     "  --data-dir DIR         Fashion-MNIST: the directory of the IDX files\n"
     "                         (default " VAE_FASHION_MNIST_DIR ");\n"
     "                         CelebA (needed): img_align_celeba/ or its parent\n"
-    "  --image-size N         side of the images, 8..256 (default: 28 for\n"
-    "                         Fashion-MNIST, 64 for CelebA; others resized)\n"
+    "  --image-size N         side of the images: 28, 32 or 64 (default: 28\n"
+    "                         for Fashion-MNIST, 64 for CelebA; others resized)\n"
     "  --max-images N         use only the first N training images\n"
     "  --held-out N           CelebA without list_eval_partition.txt: images\n"
     "                         held out by a seeded split (default 1%)\n"
@@ -71,7 +71,7 @@ void vae_cli_usage(FILE *f)
     "                         (default DIR/spread-vae-cache-<size>.u8)\n"
     "  --no-cache             CelebA: decode the JPEGs every time\n"
     "Model and training:\n"
-    "  --width N              widest channel count of the networks (default 64)\n"
+    "  --width N              widest channel count of the networks (default 32)\n"
     "  --z-dim N              latent dimension (default 16)\n"
     "  --batch N              images per step (default 100)\n"
     "  --epochs N             passes over the training set (default 3)\n"
@@ -109,7 +109,7 @@ void vae_config_defaults(vae_config *cfg)
 {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   *cfg = (vae_config){
-    .data = VAE_DATA_FASHION_MNIST, .width = 64, .z_dim = 16, .batch = 100,
+    .data = VAE_DATA_FASHION_MNIST, .width = 32, .z_dim = 16, .batch = 100,
     .epochs = 3, .lr = 1e-3, .sigma = 0.5, .threads = cores < 1 ? 1 : cores > 256 ? 256 : (int)cores,
     .seed = 1, .out_dir = "out/spread-vae", .checkpoint_every = 1000,
     .sample_every = 200, .log_every = 10,
@@ -155,7 +155,7 @@ static int parse_count(const char *opt, const char *s, uint64_t lo, uint64_t hi,
 static int parse_size(const char *opt, const char *s, uint64_t lo, uint64_t hi,
                       size_t *out, char *err, size_t errlen)
 {
-  uint64_t v;
+  uint64_t v = 0;
   int rc = parse_count(opt, s, lo, hi, &v, err, errlen);
   if (rc == 0)
     *out = (size_t)v;
@@ -219,7 +219,7 @@ bad:
 static int parse_one(int id, const char *v, vae_config *cfg, char *err, size_t errlen)
 {
   const uint64_t BIG = 1000000000000ull; /* 1e12: "no practical limit" */
-  uint64_t u;
+  uint64_t u = 0;
   int rc;
   switch (id) {
   case O_DATA:
@@ -302,6 +302,16 @@ static int check(const vae_config *cfg, char *err, size_t errlen)
                        cfg->anneal_floor, cfg->sigma);
   if (cfg->sample && cfg->resume)
     return usage_error(err, errlen, "--sample and --resume exclude each other");
+  /* The conv networks halve the image 2 (28), 3 (32) or 4 (64) times, and
+   * every stage halves the channels. */
+  size_t size = vae_config_image_size(cfg);
+  size_t unit = size == 28 ? 4 : size == 32 ? 8 : size == 64 ? 16 : 0;
+  if (unit == 0 && !cfg->sample)
+    return usage_error(err, errlen, "--image-size must be 28, 32 or 64 (the sizes the "
+                       "conv networks take), got %zu", size);
+  if (unit && !cfg->sample && (cfg->width < unit || cfg->width % unit != 0))
+    return usage_error(err, errlen, "--width must be a multiple of %zu for %zu x %zu "
+                       "images, got %zu", unit, size, size, cfg->width);
   if (cfg->data == VAE_DATA_CELEBA && !cfg->data_dir && !cfg->sample)
     return usage_error(err, errlen, "--data celeba needs --data-dir DIR (the directory "
                        "of img_align_celeba/*.jpg, or its parent)");

@@ -49,7 +49,10 @@ static const cli_case cases[] = {
   {{"--steps", "3", "--epochs", "2"}, VAE_CLI_RUN, NULL},
   {{"--epochs", "0"}, VAE_CLI_USAGE, "--epochs"},
   {{"--image-size", "7"}, VAE_CLI_USAGE, "8..256"},
-  {{"--image-size", "256"}, VAE_CLI_RUN, NULL},
+  {{"--image-size", "256"}, VAE_CLI_USAGE, "28, 32 or 64"},
+  {{"--image-size", "64"}, VAE_CLI_RUN, NULL},
+  {{"--image-size", "32", "--width", "12"}, VAE_CLI_USAGE, "multiple of 8"},
+  {{"--data", "celeba", "--data-dir", "d", "--width", "8"}, VAE_CLI_USAGE, "multiple of 16"},
   {{"--width", "0"}, VAE_CLI_USAGE, "--width"},
   {{"--z-dim", "4097"}, VAE_CLI_USAGE, "--z-dim"},
   {{"--lr", "0"}, VAE_CLI_USAGE, "--lr needs a number above 0"},
@@ -118,7 +121,7 @@ START_TEST(cli_values)
   char err[512];
   ck_assert_int_eq(parse((const char *[]){NULL}, &cfg, err, sizeof err), VAE_CLI_RUN);
   ck_assert(cfg.data == VAE_DATA_FASHION_MNIST && cfg.data_dir == NULL);
-  ck_assert(vae_config_image_size(&cfg) == 28 && cfg.width == 64 && cfg.z_dim == 16);
+  ck_assert(vae_config_image_size(&cfg) == 28 && cfg.width == 32 && cfg.z_dim == 16);
   ck_assert(cfg.batch == 100 && cfg.epochs == 3 && cfg.steps == 0);
   ck_assert(cfg.lr == 1e-3 && cfg.sigma == 0.5 && !cfg.anneal && !cfg.learn_spread);
   ck_assert(!cfg.no_spread && cfg.threads >= 1 && cfg.seed == 1);

@@ -2,9 +2,11 @@
  * section 5) on synthetic data.
  *
  * usage: vae-step [--width W] [--batch B] [--image-size S] [--z-dim Z]
- *                 [--threads T] [--steps N] [--warmup K] [--seed X]
+ *                 [--channels C] [--threads T] [--steps N] [--warmup K]
+ *                 [--seed X]
  *
- * Model: spd_generator_create_conv(Z, 3, S, W) and the matching encoder,
+ * Model: spd_generator_create_conv(Z, C, S, W) (C = 3 by default; 1 and
+ * S = 28 is spread-vae's Fashion-MNIST model) and the matching encoder,
  * Adam lr 1e-4, spread sigma 0.5, low-variance target (the paper's CelebA
  * set-up). Data: uniform [0, 1) images, one fixed batch. After K warm-up
  * steps (default 2) N steps (default 10) are timed one by one; prints one
@@ -33,7 +35,7 @@ static int cmp_double(const void *a, const void *b)
 static void usage(void)
 {
   fprintf(stderr, "usage: vae-step [--width W] [--batch B] [--image-size S] [--z-dim Z] "
-                  "[--threads T] [--steps N] [--warmup K] [--seed X]\n");
+                  "[--channels C] [--threads T] [--steps N] [--warmup K] [--seed X]\n");
   exit(2);
 }
 
@@ -49,7 +51,7 @@ static int check(int rc, const char *what)
 int main(int argc, char **argv)
 {
   long width = 128, batch = 100, size = 64, zdim = 100, threads = 1, steps = 10, warmup = 2;
-  long seed = 1;
+  long seed = 1, channels = 3;
   for (int i = 1; i < argc; i++) {
     long *dst = NULL;
     if (!strcmp(argv[i], "--width")) dst = &width;
@@ -60,6 +62,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[i], "--steps")) dst = &steps;
     else if (!strcmp(argv[i], "--warmup")) dst = &warmup;
     else if (!strcmp(argv[i], "--seed")) dst = &seed;
+    else if (!strcmp(argv[i], "--channels")) dst = &channels;
     if (dst == NULL || i + 1 >= argc)
       usage();
     char *end;
@@ -72,7 +75,7 @@ int main(int argc, char **argv)
   check(spd_set_num_threads((int)threads), "threads");
   spd_generator *g;
   spd_vae *v;
-  check(spd_generator_create_conv((size_t)zdim, 3, (size_t)size, (size_t)width, (uint64_t)seed,
+  check(spd_generator_create_conv((size_t)zdim, (size_t)channels, (size_t)size, (size_t)width, (uint64_t)seed,
                                   &g), "generator");
   if (spd_vae_create(g, (uint64_t)seed + 1, &v) != SPD_OK) {
     spd_generator_free(g);
@@ -83,8 +86,8 @@ int main(int argc, char **argv)
   spd_rng *r;
   check(spd_rng_create((uint64_t)seed + 2, &r), "rng");
   check(spd_rng_uniform(r, x, n), "data");
-  printf("vae-step: width %ld, %ldx%ldx3, z %ld, batch %ld, %ld threads, %ld steps\n", width,
-         size, size, zdim, batch, threads, steps);
+  printf("vae-step: width %ld, %ldx%ldx%ld, z %ld, batch %ld, %ld threads, %ld steps\n", width,
+         size, size, channels, zdim, batch, threads, steps);
   float loss = 0;
   for (long s = 0; s < warmup; s++)
     check(spd_vae_step(v, x, (size_t)batch, &loss), "step");

@@ -7,7 +7,7 @@ channels (64x64; fewer stages for 32 and 28), batch norm + ReLU, dense heads
 for the mean and the log sd; decoder = dense z -> W x 4 x 4 (7 x 7 for 28)
 + ReLU, transposed convs 5x5 / stride 2 / pad 2 / output pad 1 (no bias)
 halving the channels, batch norm + ReLU, a final 5x5 stride-1 transposed
-conv to 3 channels, sigmoid. One step: y = x + sigma eps; (m, log s) =
+conv to --channels (3) channels, sigmoid. One step: y = x + sigma eps; (m, log s) =
 Enc(y); z = m + s xi; loss = mean(log q(z|y) - log N(z; 0, I) -
 log N(x; g(z), sigma^2 I)); Adam (lr 1e-4) on both networks.
 
@@ -88,13 +88,14 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--channels", type=int, default=3)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    enc = Encoder(3, a.image_size, a.width, a.z_dim)
-    dec = Decoder(3, a.image_size, a.width, a.z_dim)
+    enc = Encoder(a.channels, a.image_size, a.width, a.z_dim)
+    dec = Decoder(a.channels, a.image_size, a.width, a.z_dim)
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-4)
-    x = torch.rand(a.batch, 3, a.image_size, a.image_size)
+    x = torch.rand(a.batch, a.channels, a.image_size, a.image_size)
     sigma = 0.5
     log_sigma = torch.tensor(math.log(sigma))
 
@@ -110,7 +111,7 @@ def main():
         opt.step()
         return loss.item()
 
-    print(f"vae_step_torch: width {a.width}, {a.image_size}x{a.image_size}x3, z {a.z_dim}, "
+    print(f"vae_step_torch: width {a.width}, {a.image_size}x{a.image_size}x{a.channels}, z {a.z_dim}, "
           f"batch {a.batch}, {a.threads} threads, {a.steps} steps, torch {torch.__version__}")
     for _ in range(a.warmup):
         step()
