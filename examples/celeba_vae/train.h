@@ -1,6 +1,6 @@
-/* The training loop's entry points: the one piece of spread-vae that needs
- * the library's generator and spread-VAE API (issue 5), which this build
- * does not have yet. Everything they need is prepared by main. */
+/* The training loop's entry points (train.c): training with the library's
+ * spread VAE, and --sample. main prepares the data, the output directory,
+ * the progress line and the Ctrl-C handler. */
 #ifndef VAE_TRAIN_H
 #define VAE_TRAIN_H
 
