@@ -19,8 +19,9 @@ typedef struct {
 } vae_run;
 
 /* Train (resuming from cfg->resume when set) and write the outputs listed
- * in output.h. Returns the program's exit status: 0 done (also after a
- * Ctrl-C that saved a checkpoint), 1 run-time error. */
+ * in output.h. Returns the program's exit status: 0 done, 1 run-time
+ * error, 128 + the signal (130 for Ctrl-C, 143 for SIGTERM) after a signal
+ * that stopped training with a checkpoint saved. */
 int vae_train(const vae_run *run);
 
 /* --sample FILE: load the checkpoint and write a sample grid to out_dir.
