@@ -101,7 +101,8 @@ void vae_cli_usage(FILE *f)
     "  --quiet                no progress line\n"
     "  --help                 this text\n"
     "\n"
-    "Exit status: 0 done, 1 run-time error, 2 bad command line.\n",
+    "Exit status: 0 done, 1 run-time error, 2 bad command line, 130 (143)\n"
+    "after Ctrl-C (SIGTERM) stopped training with a checkpoint saved.\n",
     f);
 }
 
