@@ -308,6 +308,7 @@ struct direct_case {
 static const struct direct_case direct_cases[] = {
   { 0, 2, 3, 16, 16, 4, 5, 1, 2, 0 },  /* conv2d 'same', stride 1 */
   { 0, 2, 3, 32, 32, 4, 5, 2, 2, 0 },  /* conv2d stride 2: phases of 16 x 16 */
+  { 0, 1, 3, 20, 20, 16, 5, 2, 2, 0 }, /* encoder's first layer: transposed weight grad */
   { 0, 1, 2, 16, 16, 6, 3, 1, 1, 0 },  /* 3x3, pad 1, exactly 256 columns */
   { 0, 1, 2, 18, 18, 16, 3, 1, 0, 0 }, /* no padding, 16 out channels */
   { 1, 2, 4, 16, 16, 3, 5, 2, 2, 1 },  /* decoder layer 16 -> 32, RGB out */

@@ -57,12 +57,86 @@ static ptrdiff_t even_stride(const ptrdiff_t *idx, size_t n)
   return st;
 }
 
+#ifdef DIRECT_X86
+static bool pack_cpu(void)
+{
+  return __builtin_cpu_supports("avx2");
+}
+
+/* d[t * ld + j] = s[minor[j] + t] for t < len8 (a multiple of 8), j < n,
+ * zero for n <= j < ld, for ld <= 8 lanes: 8 x 8 register transposes. */
+__attribute__((target("avx2"))) static void pack_run8(const float *s, const ptrdiff_t *minor,
+                                                      size_t n, size_t len8, size_t lanes,
+                                                      size_t ld, float *d)
+{
+  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)lanes),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const float *sj[8];
+  for (size_t j = 0; j < 8; j++)
+    sj[j] = j < n ? s + minor[j] : NULL;
+  for (size_t t = 0; t < len8; t += 8) {
+    __m256 r[8];
+    for (size_t j = 0; j < 8; j++)
+      r[j] = j < n ? _mm256_loadu_ps(sj[j] + t) : _mm256_setzero_ps();
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    float *o = d + t * ld;
+    _mm256_maskstore_ps(o + 0 * ld, mask, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_maskstore_ps(o + 1 * ld, mask, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_maskstore_ps(o + 2 * ld, mask, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_maskstore_ps(o + 3 * ld, mask, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_maskstore_ps(o + 4 * ld, mask, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_maskstore_ps(o + 5 * ld, mask, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_maskstore_ps(o + 6 * ld, mask, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_maskstore_ps(o + 7 * ld, mask, _mm256_permute2f128_ps(u3, u7, 0x31));
+  }
+}
+#endif
+
 /* dst[p * ld + j] = src[major[p] + minor[j]] for p < kc, j < n; zero for
  * n <= j < ld. */
 SPDI_CLONES static void pack(const float *src, const ptrdiff_t *major, size_t kc,
                              const ptrdiff_t *minor, size_t n, size_t ld, float *dst)
 {
   const ptrdiff_t st = even_stride(minor, n);
+#ifdef DIRECT_X86
+  /* A gather along the minor side (the taps of an im2col of a few-channel
+   * image, transposed, in a weight gradient) whose major index comes in
+   * runs of consecutive offsets (output pixels along a row): copy each
+   * minor element's run with contiguous reads, transposed in registers
+   * 8 x 8, instead of reading one element per index. */
+  if (st == 0 && kc >= 8 && major[7] - major[0] == 7 && pack_cpu()) {
+    for (size_t p = 0; p < kc;) {
+      size_t e = p + 1;
+      while (e < kc && major[e] == major[e - 1] + 1)
+        e++;
+      const float *s = src + major[p];
+      float *d = dst + p * ld;
+      const size_t len = e - p, t0 = len / 8 * 8;
+      for (size_t j0 = 0; j0 < ld && t0 > 0; j0 += 8)
+        pack_run8(s, n > j0 ? minor + j0 : minor, n > j0 ? n - j0 : 0, t0,
+                  ld - j0 < 8 ? ld - j0 : 8, ld, d + j0);
+      for (size_t t = t0; t < len; t++) {
+        for (size_t j = 0; j < n; j++)
+          d[t * ld + j] = s[minor[j] + (ptrdiff_t)t];
+        for (size_t j = n; j < ld; j++)
+          d[t * ld + j] = 0.0f;
+      }
+      p = e;
+    }
+    return;
+  }
+#endif
   for (size_t p = 0; p < kc; p++) {
     const float *s = src + major[p] + minor[0];
     float *d = dst + p * ld;
