@@ -3,8 +3,11 @@
  * not happen in the parent before Check forks). */
 #include "harness.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 void spdt_add(Suite *s, const char *name, const TTest *test, double timeout)
 {
@@ -26,4 +29,47 @@ int main(void)
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+void spdt_tmpdir(char *dir, size_t len, const char *tag)
+{
+  snprintf(dir, len, "/tmp/spdt-%s-XXXXXX", tag);
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+void spdt_rmdir(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  char p[512];
+  while (d && (e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+      unlink(p);
+    }
+  if (d)
+    closedir(d);
+  rmdir(dir);
+}
+
+unsigned char *spdt_read_file(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "cannot open %s", path);
+  fseek(f, 0, SEEK_END);
+  *len = (size_t)ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *buf = malloc(*len + 1);
+  ck_assert_ptr_nonnull(buf);
+  ck_assert_uint_eq(fread(buf, 1, *len, f), *len);
+  fclose(f);
+  return buf;
+}
+
+void spdt_write_file(const char *path, const void *data, size_t len)
+{
+  FILE *f = fopen(path, "wb");
+  ck_assert_msg(f != NULL, "cannot create %s", path);
+  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+  fclose(f);
 }

@@ -37,6 +37,15 @@ Suite *spdt_suite(void);
                   #b, spdt_b_, (double)(rtol), (double)(atol));              \
   } while (0)
 
+/* Scratch files. spdt_tmpdir makes a fresh /tmp/spdt-<tag>-XXXXXX into
+ * dir; spdt_rmdir removes it with the plain files in it. spdt_read_file
+ * returns a whole file (malloc'ed, one spare byte) and its size;
+ * spdt_write_file replaces one. All of them fail the test on error. */
+void spdt_tmpdir(char *dir, size_t len, const char *tag);
+void spdt_rmdir(const char *dir);
+unsigned char *spdt_read_file(const char *path, size_t *len);
+void spdt_write_file(const char *path, const void *data, size_t len);
+
 /* Add a test case holding one test, with a timeout that suits it. */
 void spdt_add(Suite *s, const char *name, const TTest *test, double timeout);
 #define SPDT_ADD(suite, fn, timeout) spdt_add((suite), #fn, fn, (timeout))

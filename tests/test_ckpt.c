@@ -23,23 +23,12 @@ static char dir[64];
 
 static void make_dir(void)
 {
-  snprintf(dir, sizeof dir, "/tmp/spdt-ckpt-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  spdt_tmpdir(dir, sizeof dir, "ckpt");
 }
 
 static void remove_dir(void)
 {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char p[512];
-  while (d && (e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      unlink(p);
-    }
-  if (d)
-    closedir(d);
-  rmdir(dir);
+  spdt_rmdir(dir);
 }
 
 static size_t files_in_dir(void)
@@ -51,27 +40,6 @@ static size_t files_in_dir(void)
     n += e->d_name[0] != '.';
   closedir(d);
   return n;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  ck_assert_ptr_nonnull(f);
-  fseek(f, 0, SEEK_END);
-  *len = (size_t)ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *buf = malloc(*len + 1);
-  ck_assert_uint_eq(fread(buf, 1, *len, f), *len);
-  fclose(f);
-  return buf;
-}
-
-static void spill(const char *path, const void *data, size_t len)
-{
-  FILE *f = fopen(path, "wb");
-  ck_assert_ptr_nonnull(f);
-  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-  fclose(f);
 }
 
 START_TEST(crc32_reference_values)
@@ -201,7 +169,7 @@ START_TEST(byte_layout_is_as_documented)
   spdi_put_le32(want + 32, spdi_crc32(spdi_crc32(0, want + 36, 13), want + 16, 16));
   spdi_put_le32(want + 65, spdi_crc32(0, want + 49, 16));
   size_t len;
-  unsigned char *got = slurp(path, &len);
+  unsigned char *got = spdt_read_file(path, &len);
   ck_assert_uint_eq(len, sizeof want);
   ck_assert_mem_eq(got, want, sizeof want);
   free(got);
@@ -217,7 +185,7 @@ START_TEST(replacement_is_atomic)
   float big[10] = { 0 };
   write_sample(path, big, 10);
   size_t len0;
-  unsigned char *before = slurp(path, &len0);
+  unsigned char *before = spdt_read_file(path, &len0);
 
   /* An aborted save leaves the old file and no temporary. */
   spdi_ckpt_writer *w = NULL;
@@ -227,7 +195,7 @@ START_TEST(replacement_is_atomic)
   spdi_ckpt_abort(w);
   ck_assert_uint_eq(files_in_dir(), 1);
   size_t len1;
-  unsigned char *after = slurp(path, &len1);
+  unsigned char *after = spdt_read_file(path, &len1);
   ck_assert_uint_eq(len0, len1);
   ck_assert_mem_eq(before, after, len0);
   free(after);
@@ -237,7 +205,7 @@ START_TEST(replacement_is_atomic)
   ck_assert_int_eq(spdi_ckpt_put_u64(w, "outside", 1), SPD_E_STATE);
   SPDT_FAILS(SPD_E_STATE, spdi_ckpt_commit(w));
   ck_assert_uint_eq(files_in_dir(), 1);
-  after = slurp(path, &len1);
+  after = spdt_read_file(path, &len1);
   ck_assert_mem_eq(before, after, len0);
   free(after);
   free(before);
@@ -266,11 +234,11 @@ START_TEST(every_truncation_and_byte_flip_is_rejected)
     big[i] = (float)i;
   write_sample(path, big, 40);
   size_t len;
-  unsigned char *good = slurp(path, &len);
+  unsigned char *good = spdt_read_file(path, &len);
   spdi_ckpt_reader *r = NULL;
 
   for (size_t cut = 0; cut < len; cut++) {
-    spill(bad, good, cut);
+    spdt_write_file(bad, good, cut);
     int st = spdi_ckpt_open(bad, KIND, &r);
     ck_assert_msg(st == SPD_E_FORMAT, "truncated to %zu bytes: status %d", cut, st);
   }
@@ -280,7 +248,7 @@ START_TEST(every_truncation_and_byte_flip_is_rejected)
   for (size_t at = 0; at < len; at++)
     for (int f = 0; f < 3; f++) {
       good[at] ^= flips[f];
-      spill(bad, good, len);
+      spdt_write_file(bad, good, len);
       good[at] ^= flips[f];
       int st = spdi_ckpt_open(bad, KIND, &r);
       ck_assert_msg(st == SPD_E_FORMAT, "byte %zu ^ 0x%02x: status %d", at, flips[f], st);
@@ -289,7 +257,7 @@ START_TEST(every_truncation_and_byte_flip_is_rejected)
   unsigned char *longer = malloc(len + 1);
   memcpy(longer, good, len);
   longer[len] = 0;
-  spill(bad, longer, len + 1);
+  spdt_write_file(bad, longer, len + 1);
   SPDT_FAILS(SPD_E_FORMAT, spdi_ckpt_open(bad, KIND, &r));
   free(longer);
   free(good);
@@ -332,19 +300,19 @@ START_TEST(hostile_files_with_valid_crcs)
   unsigned char overflow[] = { 1, 0, 'x', 1, 2, 0, 0, 0, 0, 0, 0, 0, 0x10,
                                0, 0, 0, 0, 0, 0, 0, 0x10 };
   n = craft(file, 1, overflow, sizeof overflow);
-  spill(bad, file, n);
+  spdt_write_file(bad, file, n);
   SPDT_FAILS(SPD_E_FORMAT, spdi_ckpt_open(bad, KIND, &r));
 
   /* An entry claiming 2^40 floats in a tiny section. */
   unsigned char huge[] = { 1, 0, 'x', 1, 1, 0, 0, 0, 0, 0, 1, 0, 0 };
   n = craft(file, 1, huge, sizeof huge);
-  spill(bad, file, n);
+  spdt_write_file(bad, file, n);
   SPDT_FAILS(SPD_E_FORMAT, spdi_ckpt_open(bad, KIND, &r));
 
   /* The same name twice in one section. */
   unsigned char twice[] = { 1, 0, 'x', 5, 0, 7, 1, 0, 'x', 5, 0, 8 };
   n = craft(file, 2, twice, sizeof twice);
-  spill(bad, file, n);
+  spdt_write_file(bad, file, n);
   SPDT_FAILS(SPD_E_FORMAT, spdi_ckpt_open(bad, KIND, &r));
   ck_assert_ptr_nonnull(strstr(spd_last_error(), "twice"));
 
@@ -357,29 +325,29 @@ START_TEST(hostile_files_with_valid_crcs)
   size_t sizes[4] = { sizeof type, sizeof rank, sizeof noname, sizeof nul };
   for (int c = 0; c < 4; c++) {
     n = craft(file, 1, cases[c], sizes[c]);
-    spill(bad, file, n);
+    spdt_write_file(bad, file, n);
     SPDT_FAILS(SPD_E_FORMAT, spdi_ckpt_open(bad, KIND, &r));
   }
 
   /* A count of entries larger than the section holds, and stray bytes. */
   unsigned char one[] = { 1, 0, 'x', 5, 0, 7 };
   n = craft(file, 0xffffffffu, one, sizeof one);
-  spill(bad, file, n);
+  spdt_write_file(bad, file, n);
   SPDT_FAILS(SPD_E_FORMAT, spdi_ckpt_open(bad, KIND, &r));
   n = craft(file, 0, one, sizeof one);
-  spill(bad, file, n);
+  spdt_write_file(bad, file, n);
   SPDT_FAILS(SPD_E_FORMAT, spdi_ckpt_open(bad, KIND, &r));
 
   /* A newer format version. */
   n = craft(file, 1, one, sizeof one);
   file[8] = 2;
-  spill(bad, file, n);
+  spdt_write_file(bad, file, n);
   SPDT_FAILS(SPD_E_FORMAT, spdi_ckpt_open(bad, KIND, &r));
   ck_assert_ptr_nonnull(strstr(spd_last_error(), "version 2"));
 
   /* And the well-formed one is accepted, to show the crafting is right. */
   n = craft(file, 1, one, sizeof one);
-  spill(bad, file, n);
+  spdt_write_file(bad, file, n);
   SPDT_OK(spdi_ckpt_open(bad, KIND, &r));
   uint8_t v = 0;
   SPDT_OK(spdi_ckpt_read(r, spdi_ckpt_find(r, SEC_A, "x"), SPDI_DT_U8, &v, 1));

@@ -5,7 +5,6 @@
 
 #include "internal.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,23 +15,12 @@ static char dir[64];
 
 static void make_dir(void)
 {
-  snprintf(dir, sizeof dir, "/tmp/spdt-gen-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  spdt_tmpdir(dir, sizeof dir, "gen");
 }
 
 static void remove_dir(void)
 {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char p[512];
-  while (d && (e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      unlink(p);
-    }
-  if (d)
-    closedir(d);
-  rmdir(dir);
+  spdt_rmdir(dir);
 }
 
 static float *randn(size_t n, uint64_t seed)
@@ -234,27 +222,6 @@ START_TEST(save_load_round_trip_is_bitwise)
 }
 END_TEST
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  ck_assert_ptr_nonnull(f);
-  fseek(f, 0, SEEK_END);
-  *len = (size_t)ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc(*len);
-  ck_assert_uint_eq(fread(b, 1, *len, f), *len);
-  fclose(f);
-  return b;
-}
-
-static void spit(const char *path, const unsigned char *b, size_t len)
-{
-  FILE *f = fopen(path, "wb");
-  ck_assert_ptr_nonnull(f);
-  ck_assert_uint_eq(fwrite(b, 1, len, f), len);
-  fclose(f);
-}
-
 START_TEST(damaged_files_are_rejected)
 {
   make_dir();
@@ -266,9 +233,9 @@ START_TEST(damaged_files_are_rejected)
   SPDT_OK(spd_generator_save(g, path));
   spd_generator_free(g);
   size_t len;
-  unsigned char *b = slurp(path, &len);
+  unsigned char *b = spdt_read_file(path, &len);
   for (size_t k = 0; k < len; k++) { /* every truncation */
-    spit(bad, b, k);
+    spdt_write_file(bad, b, k);
     SPDT_FAILS(SPD_E_FORMAT, spd_generator_load(bad, &h));
     ck_assert_ptr_null(h);
   }
@@ -277,7 +244,7 @@ START_TEST(damaged_files_are_rejected)
     size_t at = (size_t)rand() % len;
     unsigned char flip = (unsigned char)(1 + rand() % 255);
     b[at] ^= flip;
-    spit(bad, b, len);
+    spdt_write_file(bad, b, len);
     SPDT_FAILS(SPD_E_FORMAT, spd_generator_load(bad, &h));
     ck_assert_ptr_null(h);
     b[at] ^= flip;

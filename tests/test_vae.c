@@ -7,7 +7,6 @@
 
 #include "vae_internal.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,23 +17,12 @@ static char dir[64];
 
 static void make_dir(void)
 {
-  snprintf(dir, sizeof dir, "/tmp/spdt-vae-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  spdt_tmpdir(dir, sizeof dir, "vae");
 }
 
 static void remove_dir(void)
 {
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  char p[512];
-  while (d && (e = readdir(d)) != NULL)
-    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-      snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-      unlink(p);
-    }
-  if (d)
-    closedir(d);
-  rmdir(dir);
+  spdt_rmdir(dir);
 }
 
 /* n rows of uniform [0, 1) data from a seed. */
@@ -487,27 +475,6 @@ START_TEST(resume_is_bitwise)
 }
 END_TEST
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  ck_assert_ptr_nonnull(f);
-  fseek(f, 0, SEEK_END);
-  *len = (size_t)ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc(*len);
-  ck_assert_uint_eq(fread(b, 1, *len, f), *len);
-  fclose(f);
-  return b;
-}
-
-static void spit(const char *path, const unsigned char *b, size_t len)
-{
-  FILE *f = fopen(path, "wb");
-  ck_assert_ptr_nonnull(f);
-  ck_assert_uint_eq(fwrite(b, 1, len, f), len);
-  fclose(f);
-}
-
 START_TEST(damaged_checkpoints_are_rejected)
 {
   make_dir();
@@ -521,9 +488,9 @@ START_TEST(damaged_checkpoints_are_rejected)
   SPDT_OK(spd_vae_save(v, path));
   spd_vae_free(v);
   size_t len;
-  unsigned char *b = slurp(path, &len);
+  unsigned char *b = spdt_read_file(path, &len);
   for (size_t k = 0; k < len; k++) { /* every truncation */
-    spit(bad, b, k);
+    spdt_write_file(bad, b, k);
     SPDT_FAILS(SPD_E_FORMAT, spd_vae_load(bad, &w));
     ck_assert_ptr_null(w);
   }
@@ -532,12 +499,12 @@ START_TEST(damaged_checkpoints_are_rejected)
     size_t at = (size_t)rand() % len;
     unsigned char flip = (unsigned char)(1 + rand() % 255);
     b[at] ^= flip;
-    spit(bad, b, len);
+    spdt_write_file(bad, b, len);
     SPDT_FAILS(SPD_E_FORMAT, spd_vae_load(bad, &w));
     ck_assert_ptr_null(w);
     b[at] ^= flip;
   }
-  spit(bad, b, len);
+  spdt_write_file(bad, b, len);
   SPDT_OK(spd_vae_load(bad, &w)); /* the undamaged copy still loads */
   spd_vae_free(w);
   /* A generator file is not a training checkpoint. */
