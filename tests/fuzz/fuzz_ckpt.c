@@ -9,7 +9,7 @@
 #include "fuzz_common.h"
 
 #include "ckpt.h"
-#include "crc32.h"
+#include "fuzz_fixcrc.h"
 #include "le.h"
 
 #include <spreaddiv.h>
@@ -17,36 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void fix_crcs(uint8_t *f, size_t n)
-{
-  size_t off = 16;
-  while (off + 20 <= n) {
-    uint64_t len = spdi_get_le64(f + off + 8);
-    size_t avail = n - (off + 20);
-    size_t take = len < avail ? (size_t)len : avail;
-    uint32_t crc = spdi_crc32(0, f + off + 20, take);
-    crc = spdi_crc32(crc, f + off, 16);
-    spdi_put_le32(f + off + 16, crc);
-    off += 20 + take;
-  }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  if (size < 1)
-    return 0;
-  uint8_t flags = data[0];
-  size_t n = size - 1;
-  uint8_t *file = malloc(n ? n : 1);
-  if (file == NULL)
-    return 0;
-  if (n)
-    memcpy(file, data + 1, n);
-  if (flags & 1)
-    fix_crcs(file, n);
-  uint32_t kind = n >= 16 ? spdi_get_le32(file + 12) : SPDI_TAG('T', 'E', 'S', 'T');
-  const char *path = spdf_scratch_file(".spd", file, n);
-  free(file);
+  uint32_t kind = 0;
+  const char *path = spdf_checkpoint_input(data, size, ".spd", SPDI_TAG('T', 'E', 'S', 'T'), &kind);
   if (path == NULL)
     return 0;
 

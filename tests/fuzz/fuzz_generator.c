@@ -19,19 +19,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  if (size < 1)
-    return 0;
-  uint8_t flags = data[0];
-  size_t n = size - 1;
-  uint8_t *file = malloc(n ? n : 1);
-  if (file == NULL)
-    return 0;
-  if (n)
-    memcpy(file, data + 1, n);
-  if (flags & 1)
-    spdf_fix_crcs(file, n);
-  const char *path = spdf_scratch_file(".genr", file, n);
-  free(file);
+  const char *path = spdf_checkpoint_input(data, size, ".genr", 0, NULL);
   if (path == NULL)
     return 0;
 
