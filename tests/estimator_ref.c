@@ -48,19 +48,7 @@ ref_kernel ref_make(int i)
       for (int k = 0; k < 2; k++)
         C[a * DIM + b] += (double)LR[a * 2 + k] * LR[b * 2 + k];
   }
-  /* 3 x 3 inverse by cofactors */
-  const double *c = C;
-  double det = c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) +
-               c[2] * (c[3] * c[7] - c[4] * c[6]);
-  r.P[0] = (c[4] * c[8] - c[5] * c[7]) / det;
-  r.P[1] = (c[2] * c[7] - c[1] * c[8]) / det;
-  r.P[2] = (c[1] * c[5] - c[2] * c[4]) / det;
-  r.P[3] = (c[5] * c[6] - c[3] * c[8]) / det;
-  r.P[4] = (c[0] * c[8] - c[2] * c[6]) / det;
-  r.P[5] = (c[2] * c[3] - c[0] * c[5]) / det;
-  r.P[6] = (c[3] * c[7] - c[4] * c[6]) / det;
-  r.P[7] = (c[1] * c[6] - c[0] * c[7]) / det;
-  r.P[8] = (c[0] * c[4] - c[1] * c[3]) / det;
+  spdt_inverse3(C, r.P);
   return r;
 }
 

@@ -73,3 +73,18 @@ void spdt_write_file(const char *path, const void *data, size_t len)
   ck_assert_uint_eq(fwrite(data, 1, len, f), len);
   fclose(f);
 }
+
+void spdt_inverse3(const double *c, double *p)
+{
+  double det = c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) +
+               c[2] * (c[3] * c[7] - c[4] * c[6]);
+  p[0] = (c[4] * c[8] - c[5] * c[7]) / det;
+  p[1] = (c[2] * c[7] - c[1] * c[8]) / det;
+  p[2] = (c[1] * c[5] - c[2] * c[4]) / det;
+  p[3] = (c[5] * c[6] - c[3] * c[8]) / det;
+  p[4] = (c[0] * c[8] - c[2] * c[6]) / det;
+  p[5] = (c[2] * c[3] - c[0] * c[5]) / det;
+  p[6] = (c[3] * c[7] - c[4] * c[6]) / det;
+  p[7] = (c[1] * c[6] - c[0] * c[7]) / det;
+  p[8] = (c[0] * c[4] - c[1] * c[3]) / det;
+}

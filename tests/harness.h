@@ -46,6 +46,10 @@ void spdt_rmdir(const char *dir);
 unsigned char *spdt_read_file(const char *path, size_t *len);
 void spdt_write_file(const char *path, const void *data, size_t len);
 
+/* Inverse of a row-major 3 x 3 matrix c by cofactors, into p (reference
+ * precision matrices of the 3-D low-rank spread tests). */
+void spdt_inverse3(const double *c, double *p);
+
 /* Add a test case holding one test, with a timeout that suits it. */
 void spdt_add(Suite *s, const char *name, const TTest *test, double timeout);
 #define SPDT_ADD(suite, fn, timeout) spdt_add((suite), #fn, fn, (timeout))

@@ -92,18 +92,7 @@ START_TEST(matches_brute_force)
       for (int a = 0; a < 3; a++)
         for (int b = 0; b < 3; b++)
           C[a * 3 + b] += (double)L[a * 2] * L[b * 2] + (double)L[a * 2 + 1] * L[b * 2 + 1];
-    const double *c = C;
-    double det = c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) +
-                 c[2] * (c[3] * c[7] - c[4] * c[6]);
-    k.P[0] = (c[4] * c[8] - c[5] * c[7]) / det;
-    k.P[1] = (c[2] * c[7] - c[1] * c[8]) / det;
-    k.P[2] = (c[1] * c[5] - c[2] * c[4]) / det;
-    k.P[3] = (c[5] * c[6] - c[3] * c[8]) / det;
-    k.P[4] = (c[0] * c[8] - c[2] * c[6]) / det;
-    k.P[5] = (c[2] * c[3] - c[0] * c[5]) / det;
-    k.P[6] = (c[3] * c[7] - c[4] * c[6]) / det;
-    k.P[7] = (c[1] * c[6] - c[0] * c[7]) / det;
-    k.P[8] = (c[0] * c[4] - c[1] * c[3]) / det;
+    spdt_inverse3(C, k.P);
     double u, v, ru, rv;
     SPDT_OK(spd_mmd2(s, xp, 9, xq, 7, &u));
     SPDT_OK(spd_mmd2_biased(s, xp, 9, xq, 7, &v));
