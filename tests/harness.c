@@ -88,3 +88,35 @@ void spdt_inverse3(const double *c, double *p)
   p[7] = (c[1] * c[6] - c[0] * c[7]) / det;
   p[8] = (c[0] * c[4] - c[1] * c[3]) / det;
 }
+
+static void must_reject(const char *bad, const spdt_loader *loader)
+{
+  void *obj = NULL;
+  SPDT_FAILS(SPD_E_FORMAT, loader->load(bad, &obj));
+  ck_assert_ptr_null(obj);
+}
+
+void spdt_check_damaged(const char *path, const char *bad, unsigned seed,
+                        const spdt_loader *loader)
+{
+  size_t len;
+  unsigned char *b = spdt_read_file(path, &len);
+  for (size_t k = 0; k < len; k++) { /* every truncation */
+    spdt_write_file(bad, b, k);
+    must_reject(bad, loader);
+  }
+  srand(seed);
+  for (int k = 0; k < 300; k++) { /* random single-byte corruptions */
+    size_t at = (size_t)rand() % len;
+    unsigned char flip = (unsigned char)(1 + rand() % 255);
+    b[at] ^= flip;
+    spdt_write_file(bad, b, len);
+    must_reject(bad, loader);
+    b[at] ^= flip;
+  }
+  spdt_write_file(bad, b, len);
+  void *obj = NULL;
+  SPDT_OK(loader->load(bad, &obj)); /* the undamaged copy still loads */
+  loader->release(obj);
+  free(b);
+}

@@ -46,6 +46,19 @@ void spdt_rmdir(const char *dir);
 unsigned char *spdt_read_file(const char *path, size_t *len);
 void spdt_write_file(const char *path, const void *data, size_t len);
 
+/* A file loader under test: load path into *out (left NULL on failure),
+ * and release what it loaded. */
+typedef struct {
+  int (*load)(const char *path, void **out);
+  void (*release)(void *obj);
+} spdt_loader;
+
+/* Damaged copies of the valid file `path`, written to `bad`: every
+ * truncation and 300 seeded single-byte flips must fail with SPD_E_FORMAT
+ * and leave the output NULL; the restored copy must then load again. */
+void spdt_check_damaged(const char *path, const char *bad, unsigned seed,
+                        const spdt_loader *loader);
+
 /* Inverse of a row-major 3 x 3 matrix c by cofactors, into p (reference
  * precision matrices of the 3-D low-rank spread tests). */
 void spdt_inverse3(const double *c, double *p);
