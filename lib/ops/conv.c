@@ -41,7 +41,10 @@ static size_t max3(size_t a, size_t b, size_t c)
   return a > b ? (a > c ? a : c) : (b > c ? b : c);
 }
 
-/* dst = src with zero borders: planes of H x W become (H+t+b) x (W+l+r). */
+/* dst = src with zero borders: planes of H x W become (H+t+b) x (W+l+r).
+ * Each padded plane is zeroed whole, then its rows are copied in: the
+ * planes are small (they fit in L1), and per-row memset calls for borders
+ * of one or two floats cost more than the copy itself. */
 static void pad_planes(const float *src, size_t planes, size_t H, size_t W, size_t t,
                        size_t b, size_t l, size_t r, float *dst)
 {
@@ -50,14 +53,14 @@ static void pad_planes(const float *src, size_t planes, size_t H, size_t W, size
   for (size_t pl = 0; pl < planes; pl++) {
     float *d = dst + pl * HWp;
     const float *s = src + pl * H * W;
-    memset(d, 0, t * Wp * sizeof *d);
+    memset(d, 0, HWp * sizeof *d);
     for (size_t h = 0; h < H; h++) {
-      float *row = d + (t + h) * Wp;
-      memset(row, 0, l * sizeof *row);
-      memcpy(row + l, s + h * W, W * sizeof *row);
-      memset(row + l + W, 0, r * sizeof *row);
+      float *row = d + (t + h) * Wp + l;
+      const float *sr = s + h * W;
+#pragma omp simd
+      for (size_t x = 0; x < W; x++)
+        row[x] = sr[x];
     }
-    memset(d + (t + H) * Wp, 0, b * Wp * sizeof *d);
   }
 }
 
@@ -114,33 +117,32 @@ static void pad_image(const struct geom *g, const float *image, float *dst)
 #pragma omp parallel for if(planes * s * s * sub >= SPDI_PAR_MIN) num_threads(spdi_threads())
   for (size_t pl = 0; pl < planes; pl++) {
     const float *src = image + pl * H * W;
+    float *dpl = dst + pl * s * s * sub;
+    memset(dpl, 0, s * s * sub * sizeof *dpl); /* one call: see pad_planes */
     for (size_t a = 0; a < s; a++)
       for (size_t b = 0; b < s; b++) {
-        float *d = dst + (pl * s * s + a * s + b) * sub;
+        float *d = dpl + (a * s + b) * sub;
+        /* x in [x0, x1) reads image column x s + b - pad in [0, W) */
+        size_t x0 = b >= pad ? 0 : (pad - b + s - 1) / s;
+        size_t x1 = W + pad > b ? (W + pad - b + s - 1) / s : 0;
+        x0 = x0 < Ws ? x0 : Ws;
+        x1 = x1 < Ws ? x1 : Ws;
+        if (x1 <= x0)
+          continue; /* a phase column that only reads padding */
         for (size_t y = 0; y < Hs; y++) {
           const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)pad;
-          float *row = d + y * Ws;
-          if (h < 0 || h >= (ptrdiff_t)H) {
-            memset(row, 0, Ws * sizeof *row);
+          if (h < 0 || h >= (ptrdiff_t)H)
             continue;
-          }
-          /* x in [x0, x1) reads image column x s + b - pad in [0, W) */
-          size_t x0 = b >= pad ? 0 : (pad - b + s - 1) / s;
-          size_t x1 = W + pad > b ? (W + pad - b + s - 1) / s : 0;
-          x0 = x0 < Ws ? x0 : Ws;
-          x1 = x1 < Ws ? x1 : Ws;
-          x1 = x1 > x0 ? x1 : x0;
+          float *row = d + y * Ws + x0;
           const float *sr = src + (size_t)h * W + (x0 * s + b - pad);
-          memset(row, 0, x0 * sizeof *row);
           if (s == 2) {
 #pragma omp simd
             for (size_t x = 0; x < x1 - x0; x++)
-              row[x0 + x] = sr[2 * x];
+              row[x] = sr[2 * x];
           } else {
             for (size_t x = 0; x < x1 - x0; x++)
-              row[x0 + x] = sr[x * s];
+              row[x] = sr[x * s];
           }
-          memset(row + x1, 0, (Ws - x1) * sizeof *row);
         }
       }
   }

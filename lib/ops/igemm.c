@@ -57,10 +57,18 @@ static ptrdiff_t even_stride(const ptrdiff_t *idx, size_t n)
   return st;
 }
 
+/* The widest instruction set the driver may use (spdi_igemm_cap_isa). */
+static int isa_cap = SPDI_ISA_AVX512;
+
+void spdi_igemm_cap_isa(int isa)
+{
+  isa_cap = isa;
+}
+
 #ifdef DIRECT_X86
 static bool pack_cpu(void)
 {
-  return __builtin_cpu_supports("avx2");
+  return isa_cap >= SPDI_ISA_AVX2 && __builtin_cpu_supports("avx2");
 }
 
 /* d[t * ld + j] = s[minor[j] + t] for t < len8 (a multiple of 8), j < n,
@@ -101,6 +109,95 @@ __attribute__((target("avx2"))) static void pack_run8(const float *s, const ptrd
     _mm256_maskstore_ps(o + 7 * ld, mask, _mm256_permute2f128_ps(u3, u7, 0x31));
   }
 }
+
+/* A panel's minor index cut into chunks of at most 8 consecutive offsets:
+ * chunk c covers j in [j[c], j[c] + len[c]) and reads offsets off[c] + t. */
+#define PACK_MAX_CHUNKS 64
+struct chunks {
+  size_t n;
+  uint8_t j[PACK_MAX_CHUNKS], len[PACK_MAX_CHUNKS];
+  ptrdiff_t off[PACK_MAX_CHUNKS];
+};
+
+/* false when n needs more than PACK_MAX_CHUNKS chunks */
+static bool chunks_of(const ptrdiff_t *minor, size_t n, struct chunks *c)
+{
+  c->n = 0;
+  for (size_t j = 0; j < n;) {
+    size_t e = j + 1;
+    while (e < n && e - j < 8 && minor[e] == minor[e - 1] + 1)
+      e++;
+    if (c->n == PACK_MAX_CHUNKS)
+      return false;
+    c->j[c->n] = (uint8_t)j;
+    c->len[c->n] = (uint8_t)(e - j);
+    c->off[c->n++] = minor[j];
+    j = e;
+  }
+  return true;
+}
+
+/* The first n of 8 lanes. */
+__attribute__((target("avx2"))) static inline __m256i lanes8(size_t n)
+{
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* pack() for a minor index made of runs (the output pixels of a few short
+ * image rows in an im2col panel): one masked load and store per run. */
+__attribute__((target("avx2"))) static void pack_chunks(const float *src, const ptrdiff_t *major,
+                                                        size_t kc, const struct chunks *c,
+                                                        size_t n, size_t ld, float *dst)
+{
+  __m256i m[PACK_MAX_CHUNKS];
+  for (size_t q = 0; q < c->n; q++)
+    m[q] = lanes8(c->len[q]);
+  for (size_t p = 0; p < kc; p++) {
+    const float *s = src + major[p];
+    float *d = dst + p * ld;
+    for (size_t q = 0; q < c->n; q++)
+      _mm256_maskstore_ps(d + c->j[q], m[q], _mm256_maskload_ps(s + c->off[q], m[q]));
+    for (size_t j = n; j < ld; j++)
+      d[j] = 0.0f;
+  }
+}
+
+/* pack() for a scattered minor index (n <= ld <= PACK_MAX_CHUNKS * 8,
+ * offsets from minor[0] within int32 range): 8-lane gathers, lanes past n
+ * zero. */
+__attribute__((target("avx2"))) static void pack_gather(const float *src, const ptrdiff_t *major,
+                                                        size_t kc, const ptrdiff_t *minor,
+                                                        size_t n, size_t ld, float *dst)
+{
+  __m256i idx[PACK_MAX_CHUNKS], load[PACK_MAX_CHUNKS], store[PACK_MAX_CHUNKS];
+  const size_t nc = (ld + 7) / 8;
+  for (size_t q = 0; q < nc; q++) {
+    int32_t v[8] = { 0 };
+    for (size_t t = 0; t < 8 && 8 * q + t < n; t++)
+      v[t] = (int32_t)(minor[8 * q + t] - minor[0]);
+    idx[q] = _mm256_loadu_si256((const __m256i *)v);
+    load[q] = lanes8(n > 8 * q ? n - 8 * q : 0);
+    store[q] = lanes8(ld - 8 * q);
+  }
+  const __m256 zero = _mm256_setzero_ps();
+  for (size_t p = 0; p < kc; p++) {
+    const float *s = src + major[p] + minor[0];
+    float *d = dst + p * ld;
+    for (size_t q = 0; q < nc; q++)
+      _mm256_maskstore_ps(d + 8 * q, store[q],
+                          _mm256_mask_i32gather_ps(zero, s, idx[q], _mm256_castsi256_ps(load[q]), 4));
+  }
+}
+
+/* Whether minor[0..n) spans less than 2^31 floats from minor[0] (8-lane
+ * gathers take 32-bit indices). */
+static bool int32_span(const ptrdiff_t *minor, size_t n)
+{
+  for (size_t j = 0; j < n; j++)
+    if (minor[j] - minor[0] > INT32_MAX / 4 || minor[j] - minor[0] < INT32_MIN / 4)
+      return false;
+  return true;
+}
 #endif
 
 /* dst[p * ld + j] = src[major[p] + minor[j]] for p < kc, j < n; zero for
@@ -115,7 +212,7 @@ SPDI_CLONES static void pack(const float *src, const ptrdiff_t *major, size_t kc
    * runs of consecutive offsets (output pixels along a row): copy each
    * minor element's run with contiguous reads, transposed in registers
    * 8 x 8, instead of reading one element per index. */
-  if (st == 0 && kc >= 8 && major[7] - major[0] == 7 && pack_cpu()) {
+  if (st != 1 && kc >= 8 && major[7] - major[0] == 7 && pack_cpu()) {
     for (size_t p = 0; p < kc;) {
       size_t e = p + 1;
       while (e < kc && major[e] == major[e - 1] + 1)
@@ -135,6 +232,23 @@ SPDI_CLONES static void pack(const float *src, const ptrdiff_t *major, size_t kc
       p = e;
     }
     return;
+  }
+  /* Otherwise, a minor index of runs (the pixels of short output rows:
+   * 4 or 8 per 16-wide panel in the deeper encoder layers, or a 6-row
+   * panel's piece of one) is copied a run at a time with masked moves, and
+   * a scattered one (weights read across rows) gathered 8 lanes at a time,
+   * rather than one element per index. */
+  if (st != 2 && n >= 2 && ld <= 8 * PACK_MAX_CHUNKS && (st != 1 || n % 8 != 0) &&
+      pack_cpu()) {
+    struct chunks c;
+    if (chunks_of(minor, n, &c) && n >= 3 * c.n) {
+      pack_chunks(src, major, kc, &c, n, ld, dst);
+      return;
+    }
+    if (st != 1 && int32_span(minor, n)) {
+      pack_gather(src, major, kc, minor, n, ld, dst);
+      return;
+    }
   }
 #endif
   for (size_t p = 0; p < kc; p++) {
@@ -271,10 +385,10 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
  * as much as the micro-kernel work it feeds: convolutions with few output
  * or input channels (a decoder's last layers, an encoder's first) spent
  * most of their time packing. This path reads B straight from its source
- * instead: 16 columns at a time (AVX2 loads when the columns are
+ * instead: 16 columns at a time (vector loads when the columns are
  * contiguous, gathers otherwise), FMA into register accumulators for up to
- * DIRECT_ROWS rows of A (packed once per call, k-major), then adds the
- * block to C. Each element of C is summed over k in order by one thread,
+ * DIRECT_ROWS rows of A with AVX2, or all of them with AVX-512 (A packed
+ * once per call, k-major), then adds the block to C. Each element of C is summed over k in order by one thread,
  * so results do not depend on the thread count. */
 #define DIRECT_MAX_M 16
 #define DIRECT_ROWS 6
@@ -285,7 +399,8 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
 static bool direct_cpu(void)
 {
   /* libgcc's CPU model is filled in by a constructor before main */
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return isa_cap >= SPDI_ISA_AVX2 && __builtin_cpu_supports("avx2") &&
+         __builtin_cpu_supports("fma");
 }
 
 /* out (R x 16) = sum_k ap[k * lda + r] * B[k][j], B[k][j] at bsrc[bk[k] + j]
@@ -346,8 +461,70 @@ __attribute__((target("avx2,fma"))) static void direct_block(size_t R, bool unit
 #undef DIRECT_CASE
 }
 
+/* direct_block() with 16-lane registers: one register per row, so all of
+ * A's rows (M <= DIRECT_MAX_M) share each load of B, at twice the width.
+ * Every element is the same FMA chain over k as in direct_block(), so the
+ * two give the same bits. */
+#define DIRECT512_BODY(R, UNIT)                                                      \
+  do {                                                                               \
+    __m512 c[R];                                                                     \
+    for (int r = 0; r < (R); r++)                                                    \
+      c[r] = _mm512_setzero_ps();                                                    \
+    for (size_t k = 0; k < K; k++) {                                                 \
+      const float *bp = bsrc + bk[k];                                                \
+      const __m512 b = (UNIT) ? _mm512_loadu_ps(bp) : _mm512_i32gather_ps(vi, bp, 4); \
+      const float *a = ap + k * lda;                                                 \
+      for (int r = 0; r < (R); r++)                                                  \
+        c[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), b, c[r]);                       \
+    }                                                                                \
+    for (int r = 0; r < (R); r++)                                                    \
+      _mm512_storeu_ps(out + r * DIRECT_COLS, c[r]);                                 \
+  } while (0)
+
+__attribute__((target("avx512f"))) static void direct_block16(size_t R, bool unit, size_t K,
+                                                              const float *ap, size_t lda,
+                                                              const float *bsrc,
+                                                              const ptrdiff_t *bk,
+                                                              const int32_t *idx, float *out)
+{
+  const __m512i vi = _mm512_loadu_si512(idx);
+#define DIRECT512_CASE(R)                                                            \
+  case R:                                                                            \
+    if (unit)                                                                        \
+      DIRECT512_BODY(R, 1);                                                          \
+    else                                                                             \
+      DIRECT512_BODY(R, 0);                                                          \
+    break;
+  switch (R) {
+    DIRECT512_CASE(1)
+    DIRECT512_CASE(2)
+    DIRECT512_CASE(3)
+    DIRECT512_CASE(4)
+    DIRECT512_CASE(5)
+    DIRECT512_CASE(6)
+    DIRECT512_CASE(7)
+    DIRECT512_CASE(8)
+    DIRECT512_CASE(9)
+    DIRECT512_CASE(10)
+    DIRECT512_CASE(11)
+    DIRECT512_CASE(12)
+    DIRECT512_CASE(13)
+    DIRECT512_CASE(14)
+    DIRECT512_CASE(15)
+    DIRECT512_CASE(16)
+  default:
+    break;
+  }
+#undef DIRECT512_CASE
+}
+
+static bool direct_wide_cpu(void)
+{
+  return isa_cap >= SPDI_ISA_AVX512 && __builtin_cpu_supports("avx512f");
+}
+
 /* Columns [j0, j0 + n) of C += A B, n <= DIRECT_COLS; ap: A packed k-major
- * (ap[k * M + r]); out: DIRECT_ROWS x DIRECT_COLS floats. */
+ * (ap[k * M + r]); out: DIRECT_MAX_M x DIRECT_COLS floats. */
 __attribute__((target("avx2,fma"))) static void direct_cols(const struct spdi_igemm *g,
                                                             const float *ap, size_t j0,
                                                             size_t n, float *out)
@@ -362,9 +539,13 @@ __attribute__((target("avx2,fma"))) static void direct_cols(const struct spdi_ig
     idx[j] = (int32_t)d;
     unit = unit && d == (ptrdiff_t)j;
   }
-  for (size_t r0 = 0; r0 < M; r0 += DIRECT_ROWS) {
-    const size_t R = M - r0 < DIRECT_ROWS ? M - r0 : DIRECT_ROWS;
-    if (vec) {
+  const bool wide = vec && direct_wide_cpu();
+  const size_t rows = wide ? DIRECT_MAX_M : DIRECT_ROWS;
+  for (size_t r0 = 0; r0 < M; r0 += rows) {
+    const size_t R = M - r0 < rows ? M - r0 : rows;
+    if (wide) {
+      direct_block16(R, unit, K, ap + r0, M, g->b.src + bc[0], g->b.k, idx, out);
+    } else if (vec) {
       direct_block(R, unit, K, ap + r0, M, g->b.src + bc[0], g->b.k, idx, out);
     } else { /* the last, partial block: same sums, one column at a time */
       for (size_t r = 0; r < R; r++)
@@ -390,7 +571,7 @@ static bool direct_suits(const struct spdi_igemm *g, const struct spdi_ukernel *
 {
 #ifdef DIRECT_X86
   if (!(g->M <= DIRECT_MAX_M && g->N >= 16 * DIRECT_COLS && g->K >= 8 &&
-        (g->M * g->K + 15) / 16 * 16 + DIRECT_MAX_THREADS * DIRECT_ROWS * DIRECT_COLS <=
+        (g->M * g->K + 15) / 16 * 16 + DIRECT_MAX_THREADS * DIRECT_MAX_M * DIRECT_COLS <=
             per_thread(u) &&
         direct_cpu()))
     return false;
@@ -423,7 +604,7 @@ static void direct_run(const struct spdi_igemm *g, float *work, int nthreads)
 #pragma omp parallel for num_threads(nthreads) schedule(static)
   for (size_t b = 0; b < units; b++) {
     const size_t j0 = b * DIRECT_COLS;
-    float *out = tiles + (size_t)omp_get_thread_num() * DIRECT_ROWS * DIRECT_COLS;
+    float *out = tiles + (size_t)omp_get_thread_num() * DIRECT_MAX_M * DIRECT_COLS;
     direct_cols(g, work, j0, g->N - j0 < DIRECT_COLS ? g->N - j0 : DIRECT_COLS, out);
   }
 #else

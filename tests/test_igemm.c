@@ -1,0 +1,221 @@
+/* The indexed GEMM driver (lib/ops/igemm.c) on its own, against a double
+ * product, through each of its code paths.
+ *
+ * The convolution suites reach the driver only through the shapes of real
+ * layers; here the operand layouts are chosen to select each packing path
+ * (contiguous panels, runs of a few consecutive offsets, scattered offsets
+ * gathered 8 lanes at a time, runs along the K side transposed 8 x 8) and
+ * the direct path for few rows, at every instruction-set level the CPU has
+ * (spdi_igemm_cap_isa): portable C, AVX2, AVX-512.
+ *
+ * Tolerance, per element: 1e-5 times the sum of the absolute values of the
+ * terms, plus 1e-6. Float sums of K <= 300 terms are off by at most about
+ * K u sum|terms| ~ 2e-5 of it in the worst case and ~sqrt(K) u ~ 1e-6 in
+ * practice; a misplaced element of A or B moves a sum by one whole term,
+ * about 1/K ~ 3e-3 of it. */
+#include "harness.h"
+#include "gemm.h"
+#include "internal.h"
+#include "ops/igemm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum layout {
+  CONTIGUOUS,  /* B's columns consecutive: whole panels copied */
+  RUNS,        /* B's columns in runs of 4 (output rows of 4 pixels) */
+  SCATTERED,   /* B's columns spread out: gathers */
+  SHORT_RUNS,  /* runs of 3, then 1: the gather side of the chunk test */
+};
+
+struct problem {
+  size_t M, N, K;
+  float *asrc, *bsrc, *c;
+  ptrdiff_t *ar, *ak, *bk, *bc, *cr, *cc;
+  double *want, *mag;
+};
+
+static float value(size_t i, unsigned seed)
+{
+  uint32_t h = (uint32_t)i * 2654435761u ^ seed * 40503u;
+  h ^= h >> 15;
+  h *= 2246822519u;
+  h ^= h >> 13;
+  return (float)(h % 2001) / 1000.0f - 1.0f; /* [-1, 1] */
+}
+
+static ptrdiff_t *offsets(size_t n)
+{
+  ptrdiff_t *p = malloc((n ? n : 1) * sizeof *p);
+  ck_assert_ptr_nonnull(p);
+  return p;
+}
+
+/* B's column offsets for a layout; returns the span they cover. */
+static size_t column_offsets(enum layout l, size_t N, ptrdiff_t *bc)
+{
+  size_t at = 0;
+  for (size_t j = 0; j < N; j++) {
+    switch (l) {
+    case CONTIGUOUS:
+      at = j;
+      break;
+    case RUNS: /* rows of 4 pixels in a plane 7 wide */
+      at = j / 4 * 7 + j % 4;
+      break;
+    case SCATTERED: /* distinct, unevenly spaced */
+      at = j * 5 + (j * j) % 3;
+      break;
+    case SHORT_RUNS:
+      at = j / 4 * 9 + (j % 4 == 3 ? 6 : j % 4);
+      break;
+    }
+    bc[j] = (ptrdiff_t)at;
+  }
+  return at + 1;
+}
+
+/* C (M x N, row-major, distinct elements) = A B with A row-major M x K,
+ * B[k][c] = bsrc[bk[k] + bc[c]], bk[k] spaced by the column span plus a
+ * gap (so rows of B do not overlap). A's K side is read in runs of 8
+ * consecutive offsets when k_runs, otherwise through a permutation. */
+static void problem_make(struct problem *p, size_t M, size_t N, size_t K, enum layout l,
+                         bool k_runs)
+{
+  memset(p, 0, sizeof *p);
+  p->M = M, p->N = N, p->K = K;
+  p->ar = offsets(M), p->ak = offsets(K), p->bk = offsets(K), p->bc = offsets(N);
+  p->cr = offsets(M), p->cc = offsets(N);
+  const size_t span = column_offsets(l, N, p->bc) + 3;
+  p->bsrc = malloc(K * span * sizeof *p->bsrc);
+  p->asrc = malloc(M * K * sizeof *p->asrc);
+  p->c = calloc(M * N, sizeof *p->c);
+  p->want = calloc(M * N, sizeof *p->want);
+  p->mag = calloc(M * N, sizeof *p->mag);
+  ck_assert(p->bsrc && p->asrc && p->c && p->want && p->mag);
+  for (size_t i = 0; i < K * span; i++)
+    p->bsrc[i] = value(i, 7);
+  for (size_t i = 0; i < M * K; i++)
+    p->asrc[i] = value(i, 11);
+  for (size_t k = 0; k < K; k++) {
+    /* reverse the order of B's rows, and of A's K side unless k_runs */
+    p->bk[k] = (ptrdiff_t)((K - 1 - k) * span);
+    p->ak[k] = k_runs ? (ptrdiff_t)k : (ptrdiff_t)((k * 7) % K);
+  }
+  for (size_t r = 0; r < M; r++) {
+    p->ar[r] = (ptrdiff_t)(r * K);
+    p->cr[r] = (ptrdiff_t)(r * N);
+  }
+  for (size_t j = 0; j < N; j++)
+    p->cc[j] = (ptrdiff_t)j;
+  for (size_t r = 0; r < M; r++)
+    for (size_t j = 0; j < N; j++)
+      for (size_t k = 0; k < K; k++) {
+        const double t = (double)p->asrc[p->ar[r] + p->ak[k]] *
+                         (double)p->bsrc[p->bk[k] + p->bc[j]];
+        p->want[r * N + j] += t;
+        p->mag[r * N + j] += fabs(t);
+      }
+}
+
+static void problem_free(struct problem *p)
+{
+  free(p->asrc), free(p->bsrc), free(p->c), free(p->want), free(p->mag);
+  free(p->ar), free(p->ak), free(p->bk), free(p->bc), free(p->cr), free(p->cc);
+}
+
+/* C = A B with nthreads threads at instruction-set level isa. */
+static void problem_run(struct problem *p, int isa, int nthreads)
+{
+  struct spdi_ukernel u;
+  spdi_ukernel_get(&u);
+  const size_t bytes = (spdi_igemm_work(&u, nthreads) * sizeof(float) + 63) / 64 * 64;
+  float *work = aligned_alloc(64, bytes);
+  ck_assert_ptr_nonnull(work);
+  memset(p->c, 0, p->M * p->N * sizeof *p->c);
+  struct spdi_igemm g = { p->M, p->N, p->K, { p->asrc, p->ar, p->ak },
+                          { p->bsrc, p->bk, p->bc }, { p->c, p->cr, p->cc } };
+  spdi_igemm_cap_isa(isa);
+  spdi_igemm(&g, &u, work, nthreads);
+  spdi_igemm_cap_isa(SPDI_ISA_AVX512);
+  free(work);
+}
+
+static void problem_check(const struct problem *p, const char *what, int isa)
+{
+  for (size_t q = 0; q < p->M * p->N; q++)
+    ck_assert_msg(fabs(p->c[q] - p->want[q]) <= 1e-5 * p->mag[q] + 1e-6,
+                  "%s (%zu x %zu x %zu, isa %d): element %zu is %.9g, want %.9g", what, p->M,
+                  p->N, p->K, isa, q, (double)p->c[q], p->want[q]);
+}
+
+struct packed_case {
+  size_t M, N, K;
+  enum layout l;
+  bool k_runs;
+  const char *what;
+};
+
+/* Shapes above the direct path's 16 rows, so every panel is packed. */
+static const struct packed_case packed_cases[] = {
+  { 40, 300, 70, CONTIGUOUS, true, "contiguous columns, A read in K runs" },
+  { 40, 300, 70, RUNS, true, "runs of 4 columns" },
+  { 37, 290, 90, SCATTERED, false, "scattered columns, permuted K" },
+  { 45, 250, 60, SHORT_RUNS, false, "runs of 3 and 1" },
+  { 300, 40, 70, RUNS, true, "tall: the driver transposes" },
+  { 260, 24, 300, SCATTERED, true, "tall, scattered, K > one cache block" },
+};
+#define NPACKED (sizeof packed_cases / sizeof packed_cases[0])
+
+START_TEST(packed_paths_match_reference)
+{
+  const struct packed_case *k = &packed_cases[_i];
+  struct problem p;
+  problem_make(&p, k->M, k->N, k->K, k->l, k->k_runs);
+  for (int isa = SPDI_ISA_PORTABLE; isa <= SPDI_ISA_AVX512; isa++) {
+    problem_run(&p, isa, 1);
+    problem_check(&p, k->what, isa);
+  }
+  problem_free(&p);
+}
+END_TEST
+
+/* The direct path (M <= 16, N >= 256, B's columns in contiguous runs of
+ * 16) for every row count an AVX2 or AVX-512 block can hold, with a
+ * partial last block of columns: all instruction-set levels give the same
+ * bits (each element is one FMA chain over k in order), and so do 1 and 2
+ * threads. */
+START_TEST(direct_path_same_bits_at_every_isa)
+{
+  const size_t M = (size_t)_i + 1, N = 16 * 17 + 5, K = 29;
+  struct problem p;
+  problem_make(&p, M, N, K, CONTIGUOUS, true);
+  float *first = malloc(M * N * sizeof *first);
+  ck_assert_ptr_nonnull(first);
+  problem_run(&p, SPDI_ISA_AVX512, 1);
+  problem_check(&p, "direct", SPDI_ISA_AVX512);
+  memcpy(first, p.c, M * N * sizeof *first);
+  problem_run(&p, SPDI_ISA_AVX512, 2);
+  ck_assert_mem_eq(first, p.c, M * N * sizeof *first);
+  problem_run(&p, SPDI_ISA_AVX2, 1);
+  problem_check(&p, "direct", SPDI_ISA_AVX2);
+  ck_assert_msg(memcmp(first, p.c, M * N * sizeof *first) == 0,
+                "M = %zu: AVX2 and AVX-512 direct blocks differ", M);
+  problem_run(&p, SPDI_ISA_PORTABLE, 1);
+  problem_check(&p, "direct, portable packing", SPDI_ISA_PORTABLE);
+  free(first);
+  problem_free(&p);
+}
+END_TEST
+
+Suite *spdt_suite(void)
+{
+  Suite *s = suite_create("igemm");
+  TCase *tc = tcase_create("paths");
+  tcase_set_timeout(tc, 60);
+  tcase_add_loop_test(tc, packed_paths_match_reference, 0, (int)NPACKED);
+  tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 16);
+  suite_add_tcase(s, tc);
+  return s;
+}
