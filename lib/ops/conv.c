@@ -106,6 +106,27 @@ static size_t phase_w(const struct geom *g)
   return (g->W + 2 * g->pad + g->s - 1) / g->s;
 }
 
+/* One image row h into the two column phases of stride 2: padded column
+ * w + pad goes to phase (w + pad) mod 2 at (w + pad) / 2. Pairs of columns
+ * are de-interleaved in one pass (vector loads and permutes) instead of
+ * two strided passes. */
+static void split_row2(const float *sr, size_t W, size_t pad, float *r0, float *r1)
+{
+  size_t w = 0;
+  if (pad % 2 == 1) /* the first column lands in phase 1 */
+    r1[pad / 2] = sr[w++];
+  const size_t x = (w + pad) / 2, pairs = (W - w) / 2;
+  float *d0 = r0 + x, *d1 = r1 + x;
+  const float *sp = sr + w;
+#pragma omp simd
+  for (size_t i = 0; i < pairs; i++) {
+    d0[i] = sp[2 * i];
+    d1[i] = sp[2 * i + 1];
+  }
+  if ((W - w) % 2 == 1)
+    d0[pairs] = sp[2 * pairs];
+}
+
 static void pad_image(const struct geom *g, const float *image, float *dst)
 {
   const size_t s = g->s, pad = g->pad, H = g->H, W = g->W, planes = g->N * g->C;
@@ -119,32 +140,23 @@ static void pad_image(const struct geom *g, const float *image, float *dst)
     const float *src = image + pl * H * W;
     float *dpl = dst + pl * s * s * sub;
     memset(dpl, 0, s * s * sub * sizeof *dpl); /* one call: see pad_planes */
-    for (size_t a = 0; a < s; a++)
-      for (size_t b = 0; b < s; b++) {
-        float *d = dpl + (a * s + b) * sub;
-        /* x in [x0, x1) reads image column x s + b - pad in [0, W) */
-        size_t x0 = b >= pad ? 0 : (pad - b + s - 1) / s;
-        size_t x1 = W + pad > b ? (W + pad - b + s - 1) / s : 0;
-        x0 = x0 < Ws ? x0 : Ws;
-        x1 = x1 < Ws ? x1 : Ws;
-        if (x1 <= x0)
-          continue; /* a phase column that only reads padding */
-        for (size_t y = 0; y < Hs; y++) {
-          const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)pad;
-          if (h < 0 || h >= (ptrdiff_t)H)
-            continue;
-          float *row = d + y * Ws + x0;
-          const float *sr = src + (size_t)h * W + (x0 * s + b - pad);
-          if (s == 2) {
-#pragma omp simd
-            for (size_t x = 0; x < x1 - x0; x++)
-              row[x] = sr[2 * x];
-          } else {
-            for (size_t x = 0; x < x1 - x0; x++)
-              row[x] = sr[x * s];
-          }
+    for (size_t a = 0; a < s; a++) {
+      float *pa = dpl + a * s * sub; /* row phase a, column phase 0 */
+      for (size_t y = 0; y < Hs; y++) {
+        const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)pad;
+        if (h < 0 || h >= (ptrdiff_t)H)
+          continue;
+        const float *sr = src + (size_t)h * W;
+        if (s == 2) {
+          split_row2(sr, W, pad, pa + y * Ws, pa + sub + y * Ws);
+          continue;
+        }
+        for (size_t w = 0; w < W; w++) {
+          const size_t wp = w + pad;
+          pa[(wp % s) * sub + y * Ws + wp / s] = sr[w];
         }
       }
+    }
   }
 }
 
