@@ -314,6 +314,9 @@ static const struct direct_case direct_cases[] = {
   { 1, 2, 4, 16, 16, 3, 5, 2, 2, 1 },  /* decoder layer 16 -> 32, RGB out */
   { 1, 2, 4, 16, 16, 2, 5, 1, 2, 0 },  /* decoder's last layer, stride 1 */
   { 1, 1, 6, 16, 16, 2, 3, 2, 1, 1 },  /* 3x3 stride 2, output pad 1 */
+  /* images of 64 Ki floats: PHASE takes one image at a time (two groups) */
+  { 0, 2, 4, 128, 128, 2, 5, 2, 2, 0 }, /* conv2d input gradient */
+  { 1, 2, 2, 64, 64, 4, 5, 2, 2, 1 },   /* transpose forward, 128 x 128 out */
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 

@@ -288,8 +288,26 @@ static size_t phase_padded(const struct geom *g)
   return g->N * g->G * (g->Ho + t + b) * (g->Wo + l + r);
 }
 
+/* Images per PHASE group. Each stride phase writes every s-th element of
+ * the image, so s * s GEMMs over the whole batch would each stream the
+ * whole image gradient through the cache (it does not fit: 2 MiB in the
+ * encoder's second layer), and the write-back became the cost of the
+ * form. Groups of images whose part of the image stays in L2 (256 KiB)
+ * take all their phases in turn; at least 256 columns per GEMM keep the
+ * micro-tiles full and the direct path in reach. */
+static size_t phase_group(const struct geom *g)
+{
+  if (g->s == 1)
+    return g->N;
+  const size_t per = g->C * g->H * g->W, cols = phase_h(g) * phase_w(g);
+  size_t gn = ((size_t)64 << 10) / (per ? per : 1);
+  if (gn * cols < 256)
+    gn = (256 + cols - 1) / (cols ? cols : 1);
+  return gn < 1 ? 1 : gn > g->N ? g->N : gn;
+}
+
 /* PHASE: image (N x C x H x W) += gather of grid (N x G x Ho x Wo) through
- * W (G x C x kh x kw). */
+ * W (G x C x kh x kw), a group of images at a time. */
 static void form_phase(const struct geom *g, const float *wt, const float *grid, float *image,
                        struct work *w)
 {
@@ -297,41 +315,46 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
   size_t pt, pb, pl, pr;
   phase_pad(g->H, g->kh, s, g->pad, g->Ho, &pt, &pb);
   phase_pad(g->W, g->kw, s, g->pad, g->Wo, &pl, &pr);
-  const size_t Hq = g->Ho + pt + pb, Wq = g->Wo + pl + pr;
+  const size_t Hq = g->Ho + pt + pb, Wq = g->Wo + pl + pr, gmax = phase_group(g);
   pad_planes(grid, g->N * G, g->Ho, g->Wo, pt, pb, pl, pr, w->pad);
   size_t ti[64], tj[64];
   ptrdiff_t di[64], dj[64];
-  for (size_t a = 0; a < s && a < g->H; a++)
-    for (size_t b = 0; b < s && b < g->W; b++) {
-      const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
-      const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
-      const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
-      const size_t K = G * ni * nj, cols = g->N * Hh * Wh;
-      if (K == 0)
-        continue; /* no tap lands on this phase: it only has the bias */
-      ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
-      ptrdiff_t *cc = cr + C;
-      for (size_t r = 0; r < C; r++) {
-        ar[r] = (ptrdiff_t)(r * kk);
-        cr[r] = (ptrdiff_t)(r * HW);
+  for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
+    const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
+    for (size_t a = 0; a < s && a < g->H; a++)
+      for (size_t b = 0; b < s && b < g->W; b++) {
+        const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
+        const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
+        const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
+        const size_t K = G * ni * nj, cols = gn * Hh * Wh;
+        if (K == 0)
+          continue; /* no tap lands on this phase: it only has the bias */
+        ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
+        ptrdiff_t *cc = cr + C;
+        for (size_t r = 0; r < C; r++) {
+          ar[r] = (ptrdiff_t)(r * kk);
+          cr[r] = (ptrdiff_t)(r * HW);
+        }
+        size_t k = 0;
+        for (size_t o = 0; o < G; o++)
+          for (size_t x = 0; x < ni; x++)
+            for (size_t y = 0; y < nj; y++, k++) {
+              ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
+              bk[k] = (ptrdiff_t)(o * Hq * Wq) + di[x] * (ptrdiff_t)Wq + dj[y];
+            }
+        size_t q = 0;
+        for (size_t n = 0; n < gn; n++)
+          for (size_t hh = 0; hh < Hh; hh++)
+            for (size_t ww = 0; ww < Wh; ww++, q++) {
+              bc[q] = (ptrdiff_t)(n * G * Hq * Wq + (hh + pt) * Wq + ww + pl);
+              cc[q] = (ptrdiff_t)(n * C * HW + (hh * s + a) * g->W + ww * s + b);
+            }
+        struct spdi_igemm gm = { C, cols, K, { wt, ar, ak },
+                                 { w->pad + n0 * G * Hq * Wq, bk, bc },
+                                 { image + n0 * C * HW, cr, cc } };
+        spdi_igemm(&gm, &w->u, w->gemm, w->nt);
       }
-      size_t k = 0;
-      for (size_t o = 0; o < G; o++)
-        for (size_t x = 0; x < ni; x++)
-          for (size_t y = 0; y < nj; y++, k++) {
-            ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
-            bk[k] = (ptrdiff_t)(o * Hq * Wq) + di[x] * (ptrdiff_t)Wq + dj[y];
-          }
-      size_t q = 0;
-      for (size_t n = 0; n < g->N; n++)
-        for (size_t hh = 0; hh < Hh; hh++)
-          for (size_t ww = 0; ww < Wh; ww++, q++) {
-            bc[q] = (ptrdiff_t)(n * G * Hq * Wq + (hh + pt) * Wq + ww + pl);
-            cc[q] = (ptrdiff_t)(n * C * HW + (hh * s + a) * g->W + ww * s + b);
-          }
-      struct spdi_igemm gm = { C, cols, K, { wt, ar, ak }, { w->pad, bk, bc }, { image, cr, cc } };
-      spdi_igemm(&gm, &w->u, w->gemm, w->nt);
-    }
+  }
 }
 
 /* image += col2im(col), col: C kh kw rows by nimg Ho Wo columns. Parallel
