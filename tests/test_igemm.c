@@ -164,6 +164,7 @@ static const struct packed_case packed_cases[] = {
   { 37, 290, 90, SCATTERED, false, "scattered columns, permuted K" },
   { 45, 250, 60, SHORT_RUNS, false, "runs of 3 and 1" },
   { 300, 40, 70, RUNS, true, "tall: the driver transposes" },
+  { 300, 40, 70, CONTIGUOUS, true, "tall, contiguous: one run per 6-row panel" },
   { 260, 24, 300, SCATTERED, true, "tall, scattered, K > one cache block" },
 };
 #define NPACKED (sizeof packed_cases / sizeof packed_cases[0])

@@ -152,9 +152,40 @@ __attribute__((target("avx2"))) static void pack_chunks(const float *src, const 
   __m256i m[PACK_MAX_CHUNKS];
   for (size_t q = 0; q < c->n; q++)
     m[q] = lanes8(c->len[q]);
-  for (size_t p = 0; p < kc; p++) {
+  /* Loads are masked (the source may end right after a run); stores are
+   * full 8-lane ones in increasing address order, whose spill past a
+   * chunk is overwritten by the next chunk, the zero tail or the next row:
+   * masked stores cost several times more. The last row stores masked, so
+   * nothing past the panel is written. */
+  size_t p = 0;
+  if (n == ld && c->n >= 1 && c->n <= 2) {
+    /* the usual panel: one or two runs filling it, every field in a
+     * register (the general loop spends more on reading the chunk list) */
+    const __m256i m0 = lanes8(c->len[0]), m1 = lanes8(c->len[c->n - 1]);
+    const ptrdiff_t o0 = c->off[0], o1 = c->off[c->n - 1];
+    const size_t j1 = c->n > 1 ? c->j[1] : 0;
+    if (c->n == 1)
+      for (; p + 1 < kc; p++)
+        _mm256_storeu_ps(dst + p * ld, _mm256_maskload_ps(src + major[p] + o0, m0));
+    else
+      for (; p + 1 < kc; p++) {
+        const float *s = src + major[p];
+        float *d = dst + p * ld;
+        _mm256_storeu_ps(d, _mm256_maskload_ps(s + o0, m0));
+        _mm256_storeu_ps(d + j1, _mm256_maskload_ps(s + o1, m1));
+      }
+  }
+  for (; p + 1 < kc; p++) {
     const float *s = src + major[p];
     float *d = dst + p * ld;
+    for (size_t q = 0; q < c->n; q++)
+      _mm256_storeu_ps(d + c->j[q], _mm256_maskload_ps(s + c->off[q], m[q]));
+    for (size_t j = n; j < ld; j++)
+      d[j] = 0.0f;
+  }
+  if (kc > 0) {
+    const float *s = src + major[kc - 1];
+    float *d = dst + (kc - 1) * ld;
     for (size_t q = 0; q < c->n; q++)
       _mm256_maskstore_ps(d + c->j[q], m[q], _mm256_maskload_ps(s + c->off[q], m[q]));
     for (size_t j = n; j < ld; j++)
