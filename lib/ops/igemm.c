@@ -572,6 +572,7 @@ __attribute__((target("avx2,fma"))) static void direct_cols(const struct spdi_ig
   }
   const bool wide = vec && direct_wide_cpu();
   const size_t rows = wide ? DIRECT_MAX_M : DIRECT_ROWS;
+  const bool c_unit = n == DIRECT_COLS && even_stride(cc, n) == 1;
   for (size_t r0 = 0; r0 < M; r0 += rows) {
     const size_t R = M - r0 < rows ? M - r0 : rows;
     if (wide) {
@@ -586,6 +587,15 @@ __attribute__((target("avx2,fma"))) static void direct_cols(const struct spdi_ig
             acc = __builtin_fmaf(ap[k * M + r0 + r], g->b.src[g->b.k[k] + bc[j]], acc);
           out[r * DIRECT_COLS + j] = acc;
         }
+    }
+    if (c_unit) { /* C's columns contiguous (an NCHW output row): vector adds */
+      for (size_t r = 0; r < R; r++) {
+        float *d = g->c.dst + g->c.r[r0 + r] + cc[0];
+        const float *o = out + r * DIRECT_COLS;
+        _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), _mm256_loadu_ps(o)));
+        _mm256_storeu_ps(d + 8, _mm256_add_ps(_mm256_loadu_ps(d + 8), _mm256_loadu_ps(o + 8)));
+      }
+      continue;
     }
     for (size_t r = 0; r < R; r++) {
       float *d = g->c.dst + g->c.r[r0 + r];
