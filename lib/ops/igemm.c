@@ -2,6 +2,7 @@
  * (jc over N, pc over K, pack B, ic over M, pack A, then micro-tiles), with
  * packing and write-back done here through the index arrays. */
 #include "igemm.h"
+#include "igemm_dot.h"
 #include "tape_impl.h"
 #include "vmath.h"
 
@@ -63,6 +64,11 @@ static int isa_cap = SPDI_ISA_AVX512;
 void spdi_igemm_cap_isa(int isa)
 {
   isa_cap = isa;
+}
+
+int spdi_igemm_isa(void)
+{
+  return isa_cap;
 }
 
 #ifdef DIRECT_X86
@@ -664,6 +670,10 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
    * independent of the thread count. */
   if (direct_suits(g0, u)) {
     direct_run(g0, work, nthreads);
+    return;
+  }
+  if (spdi_igemm_dot_suits(g0, per_thread(u))) {
+    spdi_igemm_dot_run(g0, work, nthreads);
     return;
   }
   struct spdi_igemm gt;
