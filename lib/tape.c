@@ -340,6 +340,24 @@ spd_tensor *spdi_node(spd_tape *t, enum spdi_op op, int nin, spd_tensor *const *
   return y;
 }
 
+/* x[0..n) = 0, on the library's threads when n is large: the gradients
+ * of a convolution layer's activations are megabytes, and zeroing them on
+ * one thread left the others waiting. */
+static void zero_floats(float *x, size_t n)
+{
+  if (n < 8 * (size_t)SPDI_PAR_MIN || spdi_threads() < 2) {
+    memset(x, 0, n * sizeof *x);
+    return;
+  }
+  const size_t chunk = (size_t)SPDI_PAR_MIN;
+  const size_t nchunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(spdi_threads()) schedule(static)
+  for (size_t c = 0; c < nchunks; c++) {
+    const size_t lo = c * chunk, len = n - lo < chunk ? n - lo : chunk;
+    memset(x + lo, 0, len * sizeof *x);
+  }
+}
+
 int spd_backward(spd_tape *t, spd_tensor *loss)
 {
   if (t == NULL)
@@ -371,7 +389,7 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
     if (!y->grad_external) {
       if (y->grad == NULL && (y->grad = spdi_tape_alloc(t, y->n * sizeof(float))) == NULL)
         return t->status;
-      memset(y->grad, 0, y->n * sizeof(float));
+      zero_floats(y->grad, y->n);
     }
     if (y->mark == mark)
       for (int i = 0; i < y->nin; i++)
