@@ -291,13 +291,16 @@ static size_t phase_padded(const struct geom *g)
 /* Images per PHASE group. Each stride phase writes every s-th element of
  * the image, so s * s GEMMs over the whole batch would each stream the
  * whole image gradient through the cache (it does not fit: 2 MiB in the
- * encoder's second layer), and the write-back became the cost of the
- * form. Groups of images whose part of the image stays in L2 (256 KiB)
- * take all their phases in turn; at least 256 columns per GEMM keep the
- * micro-tiles full and the direct path in reach. */
+ * encoder's second layer), and with a short K (G kh kw / s^2 terms per
+ * element, 200 there) that write-back became the cost of the form. Groups
+ * of images whose part of the image stays in L2 (256 KiB) take all their
+ * phases in turn; at least 256 columns per GEMM keep the micro-tiles full
+ * and the direct path in reach. With a long K the write-back is cheap and
+ * small GEMMs are not: at width 1024 (K 1600) grouping made the phases
+ * 17 % slower, so those take the whole batch at once. */
 static size_t phase_group(const struct geom *g)
 {
-  if (g->s == 1)
+  if (g->s == 1 || g->G * g->kh * g->kw > 640 * g->s * g->s)
     return g->N;
   const size_t per = g->C * g->H * g->W, cols = phase_h(g) * phase_w(g);
   size_t gn = ((size_t)64 << 10) / (per ? per : 1);
