@@ -28,6 +28,7 @@ enum layout {
   RUNS,        /* B's columns in runs of 4 (output rows of 4 pixels) */
   SCATTERED,   /* B's columns spread out: gathers */
   SHORT_RUNS,  /* runs of 3, then 1: the gather side of the chunk test */
+  STRIDE2,     /* every other offset: the strided copy */
 };
 
 struct problem {
@@ -70,6 +71,9 @@ static size_t column_offsets(enum layout l, size_t N, ptrdiff_t *bc)
       break;
     case SHORT_RUNS:
       at = j / 4 * 9 + (j % 4 == 3 ? 6 : j % 4);
+      break;
+    case STRIDE2:
+      at = 2 * j;
       break;
     }
     bc[j] = (ptrdiff_t)at;
@@ -177,6 +181,7 @@ static const struct packed_case packed_cases[] = {
   { 40, 300, 70, RUNS, true, "runs of 4 columns" },
   { 37, 290, 90, SCATTERED, false, "scattered columns, permuted K" },
   { 45, 250, 60, SHORT_RUNS, false, "runs of 3 and 1" },
+  { 40, 300, 70, STRIDE2, true, "every other column" },
   { 300, 40, 70, RUNS, true, "tall: the driver transposes" },
   { 300, 40, 70, CONTIGUOUS, true, "tall, contiguous: one run per 6-row panel" },
   { 260, 24, 300, SCATTERED, true, "tall, scattered, K > one cache block" },
