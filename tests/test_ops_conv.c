@@ -321,6 +321,13 @@ static const struct direct_case direct_cases[] = {
    * GEMM driver's dot path (on AVX-512 CPUs) */
   { 0, 1, 3, 64, 64, 4, 5, 2, 2, 0 },
   { 1, 1, 4, 32, 32, 3, 5, 1, 2, 0 },   /* transpose, stride 1: runs of 32 */
+  /* batches of 8 or more with output rows under 16 pixels: the
+   * batch-innermost weight gradient of conv_chwn.c */
+  { 0, 8, 5, 8, 8, 6, 5, 2, 2, 0 },     /* the encoder's deep layers */
+  { 0, 9, 3, 7, 9, 4, 3, 1, 1, 0 },     /* odd sizes, a batch of 9 */
+  { 0, 8, 2, 10, 11, 3, 4, 3, 1, 0 },   /* stride 3, even kernel */
+  { 1, 8, 6, 4, 4, 5, 5, 2, 2, 1 },     /* the decoder's first layer */
+  { 1, 10, 3, 5, 3, 4, 3, 2, 1, 1 },    /* transpose, odd sizes */
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 

@@ -7,7 +7,8 @@
  *   FWD    grid[n, m, q]  += sum_k W[m][k] * im2col(image)[k][n, q]
  *          conv2d forward; conv2d_transpose input gradient
  *   WGRAD  dW[m][k]       += sum_(n,q) grid[n, m, q] * im2col(image)[k][n, q]
- *          both weight gradients
+ *          both weight gradients (on batch-innermost copies when the
+ *          grid's rows are short: conv_chwn.c)
  *   PHASE  image[n, c, h, w] += sum_(o,i,j) W[o, c, i, j] grid[n, o, (h + pad - i) / s, ...]
  *          over the taps where the division is exact; one GEMM per stride
  *          phase (h mod s, w mod s), so each output element is written by one
@@ -23,18 +24,11 @@
  * of the grid tensor, so the packing loops need no bounds checks. Nothing
  * is ever scattered with overlapping writes, so results are the same bits
  * on any number of threads. */
+#include "conv_chwn.h"
+#include "conv_forms.h"
 #include "gemm.h"
-#include "igemm.h"
-#include "tape_impl.h"
 
 #include <string.h>
-
-struct geom {
-  size_t N;          /* images */
-  size_t C, H, W;    /* image side */
-  size_t G, Ho, Wo;  /* grid side: channels, size */
-  size_t kh, kw, s, pad;
-};
 
 static size_t max3(size_t a, size_t b, size_t c)
 {
@@ -62,48 +56,6 @@ static void pad_planes(const float *src, size_t planes, size_t H, size_t W, size
         row[x] = sr[x];
     }
   }
-}
-
-/* Scratch for one GEMM form: index arrays, a padded copy, driver work. */
-struct work {
-  ptrdiff_t *idx;
-  float *pad, *gemm;
-  struct spdi_ukernel u;
-  int nt;
-};
-
-static int work_get(spd_tape *t, size_t nidx, size_t npad, struct work *w)
-{
-  spdi_ukernel_get(&w->u);
-  w->nt = spdi_threads();
-  const size_t ib = (nidx * sizeof(ptrdiff_t) + 63) / 64 * 64;
-  const size_t pb = (npad * sizeof(float) + 63) / 64 * 64;
-  const size_t gb = spdi_igemm_work(&w->u, w->nt) * sizeof(float);
-  char *p = spdi_tape_scratch(t, ib + pb + gb);
-  if (p == NULL)
-    return spd_tape_status(t);
-  w->idx = (ptrdiff_t *)p;
-  w->pad = (float *)(p + ib);
-  w->gemm = (float *)(p + ib + pb);
-  return SPD_OK;
-}
-
-/* The padded image split into stride phases: each plane of the zero-padded
- * image (Hp x Wp) becomes s * s sub-planes of Hs x Ws, sub-plane (a, b)
- * holding the padded pixels (y s + a, x s + b). A tap (i, j) of output
- * pixel (oh, ow) then reads sub-plane (i mod s, j mod s) at (oh + i / s,
- * ow + j / s): consecutive output pixels of a row are consecutive floats,
- * for any stride, so the packing copies runs instead of striding and the
- * direct path of the GEMM driver applies. With s = 1 this is the padded
- * image itself. */
-static size_t phase_h(const struct geom *g)
-{
-  return (g->H + 2 * g->pad + g->s - 1) / g->s;
-}
-
-static size_t phase_w(const struct geom *g)
-{
-  return (g->W + 2 * g->pad + g->s - 1) / g->s;
 }
 
 /* One image row h into the two column phases of stride 2: padded column
@@ -236,41 +188,6 @@ static void form_wgrad(const struct geom *g, size_t M, const float *grid, const 
     ak[q] = (ptrdiff_t)(q / P * M * P + q % P);
   struct spdi_igemm gm = { M, K, cols, { grid, ar, ak }, { w->pad, bk, bc }, { dw, cr, cc } };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
-}
-
-/* Taps of phase a along one axis: i with (a + pad - i) divisible by s, and
- * the grid offset d = (a + pad - i) / s each one reads. */
-static size_t phase_taps(size_t a, size_t k, size_t s, size_t pad, size_t *tap, ptrdiff_t *d)
-{
-  size_t n = 0;
-  for (size_t i = 0; i < k; i++) {
-    ptrdiff_t v = (ptrdiff_t)(a + pad) - (ptrdiff_t)i;
-    if (v % (ptrdiff_t)s == 0) {
-      tap[n] = i;
-      d[n++] = v / (ptrdiff_t)s;
-    }
-  }
-  return n;
-}
-
-/* Zero padding of the grid tensor that every phase's reads stay inside:
- * [lo, hi) of grid rows read along an axis of image size n. */
-static void phase_pad(size_t n, size_t k, size_t s, size_t pad, size_t ng, size_t *before,
-                      size_t *after)
-{
-  ptrdiff_t lo = 0, hi = (ptrdiff_t)ng;
-  size_t tap[64];
-  ptrdiff_t d[64];
-  for (size_t a = 0; a < s && a < n; a++) {
-    size_t nt = phase_taps(a, k, s, pad, tap, d);
-    ptrdiff_t count = (ptrdiff_t)((n - a + s - 1) / s);
-    for (size_t q = 0; q < nt; q++) {
-      lo = d[q] < lo ? d[q] : lo;
-      hi = count + d[q] > hi ? count + d[q] : hi;
-    }
-  }
-  *before = (size_t)-lo;
-  *after = (size_t)hi - ng;
 }
 
 static size_t phase_scratch_idx(const struct geom *g)
@@ -453,6 +370,21 @@ static void form_gather(const struct geom *g, const float *wt, const float *grid
     form_phase(g, wt, grid, image, w);
 }
 
+/* WGRAD by whichever layout suits the shapes. */
+static void form_wgrad_any(const struct geom *g, size_t M, const float *grid,
+                           const float *image, float *dw, struct work *w)
+{
+  if (spdi_conv_chwn(g))
+    spdi_chwn_wgrad(g, M, grid, image, dw, w);
+  else
+    form_wgrad(g, M, grid, image, dw, w);
+}
+
+static size_t wgrad_padded(const struct geom *g)
+{
+  return spdi_conv_chwn(g) ? spdi_chwn_wgrad_pad(g) : padded_image(g);
+}
+
 static size_t gather_scratch_idx(const struct geom *g)
 {
   return use_scatter(g) ? scatter_scratch_idx(g) : phase_scratch_idx(g);
@@ -564,11 +496,11 @@ int spdi_op_conv2d(spd_tape *t, spd_tensor *y, enum spdi_action action)
     return SPD_OK;
   }
   const size_t nidx = max3(fwd_scratch_idx(&g, O), gather_scratch_idx(&g), 0);
-  const size_t npad = max3(padded_image(&g), gather_padded(&g), 0);
+  const size_t npad = max3(wgrad_padded(&g), gather_padded(&g), 0);
   if (work_get(t, nidx, npad, &wk) != SPD_OK)
     return spd_tape_status(t);
   if (w->requires_grad)
-    form_wgrad(&g, O, y->grad, x->data, w->grad, &wk);
+    form_wgrad_any(&g, O, y->grad, x->data, w->grad, &wk);
   if (x->requires_grad)
     form_gather(&g, w->data, y->grad, x->grad, &wk);
   return b != NULL && b->requires_grad ? bias_grad(t, y, b->grad) : SPD_OK;
@@ -590,12 +522,12 @@ int spdi_op_conv2d_transpose(spd_tape *t, spd_tensor *y, enum spdi_action action
     form_gather(&g, w->data, x->data, y->data, &wk);
     return SPD_OK;
   }
-  if (work_get(t, fwd_scratch_idx(&g, Cin), padded_image(&g), &wk) != SPD_OK)
+  if (work_get(t, fwd_scratch_idx(&g, Cin), wgrad_padded(&g), &wk) != SPD_OK)
     return spd_tape_status(t);
   if (x->requires_grad)
     form_fwd(&g, Cin, w->data, y->grad, x->grad, &wk);
   if (w->requires_grad)
-    form_wgrad(&g, Cin, x->data, y->grad, w->grad, &wk);
+    form_wgrad_any(&g, Cin, x->data, y->grad, w->grad, &wk);
   return b != NULL && b->requires_grad ? bias_grad(t, y, b->grad) : SPD_OK;
 }
 

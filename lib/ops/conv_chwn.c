@@ -1,0 +1,118 @@
+/* The weight gradient on batch-innermost copies, for maps whose rows are
+ * short.
+ *
+ * In the NCHW form of conv.c the weight gradient's K runs over the output
+ * pixels, and both operands are read in runs of one output row: 8 or 4
+ * pixels in the deeper encoder layers and the decoder's first layers, so
+ * the packing pieces most panels together from several short runs. Here
+ * the padded image and the grid tensor are first copied with the batch
+ * innermost: image element (c, phase a, phase b, y, x, n) at
+ *
+ *   (((c s^2 + a s + b) Hs + y) Ws + x) N + n,
+ *
+ * and K runs over (oh, ow, n) with n fastest, so both operands read N
+ * consecutive floats (the batch, 32 in the benchmarks) per pixel: whole
+ * panels are contiguous runs, and with a small C the dot path applies.
+ * The two copies cost a pass over the image and the grid; the step's CPU
+ * time fell 5-8 % in the encoder's third and the decoder's first two
+ * layers. The same layout for the forward and input-gradient GEMMs was no
+ * faster: their outputs (NCHW) are then written one float per cache line.
+ *
+ * The choice (spdi_conv_chwn) depends on the shapes only, so results do
+ * not depend on the thread count. */
+#include "conv_chwn.h"
+
+#include <string.h>
+
+bool spdi_conv_chwn(const struct geom *g)
+{
+  /* output rows shorter than a 16-wide panel, and a batch that fills one
+   * panel's worth of columns at least half way */
+  return g->Wo < 16 && g->N >= 8;
+}
+
+/* dst (batch innermost) from src (N x C x H x W): for each channel c,
+ * phase (a, b), position (y, x) < (Hs, Ws), dst holds source pixel
+ * (y s + a - top, x s + b - left) of every image, or zeros. */
+static void to_chwn(const float *src, size_t N, size_t C, size_t H, size_t W, size_t s,
+                    size_t top, size_t left, size_t Hs, size_t Ws, float *dst)
+{
+  const size_t per_c = s * s * Hs * Ws, chw = C * H * W;
+#pragma omp parallel for if(N * C * per_c >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t c = 0; c < C; c++)
+    for (size_t ph = 0; ph < s * s; ph++) {
+      const size_t a = ph / s, b = ph % s;
+      for (size_t y = 0; y < Hs; y++) {
+        const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)top;
+        float *row = dst + ((c * s * s + ph) * Hs + y) * Ws * N;
+        if (h < 0 || h >= (ptrdiff_t)H) {
+          memset(row, 0, Ws * N * sizeof *row);
+          continue;
+        }
+        for (size_t x = 0; x < Ws; x++) {
+          const ptrdiff_t w = (ptrdiff_t)(x * s + b) - (ptrdiff_t)left;
+          float *d = row + x * N;
+          if (w < 0 || w >= (ptrdiff_t)W) {
+            memset(d, 0, N * sizeof *d);
+            continue;
+          }
+          /* the N images' pixel: one float from each image's plane; the
+           * planes' current rows stay in L1 along x */
+          const float *sp = src + (c * H + (size_t)h) * W + (size_t)w;
+          for (size_t n = 0; n < N; n++)
+            d[n] = sp[n * chw];
+        }
+      }
+    }
+}
+
+size_t spdi_chwn_wgrad_pad(const struct geom *g)
+{
+  return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g) + g->N * g->G * g->Ho * g->Wo;
+}
+
+/* The taps' offsets into the batch-innermost phase-split image, in the
+ * weights' (c, i, j) order. */
+static void tap_offsets(const struct geom *g, ptrdiff_t *taps)
+{
+  const size_t s = g->s, Hs = phase_h(g), Ws = phase_w(g), N = g->N;
+  size_t k = 0;
+  for (size_t c = 0; c < g->C; c++)
+    for (size_t i = 0; i < g->kh; i++)
+      for (size_t j = 0; j < g->kw; j++, k++)
+        taps[k] = (ptrdiff_t)((((c * s * s + (i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * N);
+}
+
+/* The columns (oh, ow, n), n fastest: their offsets into the image copy. */
+static void col_offsets(const struct geom *g, ptrdiff_t *cols)
+{
+  const size_t Ws = phase_w(g), N = g->N;
+  size_t q = 0;
+  for (size_t oh = 0; oh < g->Ho; oh++)
+    for (size_t ow = 0; ow < g->Wo; ow++)
+      for (size_t n = 0; n < N; n++, q++)
+        cols[q] = (ptrdiff_t)((oh * Ws + ow) * N + n);
+}
+
+void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
+                     float *dw, struct work *w)
+{
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
+  float *img = w->pad, *gt = w->pad + g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
+  to_chwn(image, g->N, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g), img);
+  to_chwn(grid, g->N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
+  ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + cols, *bc = bk + cols, *cr = bc + K;
+  ptrdiff_t *cc = cr + M;
+  for (size_t m = 0; m < M; m++) {
+    ar[m] = (ptrdiff_t)(m * P * g->N);
+    cr[m] = (ptrdiff_t)(m * K);
+  }
+  for (size_t q = 0; q < cols; q++)
+    ak[q] = (ptrdiff_t)q; /* the grid copy's columns are (pixel, n) in order */
+  col_offsets(g, bk);
+  tap_offsets(g, bc);
+  for (size_t k = 0; k < K; k++)
+    cc[k] = (ptrdiff_t)k;
+  struct spdi_igemm gm = { M, K, cols, { gt, ar, ak }, { img, bk, bc }, { dw, cr, cc } };
+  spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+}

@@ -1,0 +1,96 @@
+/* Shared by the convolution forms: lib/ops/conv.c (image-major, NCHW
+ * operands) and lib/ops/conv_chwn.c (batch-innermost copies). */
+#ifndef SPDI_CONV_FORMS_H
+#define SPDI_CONV_FORMS_H
+
+#include "igemm.h"
+#include "tape_impl.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct geom {
+  size_t N;          /* images */
+  size_t C, H, W;    /* image side */
+  size_t G, Ho, Wo;  /* grid side: channels, size */
+  size_t kh, kw, s, pad;
+};
+
+/* Scratch for one GEMM form: index arrays, a padded copy, driver work. */
+struct work {
+  ptrdiff_t *idx;
+  float *pad, *gemm;
+  struct spdi_ukernel u;
+  int nt;
+};
+
+static inline int work_get(spd_tape *t, size_t nidx, size_t npad, struct work *w)
+{
+  spdi_ukernel_get(&w->u);
+  w->nt = spdi_threads();
+  const size_t ib = (nidx * sizeof(ptrdiff_t) + 63) / 64 * 64;
+  const size_t pb = (npad * sizeof(float) + 63) / 64 * 64;
+  const size_t gb = spdi_igemm_work(&w->u, w->nt) * sizeof(float);
+  char *p = spdi_tape_scratch(t, ib + pb + gb);
+  if (p == NULL)
+    return spd_tape_status(t);
+  w->idx = (ptrdiff_t *)p;
+  w->pad = (float *)(p + ib);
+  w->gemm = (float *)(p + ib + pb);
+  return SPD_OK;
+}
+
+/* The padded image split into stride phases: each plane of the zero-padded
+ * image (Hp x Wp) becomes s * s sub-planes of Hs x Ws, sub-plane (a, b)
+ * holding the padded pixels (y s + a, x s + b). A tap (i, j) of output
+ * pixel (oh, ow) then reads sub-plane (i mod s, j mod s) at (oh + i / s,
+ * ow + j / s): consecutive output pixels of a row are consecutive floats,
+ * for any stride, so the packing copies runs instead of striding and the
+ * direct path of the GEMM driver applies. With s = 1 this is the padded
+ * image itself. */
+static inline size_t phase_h(const struct geom *g)
+{
+  return (g->H + 2 * g->pad + g->s - 1) / g->s;
+}
+
+static inline size_t phase_w(const struct geom *g)
+{
+  return (g->W + 2 * g->pad + g->s - 1) / g->s;
+}
+
+/* Taps of phase a along one axis: i with (a + pad - i) divisible by s, and
+ * the grid offset d = (a + pad - i) / s each one reads. */
+static inline size_t phase_taps(size_t a, size_t k, size_t s, size_t pad, size_t *tap, ptrdiff_t *d)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < k; i++) {
+    ptrdiff_t v = (ptrdiff_t)(a + pad) - (ptrdiff_t)i;
+    if (v % (ptrdiff_t)s == 0) {
+      tap[n] = i;
+      d[n++] = v / (ptrdiff_t)s;
+    }
+  }
+  return n;
+}
+
+/* Zero padding of the grid tensor that every phase's reads stay inside:
+ * [lo, hi) of grid rows read along an axis of image size n. */
+static inline void phase_pad(size_t n, size_t k, size_t s, size_t pad, size_t ng, size_t *before,
+                      size_t *after)
+{
+  ptrdiff_t lo = 0, hi = (ptrdiff_t)ng;
+  size_t tap[64];
+  ptrdiff_t d[64];
+  for (size_t a = 0; a < s && a < n; a++) {
+    size_t nt = phase_taps(a, k, s, pad, tap, d);
+    ptrdiff_t count = (ptrdiff_t)((n - a + s - 1) / s);
+    for (size_t q = 0; q < nt; q++) {
+      lo = d[q] < lo ? d[q] : lo;
+      hi = count + d[q] > hi ? count + d[q] : hi;
+    }
+  }
+  *before = (size_t)-lo;
+  *after = (size_t)hi - ng;
+}
+
+#endif /* SPDI_CONV_FORMS_H */
