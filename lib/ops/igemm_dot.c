@@ -29,8 +29,7 @@
 
 #define DOT_RB 4           /* rows of C per block */
 #define DOT_CB 6           /* columns of C per block: 24 accumulators + 5 */
-#define DOT_MIN_RUN 32     /* the mean run length the path needs: at 16 (rows of 16
-                            * pixels) it was no faster than packing */
+#define DOT_MIN_RUN 16     /* the mean run length the path needs (one full vector) */
 #define DOT_CHUNK 1024     /* K per chunk */
 #define DOT_MAX_C 65536    /* elements of C */
 
