@@ -321,7 +321,7 @@ static const struct direct_case direct_cases[] = {
    * GEMM driver's dot path (on AVX-512 CPUs) */
   { 0, 1, 3, 64, 64, 4, 5, 2, 2, 0 },
   { 1, 1, 4, 32, 32, 3, 5, 1, 2, 0 },   /* transpose, stride 1: runs of 32 */
-  /* batches of 8 or more with output rows under 16 pixels: the
+  /* batches of 8 or more with output rows of 16 pixels or fewer: the
    * batch-innermost weight gradient of conv_chwn.c */
   { 0, 8, 5, 8, 8, 6, 5, 2, 2, 0 },     /* the encoder's deep layers */
   { 0, 9, 3, 7, 9, 4, 3, 1, 1, 0 },     /* odd sizes, a batch of 9 */
