@@ -21,6 +21,7 @@
  * the sum of the layer's output. Times are medians over N repetitions
  * after one warm-up; GFLOP counts the GEMM work of forward and backward
  * (2 m n k per GEMM), nothing for batch norm and activations. */
+#include "bench_time.h"
 #include "gemm.h"
 
 #include <spreaddiv.h>
@@ -28,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum kind { CONV, TCONV, DENSE };
 enum post { BN_RELU, RELU, SIGMOID, NONE };
@@ -41,25 +41,6 @@ struct layer {
   enum post post;
   int input_grad;
 };
-
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void die(const char *what, int rc)
 {
@@ -165,7 +146,7 @@ static struct result run_layer(const struct layer *l, size_t batch, int reps)
   for (int r = -1; r < reps; r++) {
     spd_params_zero_grad(p);
     spd_tape_reset(t);
-    double t0 = now();
+    double t0 = spdb_now();
     spd_tensor *in = spd_param(t, p, x), *y;
     spd_tensor *bias = l->post == BN_RELU ? NULL : spd_param(t, p, b);
     if (l->kind == DENSE) {
@@ -183,16 +164,16 @@ static struct result run_layer(const struct layer *l, size_t batch, int reps)
     else if (l->post == SIGMOID)
       y = spd_sigmoid(t, y);
     spd_tensor *loss = spd_sum(t, y);
-    double t1 = now();
+    double t1 = spdb_now();
     CHECK(spd_backward(t, loss));
-    double t2 = now();
+    double t2 = spdb_now();
     if (r >= 0) {
       tf[r] = (t1 - t0) * 1e3;
       tt[r] = (t2 - t0) * 1e3;
     }
   }
   (void)ho;
-  struct result res = { median(tf, reps), median(tt, reps) };
+  struct result res = { spdb_median(tf, (size_t)reps), spdb_median(tt, (size_t)reps) };
   free(tf);
   free(tt);
   spd_tape_free(t);
@@ -208,12 +189,12 @@ static double sgemm_gflops(int reps)
   fill(b, n * n, 8, 1.0f);
   double *ts = malloc((size_t)reps * sizeof *ts);
   for (int r = -1; r < reps; r++) {
-    double t0 = now();
+    double t0 = spdb_now();
     spdi_sgemm(false, false, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     if (r >= 0)
-      ts[r] = now() - t0;
+      ts[r] = spdb_now() - t0;
   }
-  double gf = 2.0 * (double)n * n * n / median(ts, reps) * 1e-9;
+  double gf = 2.0 * (double)n * n * n / spdb_median(ts, (size_t)reps) * 1e-9;
   free(a);
   free(b);
   free(c);

@@ -5,13 +5,14 @@
  * the process's peak resident set.
  *
  * usage: estimator-bench DIM N [--threads T] [--reps R] [--grad] */
+#include "bench_time.h"
+
 #include <spreaddiv.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 static size_t live, peak;
 
@@ -34,19 +35,6 @@ static void count_free(void *opaque, void *ptr)
   size_t *p = (size_t *)((char *)ptr - 16);
   live -= p[0];
   free(p);
-}
-
-static double now(void)
-{
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
@@ -94,19 +82,19 @@ int main(int argc, char **argv)
   const size_t base = live;
   peak = live;
   for (int r = 0; r < reps; r++) {
-    double t0 = now();
+    double t0 = spdb_now();
     if (spd_estimate(e, xp, n, xq, n, &value, &se, g) != SPD_OK) {
       fprintf(stderr, "estimator-bench: %s\n", spd_last_error());
       return 1;
     }
-    times[r] = now() - t0;
+    times[r] = spdb_now() - t0;
   }
-  qsort(times, (size_t)reps, sizeof *times, cmp);
+  const double med = spdb_median(times, (size_t)reps);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("spreaddiv dim %zu n %zu threads %d%s: median %.3f s (min %.3f, max %.3f, %d runs) "
          "value %.6f se %.6f lib_peak %.1f MiB peak_rss %.0f MiB\n",
-         dim, n, threads, grad ? " +grad" : "", times[reps / 2], times[0], times[reps - 1],
+         dim, n, threads, grad ? " +grad" : "", med, times[0], times[reps - 1],
          reps, value, se, (double)(peak - base) / (1 << 20), (double)ru.ru_maxrss / 1024);
   spd_estimator_free(e);
   spd_fdiv_free(f);

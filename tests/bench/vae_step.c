@@ -12,25 +12,13 @@
  * steps (default 2) N steps (default 10) are timed one by one; prints one
  * line per step and, as its last line, exactly `seconds_per_step <median>`.
  * tests/bench/vae_step_torch.py is the same model and objective in PyTorch. */
+#include "bench_time.h"
+
 #include <spreaddiv.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static void usage(void)
 {
@@ -93,13 +81,12 @@ int main(int argc, char **argv)
     check(spd_vae_step(v, x, (size_t)batch, &loss), "step");
   double *t = malloc((size_t)steps * sizeof *t);
   for (long s = 0; s < steps; s++) {
-    double t0 = now();
+    double t0 = spdb_now();
     check(spd_vae_step(v, x, (size_t)batch, &loss), "step");
-    t[s] = now() - t0;
+    t[s] = spdb_now() - t0;
     printf("step %ld: %.4f s, loss %.2f\n", s, t[s], loss);
   }
-  qsort(t, (size_t)steps, sizeof *t, cmp_double);
-  double med = steps % 2 ? t[steps / 2] : 0.5 * (t[steps / 2 - 1] + t[steps / 2]);
+  double med = spdb_median(t, (size_t)steps);
   printf("seconds_per_step %.6f\n", med);
   free(t);
   free(x);
