@@ -252,16 +252,27 @@ static int decode(spd_generator *g, const float *z, size_t n, float *x)
   return rc;
 }
 
+/* Floats of n latent rows and n output rows; n must be positive and both
+ * counts must fit in bytes. Errors are reported as fn's. */
+static int rows_sizes(const spd_generator *g, size_t n, const char *fn, size_t *nz,
+                      size_t *nx)
+{
+  if (n == 0)
+    return spdi_set_error(SPD_E_INVALID, fn, "n is 0");
+  if (!spdi_size_mul(n, g->cfg.z_dim, nz) || !spdi_size_mul(n, g->cfg.x_dim, nx) ||
+      *nz > SIZE_MAX / sizeof(float) || *nx > SIZE_MAX / sizeof(float))
+    return spdi_set_error(SPD_E_OVERFLOW, fn, "n %zu rows overflow", n);
+  return SPD_OK;
+}
+
 int spd_generator_decode(spd_generator *g, const float *z, size_t n, float *x)
 {
   if (g == NULL || z == NULL || x == NULL)
     return SPDI_FAIL(SPD_E_INVALID, "NULL argument");
-  if (n == 0)
-    return SPDI_FAIL(SPD_E_INVALID, "n is 0");
   size_t nz, nx;
-  if (!spdi_size_mul(n, g->cfg.z_dim, &nz) || !spdi_size_mul(n, g->cfg.x_dim, &nx) ||
-      nz > SIZE_MAX / sizeof(float) || nx > SIZE_MAX / sizeof(float))
-    return SPDI_FAIL(SPD_E_OVERFLOW, "n %zu rows overflow", n);
+  int rc = rows_sizes(g, n, __func__, &nz, &nx);
+  if (rc != SPD_OK)
+    return rc;
   if (!spdi_all_finite(z, nz))
     return SPDI_FAIL(SPD_E_DOMAIN, "z holds NaN or Inf");
   return decode(g, z, n, x);
@@ -271,16 +282,14 @@ int spd_generator_sample(spd_generator *g, spd_rng *rng, size_t n, float *x)
 {
   if (g == NULL || rng == NULL || x == NULL)
     return SPDI_FAIL(SPD_E_INVALID, "NULL argument");
-  if (n == 0)
-    return SPDI_FAIL(SPD_E_INVALID, "n is 0");
   size_t nz, nx;
-  if (!spdi_size_mul(n, g->cfg.z_dim, &nz) || !spdi_size_mul(n, g->cfg.x_dim, &nx) ||
-      nz > SIZE_MAX / sizeof(float) || nx > SIZE_MAX / sizeof(float))
-    return SPDI_FAIL(SPD_E_OVERFLOW, "n %zu overflows", n);
+  int rc = rows_sizes(g, n, __func__, &nz, &nx);
+  if (rc != SPD_OK)
+    return rc;
   float *z = spdi_malloc(nz * sizeof *z);
   if (z == NULL)
     return SPDI_FAIL(SPD_E_NOMEM, "out of memory for %zu latent values", nz);
-  int rc = spd_rng_normal(rng, z, nz);
+  rc = spd_rng_normal(rng, z, nz);
   if (rc == SPD_OK)
     rc = decode(g, z, n, x);
   spdi_free(z);
