@@ -269,6 +269,16 @@ int spd_vae_loss_parts(const spd_vae *v, double *recon, double *kl)
   return SPD_OK;
 }
 
+void spdi_vae_renorm_factor(const spd_vae *v, float *p, size_t np)
+{
+  double ss = 0;
+  for (size_t i = 1; i < np; i++)
+    ss += (double)p[i] * p[i];
+  double scale = ss > 0 ? v->opt[SPD_VAE_SPREAD_NORM] / sqrt(ss) : 0.0;
+  for (size_t i = 1; i < np; i++)
+    p[i] = (float)(p[i] * scale);
+}
+
 int spdi_vae_make_learned_spread(spd_vae *v, const float *params)
 {
   size_t dim = v->gen->cfg.x_dim, rank = (size_t)v->opt[SPD_VAE_LEARN_SPREAD_RANK];
@@ -286,12 +296,7 @@ int spdi_vae_make_learned_spread(spd_vae *v, const float *params)
       rc = spd_rng_normal(rng, buf + 1, np - 1);
     spd_rng_free(rng);
     if (rc == SPD_OK) { /* buf is unset when the stream could not be made */
-      double ss = 0;
-      for (size_t i = 1; i < np; i++)
-        ss += (double)buf[i] * buf[i];
-      double scale = ss > 0 ? v->opt[SPD_VAE_SPREAD_NORM] / sqrt(ss) : 0.0;
-      for (size_t i = 1; i < np; i++)
-        buf[i] = (float)(buf[i] * scale);
+      spdi_vae_renorm_factor(v, buf, np);
       buf[0] = (float)spdi_vae_sigma_at(v, v->steps);
     }
   }

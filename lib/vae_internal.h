@@ -62,4 +62,8 @@ int spdi_vae_loss(spd_vae *v, const float *x, size_t n, int grad, double *loss);
 /* The spread sigma for step k of the schedule. */
 double spdi_vae_sigma_at(const spd_vae *v, uint64_t k);
 
+/* Scale the learned spread's factor p[1..np) to the norm option
+ * SPD_VAE_SPREAD_NORM (all zero stays zero). */
+void spdi_vae_renorm_factor(const spd_vae *v, float *p, size_t np);
+
 #endif /* SPDI_VAE_INTERNAL_H */

@@ -247,12 +247,7 @@ static int spread_step(spd_vae *v)
   if (rc != SPD_OK)
     return rc;
   float *p = spd_params_data(v->sp, 0);
-  double ss = 0;
-  for (size_t i = 1; i < np; i++)
-    ss += (double)p[i] * p[i];
-  double scale = ss > 0 ? v->opt[SPD_VAE_SPREAD_NORM] / sqrt(ss) : 0.0;
-  for (size_t i = 1; i < np; i++)
-    p[i] = (float)(p[i] * scale);
+  spdi_vae_renorm_factor(v, p, np);
   return spd_spread_set_params(v->spread, p);
 }
 
