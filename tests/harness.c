@@ -120,3 +120,12 @@ void spdt_check_damaged(const char *path, const char *bad, unsigned seed,
   loader->release(obj);
   free(b);
 }
+
+float spdt_hash_value(size_t i, unsigned seed)
+{
+  uint32_t h = (uint32_t)i * 2654435761u ^ seed * 40503u;
+  h ^= h >> 15;
+  h *= 2246822519u;
+  h ^= h >> 13;
+  return (float)(h % 2001) / 1000.0f - 1.0f;
+}

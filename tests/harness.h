@@ -63,6 +63,11 @@ void spdt_check_damaged(const char *path, const char *bad, unsigned seed,
  * precision matrices of the 3-D low-rank spread tests). */
 void spdt_inverse3(const double *c, double *p);
 
+/* A fixed pseudo-random value in [-1, 1] (multiples of 1e-3) for element i
+ * of an input drawn with seed: reproducible test data without an RNG
+ * stream (the GEMM driver and direct-loop convolution tests). */
+float spdt_hash_value(size_t i, unsigned seed);
+
 /* Add a test case holding one test, with a timeout that suits it. */
 void spdt_add(Suite *s, const char *name, const TTest *test, double timeout);
 #define SPDT_ADD(suite, fn, timeout) spdt_add((suite), #fn, fn, (timeout))

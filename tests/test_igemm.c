@@ -38,15 +38,6 @@ struct problem {
   double *want, *mag;
 };
 
-static float value(size_t i, unsigned seed)
-{
-  uint32_t h = (uint32_t)i * 2654435761u ^ seed * 40503u;
-  h ^= h >> 15;
-  h *= 2246822519u;
-  h ^= h >> 13;
-  return (float)(h % 2001) / 1000.0f - 1.0f; /* [-1, 1] */
-}
-
 static ptrdiff_t *offsets(size_t n)
 {
   ptrdiff_t *p = malloc((n ? n : 1) * sizeof *p);
@@ -112,9 +103,9 @@ static void problem_make_runs(struct problem *p, size_t M, size_t N, size_t K, e
   p->mag = calloc(M * N, sizeof *p->mag);
   ck_assert(p->bsrc && p->asrc && p->c && p->want && p->mag);
   for (size_t i = 0; i < K * span; i++)
-    p->bsrc[i] = value(i, 7);
+    p->bsrc[i] = spdt_hash_value(i, 7);
   for (size_t i = 0; i < M * K; i++)
-    p->asrc[i] = value(i, 11);
+    p->asrc[i] = spdt_hash_value(i, 11);
   for (size_t k = 0; k < K; k++) {
     /* reverse the order of B's rows, and of A's K side unless k_runs */
     p->bk[k] = b_run > 0 ? (ptrdiff_t)(k / b_run * span + k % b_run)

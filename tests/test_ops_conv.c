@@ -331,15 +331,6 @@ static const struct direct_case direct_cases[] = {
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 
-static float direct_val(size_t i, unsigned seed)
-{
-  uint32_t h = (uint32_t)i * 2654435761u ^ seed * 40503u;
-  h ^= h >> 15;
-  h *= 2246822519u;
-  h ^= h >> 13;
-  return (float)(h % 2001) / 1000.0f - 1.0f; /* [-1, 1] */
-}
-
 START_TEST(conv_direct_path_matches_reference)
 {
   const struct direct_case *k = &direct_cases[_i];
@@ -360,11 +351,11 @@ START_TEST(conv_direct_path_matches_reference)
   double *dw = calloc(nw, sizeof *dw), *dwa = calloc(nw, sizeof *dwa);
   ck_assert(x && w && r && y && ya && dx && dxa && dw && dwa);
   for (size_t i = 0; i < nx; i++)
-    x[i] = direct_val(i, 1 + (unsigned)_i);
+    x[i] = spdt_hash_value(i, 1 + (unsigned)_i);
   for (size_t i = 0; i < nw; i++)
-    w[i] = direct_val(i, 100 + (unsigned)_i);
+    w[i] = spdt_hash_value(i, 100 + (unsigned)_i);
   for (size_t i = 0; i < ny; i++)
-    r[i] = direct_val(i, 200 + (unsigned)_i);
+    r[i] = spdt_hash_value(i, 200 + (unsigned)_i);
   /* The reference: every (n, c, o, i, j, input pixel, output pixel) term. */
   for (size_t n = 0; n < k->n; n++)
     for (size_t c = 0; c < k->c; c++)
