@@ -54,6 +54,10 @@ void spdi_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
 
 const char *spdi_gemm_arch(void)
 {
+  /* BLIS checks a BLIS_ARCH_TYPE override against its kernel registry,
+   * which bli_arch_query_id() alone does not set up: without this, that
+   * variable made the query abort the process. */
+  bli_init();
   return bli_arch_string(bli_arch_query_id());
 }
 
