@@ -134,29 +134,56 @@ static void problem_free(struct problem *p)
   free(p->ar), free(p->ak), free(p->bk), free(p->bc), free(p->cr), free(p->cc);
 }
 
-/* C = A B with nthreads threads at instruction-set level isa. */
+/* C = A B with nthreads threads at instruction-set level isa, twice: added
+ * into a zeroed C, and with overwrite into a C full of NaN, which must give
+ * equal values (nothing of the old C may be read). */
 static void problem_run(struct problem *p, int isa, int nthreads)
 {
   struct spdi_ukernel u;
   spdi_ukernel_get(&u);
   const size_t bytes = (spdi_igemm_work(&u, nthreads) * sizeof(float) + 63) / 64 * 64;
-  float *work = aligned_alloc(64, bytes);
-  ck_assert_ptr_nonnull(work);
-  memset(p->c, 0, p->M * p->N * sizeof *p->c);
+  const size_t MN = p->M * p->N;
+  float *work = aligned_alloc(64, bytes), *added = malloc(MN * sizeof *added);
+  ck_assert(work != NULL && added != NULL);
   struct spdi_igemm g = { p->M, p->N, p->K, { p->asrc, p->ar, p->ak },
-                          { p->bsrc, p->bk, p->bc }, { p->c, p->cr, p->cc } };
+                          { p->bsrc, p->bk, p->bc }, { p->c, p->cr, p->cc }, false };
   spdi_igemm_cap_isa(isa);
+  memset(p->c, 0, MN * sizeof *p->c);
+  spdi_igemm(&g, &u, work, nthreads);
+  memcpy(added, p->c, MN * sizeof *added);
+  for (size_t q = 0; q < MN; q++)
+    p->c[q] = NAN;
+  g.overwrite = true;
   spdi_igemm(&g, &u, work, nthreads);
   spdi_igemm_cap_isa(SPDI_ISA_AVX512);
+  for (size_t q = 0; q < MN; q++)
+    ck_assert_msg(p->c[q] == added[q], "%zu x %zu x %zu, isa %d: overwrite gave %.9g at %zu, "
+                  "adding to zero %.9g", p->M, p->N, p->K, isa, (double)p->c[q], q,
+                  (double)added[q]);
+  free(added);
   free(work);
 }
 
 static void problem_check(const struct problem *p, const char *what, int isa)
 {
-  for (size_t q = 0; q < p->M * p->N; q++)
-    ck_assert_msg(fabs(p->c[q] - p->want[q]) <= 2e-5 * p->mag[q] + 1e-6,
+  for (size_t q = 0; q < p->M * p->N; q++) {
+    const float c = p->c[p->cr[q / p->N] + p->cc[q % p->N]];
+    ck_assert_msg(fabs(c - p->want[q]) <= 2e-5 * p->mag[q] + 1e-6,
                   "%s (%zu x %zu x %zu, isa %d): element %zu is %.9g, want %.9g", what, p->M,
-                  p->N, p->K, isa, q, (double)p->c[q], p->want[q]);
+                  p->N, p->K, isa, q, (double)c, p->want[q]);
+  }
+}
+
+/* C's rows (and with cols also its columns) stored in a scrambled order:
+ * offsets unevenly spaced, as when a tile of output pixels crosses from
+ * one image to the next. */
+static void problem_permute_c(struct problem *p, bool cols)
+{
+  ck_assert(p->M % 7 != 0 && p->N % 7 != 0);
+  for (size_t r = 0; r < p->M; r++)
+    p->cr[r] = (ptrdiff_t)((r * 7) % p->M * p->N);
+  for (size_t j = 0; cols && j < p->N; j++)
+    p->cc[j] = (ptrdiff_t)((j * 7) % p->N);
 }
 
 struct packed_case {
@@ -164,18 +191,22 @@ struct packed_case {
   enum layout l;
   bool k_runs;
   const char *what;
+  enum { C_PLAIN, C_ROWS_SCRAMBLED, C_SCRAMBLED } c;
 };
 
 /* Shapes above the direct path's 16 rows, so every panel is packed. */
 static const struct packed_case packed_cases[] = {
-  { 40, 300, 70, CONTIGUOUS, true, "contiguous columns, A read in K runs" },
-  { 40, 300, 70, RUNS, true, "runs of 4 columns" },
-  { 37, 290, 90, SCATTERED, false, "scattered columns, permuted K" },
-  { 45, 250, 60, SHORT_RUNS, false, "runs of 3 and 1" },
-  { 40, 300, 70, STRIDE2, true, "every other column" },
-  { 300, 40, 70, RUNS, true, "tall: the driver transposes" },
-  { 300, 40, 70, CONTIGUOUS, true, "tall, contiguous: one run per 6-row panel" },
-  { 260, 24, 300, SCATTERED, true, "tall, scattered, K > one cache block" },
+  { 40, 300, 70, CONTIGUOUS, true, "contiguous columns, A read in K runs", C_PLAIN },
+  { 40, 300, 70, RUNS, true, "runs of 4 columns", C_PLAIN },
+  { 37, 290, 90, SCATTERED, false, "scattered columns, permuted K", C_PLAIN },
+  { 45, 250, 60, SHORT_RUNS, false, "runs of 3 and 1", C_PLAIN },
+  { 40, 300, 70, STRIDE2, true, "every other column", C_PLAIN },
+  { 300, 40, 70, RUNS, true, "tall: the driver transposes", C_PLAIN },
+  { 300, 40, 70, CONTIGUOUS, true, "tall, contiguous: one run per 6-row panel", C_PLAIN },
+  { 260, 24, 300, SCATTERED, true, "tall, scattered, K > one cache block", C_PLAIN },
+  { 40, 300, 300, CONTIGUOUS, true, "C's rows unevenly spaced, K > one block", C_ROWS_SCRAMBLED },
+  { 300, 40, 70, RUNS, true, "tall, C's rows unevenly spaced", C_ROWS_SCRAMBLED },
+  { 40, 300, 70, RUNS, true, "C's rows and columns unevenly spaced", C_SCRAMBLED },
 };
 #define NPACKED (sizeof packed_cases / sizeof packed_cases[0])
 
@@ -184,6 +215,8 @@ START_TEST(packed_paths_match_reference)
   const struct packed_case *k = &packed_cases[_i];
   struct problem p;
   problem_make(&p, k->M, k->N, k->K, k->l, k->k_runs);
+  if (k->c != C_PLAIN)
+    problem_permute_c(&p, k->c == C_SCRAMBLED);
   for (int isa = SPDI_ISA_PORTABLE; isa <= SPDI_ISA_AVX512; isa++) {
     problem_run(&p, isa, 1);
     problem_check(&p, k->what, isa);

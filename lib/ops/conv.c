@@ -163,7 +163,8 @@ static void form_fwd(const struct geom *g, size_t M, const float *wt, const floa
   }
   for (size_t q = 0; q < cols; q++)
     cc[q] = (ptrdiff_t)(q / P * M * P + q % P);
-  struct spdi_igemm gm = { M, cols, K, { wt, ar, ak }, { w->pad, bk, bc }, { grid, cr, cc } };
+  struct spdi_igemm gm = { M, cols, K, { wt, ar, ak }, { w->pad, bk, bc }, { grid, cr, cc },
+                           false };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }
 
@@ -186,7 +187,8 @@ static void form_wgrad(const struct geom *g, size_t M, const float *grid, const 
   }
   for (size_t q = 0; q < cols; q++)
     ak[q] = (ptrdiff_t)(q / P * M * P + q % P);
-  struct spdi_igemm gm = { M, K, cols, { grid, ar, ak }, { w->pad, bk, bc }, { dw, cr, cc } };
+  struct spdi_igemm gm = { M, K, cols, { grid, ar, ak }, { w->pad, bk, bc }, { dw, cr, cc },
+                           false };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }
 
@@ -271,7 +273,7 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
             }
         struct spdi_igemm gm = { C, cols, K, { wt, ar, ak },
                                  { w->pad + n0 * G * Hq * Wq, bk, bc },
-                                 { image + n0 * C * HW, cr, cc } };
+                                 { image + n0 * C * HW, cr, cc }, false };
         spdi_igemm(&gm, &w->u, w->gemm, w->nt);
       }
   }
@@ -354,7 +356,8 @@ static void form_scatter(const struct geom *g, const float *wt, const float *gri
       cc[q] = (ptrdiff_t)q;
     }
     memset(w->pad, 0, M * cols * sizeof(float));
-    struct spdi_igemm gm = { M, cols, G, { wt, ar, ak }, { grid, bk, bc }, { w->pad, cr, cc } };
+    struct spdi_igemm gm = { M, cols, G, { wt, ar, ak }, { grid, bk, bc }, { w->pad, cr, cc },
+                             false };
     spdi_igemm(&gm, &w->u, w->gemm, w->nt);
     col2im_add(g, gn, w->pad, image + n0 * img);
   }

@@ -114,6 +114,6 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
   tap_offsets(g, bc);
   for (size_t k = 0; k < K; k++)
     cc[k] = (ptrdiff_t)k;
-  struct spdi_igemm gm = { M, K, cols, { gt, ar, ak }, { img, bk, bc }, { dw, cr, cc } };
+  struct spdi_igemm gm = { M, K, cols, { gt, ar, ak }, { img, bk, bc }, { dw, cr, cc }, false };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }

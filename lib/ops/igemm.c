@@ -2,6 +2,7 @@
  * (jc over N, pc over K, pack B, ic over M, pack A, then micro-tiles), with
  * packing and write-back done here through the index arrays. */
 #include "igemm.h"
+#include <stdlib.h>
 #include "igemm_dot.h"
 #include "tape_impl.h"
 #include "vmath.h"
@@ -342,6 +343,7 @@ bool spdi_igemm_transposes(size_t M, size_t N, const struct spdi_ukernel *u)
    * 32 x 8192 x 400: 30 GFLOP/s, haswell kernels). Otherwise keep C's
    * orientation, whose rows are usually the contiguous side of the output. */
   const double keep = fill(M, N, u->mr, u->nr), swap = fill(N, M, u->mr, u->nr);
+  if (getenv("NOTR")) return false;
   return swap > 1.05 * keep || (swap >= keep / 1.05 && M < 64 && N > 4 * M);
 }
 
@@ -361,6 +363,7 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
     const size_t nc = N - jc < NC ? N - jc : NC, npan = (nc + NR - 1) / NR;
     for (size_t pc = 0; pc < K; pc += KC) {
       const size_t kc = K - pc < KC ? K - pc : KC;
+      const bool acc = pc > 0 || !g->overwrite; /* the first K block may overwrite C */
       for (size_t jp = 0; jp < npan; jp++) {
         const size_t j0 = jp * NR;
         pack_b(g, pc, kc, jc + j0, nc - j0 < NR ? nc - j0 : NR, u->packnr, bp + jp * PB);
@@ -382,7 +385,7 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
             if (cst != 0 && rst != 0) {
               /* a plain strided block of C: the kernel adds into it */
               spdi_ukernel_run(u, m, n, kc, ap + ip * PA, bp + jp * PB, dst + cr[0] + cc[0],
-                               rst, cst, true);
+                               rst, cst, acc);
               continue;
             }
             spdi_ukernel_run(u, m, n, kc, ap + ip * PA, bp + jp * PB, tile, rs, cs, false);
@@ -392,7 +395,7 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
                 float *d = dst + cr[0] + cc[j];
                 const float *tc = tile + (ptrdiff_t)j * cs;
                 for (size_t i = 0; i < m; i++)
-                  d[i] += tc[(ptrdiff_t)i * rs];
+                  d[i] = (acc ? d[i] : 0.0f) + tc[(ptrdiff_t)i * rs];
               }
               continue;
             }
@@ -401,11 +404,13 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
               const float *tr = tile + (ptrdiff_t)i * rs;
               if (cst != 0) {
                 d += cc[0];
-                for (size_t j = 0; j < n; j++)
-                  d[(ptrdiff_t)j * cst] += tr[(ptrdiff_t)j * cs];
+                for (size_t j = 0; j < n; j++) {
+                  float *e = d + (ptrdiff_t)j * cst;
+                  *e = (acc ? *e : 0.0f) + tr[(ptrdiff_t)j * cs];
+                }
               } else {
                 for (size_t j = 0; j < n; j++)
-                  d[cc[j]] += tr[(ptrdiff_t)j * cs];
+                  d[cc[j]] = (acc ? d[cc[j]] : 0.0f) + tr[(ptrdiff_t)j * cs];
               }
             }
           }
@@ -594,12 +599,17 @@ __attribute__((target("avx2,fma"))) static void direct_cols(const struct spdi_ig
           out[r * DIRECT_COLS + j] = acc;
         }
     }
-    if (c_unit) { /* C's columns contiguous (an NCHW output row): vector adds */
+    if (c_unit) { /* C's columns contiguous (an NCHW output row): vector moves */
       for (size_t r = 0; r < R; r++) {
         float *d = g->c.dst + g->c.r[r0 + r] + cc[0];
         const float *o = out + r * DIRECT_COLS;
-        _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), _mm256_loadu_ps(o)));
-        _mm256_storeu_ps(d + 8, _mm256_add_ps(_mm256_loadu_ps(d + 8), _mm256_loadu_ps(o + 8)));
+        __m256 v0 = _mm256_loadu_ps(o), v1 = _mm256_loadu_ps(o + 8);
+        if (!g->overwrite) {
+          v0 = _mm256_add_ps(_mm256_loadu_ps(d), v0);
+          v1 = _mm256_add_ps(_mm256_loadu_ps(d + 8), v1);
+        }
+        _mm256_storeu_ps(d, v0);
+        _mm256_storeu_ps(d + 8, v1);
       }
       continue;
     }
@@ -607,7 +617,7 @@ __attribute__((target("avx2,fma"))) static void direct_cols(const struct spdi_ig
       float *d = g->c.dst + g->c.r[r0 + r];
       const float *o = out + r * DIRECT_COLS;
       for (size_t j = 0; j < n; j++)
-        d[cc[j]] += o[j];
+        d[cc[j]] = (g->overwrite ? 0.0f : d[cc[j]]) + o[j];
     }
   }
 }
@@ -691,6 +701,7 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
     gt.c.dst = g0->c.dst;
     gt.c.r = g0->c.c;
     gt.c.c = g0->c.r;
+    gt.overwrite = g0->overwrite;
     g = &gt;
   }
   /* Threads split the side whose packed operand is the larger (the other

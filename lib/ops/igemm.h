@@ -4,6 +4,9 @@
  *   A[r][k] = a.src[a.r[r] + a.k[k]],  B[k][c] = b.src[b.k[k] + b.c[c]],
  *   C[r][c] at c.dst[c.r[r] + c.c[c]].
  *
+ * With overwrite set, C = A B instead: C's old contents are never read, so
+ * a fresh output needs no zero fill first.
+ *
  * Every layout the convolution ops need has this form: row-major weights,
  * im2col of a (zero-padded) image and its transpose, channel-major views of
  * NCHW tensors, the stride-phase gather of a transposed convolution, and
@@ -27,6 +30,7 @@ struct spdi_igemm {
   struct { const float *src; const ptrdiff_t *r, *k; } a;
   struct { const float *src; const ptrdiff_t *k, *c; } b;
   struct { float *dst; const ptrdiff_t *r, *c; } c;
+  bool overwrite; /* C = A B rather than C += A B */
 };
 
 /* Whether spdi_igemm() solves an M x N problem as C^T = B^T A^T (it
@@ -37,7 +41,7 @@ bool spdi_igemm_transposes(size_t M, size_t N, const struct spdi_ukernel *u);
 /* Floats of work space spdi_igemm() needs with nthreads threads. */
 size_t spdi_igemm_work(const struct spdi_ukernel *u, int nthreads);
 
-/* C += A B. work: spdi_igemm_work() floats, 64-byte aligned. Uses up to
+/* C += A B (C = A B with g->overwrite). work: spdi_igemm_work() floats, 64-byte aligned. Uses up to
  * nthreads threads (1 when inside a parallel region). */
 void spdi_igemm(const struct spdi_igemm *g, const struct spdi_ukernel *u, float *work,
                 int nthreads);

@@ -171,10 +171,13 @@ void spdi_igemm_dot_run(const struct spdi_igemm *g, float *work, int nthreads)
           cols[c] = c < C ? j0 + c : j0;
         float sums[DOT_RB * DOT_CB];
         dot_block(g, run + q0, q1 - q0, rows, cols, sums);
+        const bool acc = q0 > 0 || !g->overwrite;
         for (size_t r = 0; r < R; r++) {
           float *d = g->c.dst + g->c.r[i0 + r];
-          for (size_t c = 0; c < C; c++)
-            d[g->c.c[j0 + c]] += sums[r * DOT_CB + c];
+          for (size_t c = 0; c < C; c++) {
+            float *e = d + g->c.c[j0 + c];
+            *e = (acc ? *e : 0.0f) + sums[r * DOT_CB + c];
+          }
         }
       }
       q0 = q1;
