@@ -147,9 +147,10 @@ static size_t padded_image(const struct geom *g)
   return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
 }
 
-/* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image). */
+/* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image); = with
+ * overwrite. */
 static void form_fwd(const struct geom *g, size_t M, const float *wt, const float *image,
-                     float *grid, struct work *w)
+                     float *grid, bool overwrite, struct work *w)
 {
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
@@ -164,7 +165,7 @@ static void form_fwd(const struct geom *g, size_t M, const float *wt, const floa
   for (size_t q = 0; q < cols; q++)
     cc[q] = (ptrdiff_t)(q / P * M * P + q % P);
   struct spdi_igemm gm = { M, cols, K, { wt, ar, ak }, { w->pad, bk, bc }, { grid, cr, cc },
-                           false };
+                           overwrite };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }
 
@@ -228,8 +229,53 @@ static size_t phase_group(const struct geom *g)
   return gn < 1 ? 1 : gn > g->N ? g->N : gn;
 }
 
+/* Floats of the phase-split output buffer of PHASE (stride > 1): one
+ * group's image gradient, its phases one after another. */
+#define PHASE_OUT_MAX_S 8
+
+static size_t phase_out(const struct geom *g)
+{
+  return g->s == 1 || g->s > PHASE_OUT_MAX_S ? 0 : (phase_group(g) * g->C * g->H * g->W + 15) / 16 * 16;
+}
+
+/* image rows += the phase-split rows of buf: image pixel (h, w) of each
+ * plane takes phase (h mod s, w mod s) at (h / s, w / s). Phase p's planes
+ * (gn C of Hh x Wh) start at buf + off[p]. */
+static void phase_merge(const struct geom *g, size_t gn, const float *buf, const size_t *off,
+                        float *image)
+{
+  const size_t s = g->s, H = g->H, W = g->W, planes = gn * g->C;
+#pragma omp parallel for if(planes * H * W >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t pl = 0; pl < planes; pl++)
+    for (size_t h = 0; h < H; h++) {
+      const size_t a = h % s, hh = h / s, Hh = (H - a + s - 1) / s;
+      float *row = image + (pl * H + h) * W;
+      if (s == 2) { /* the inverse of split_row2, for the common stride */
+        const size_t W0 = (W + 1) / 2, W1 = W / 2;
+        const float *r0 = buf + off[2 * a] + (pl * Hh + hh) * W0;
+        const float *r1 = buf + off[2 * a + 1] + (pl * Hh + hh) * W1;
+#pragma omp simd
+        for (size_t x = 0; x < W1; x++) {
+          row[2 * x] += r0[x];
+          row[2 * x + 1] += r1[x];
+        }
+        if (W % 2 == 1)
+          row[W - 1] += r0[W1];
+        continue;
+      }
+      for (size_t w = 0; w < W; w++) {
+        const size_t b = w % s, Wh = (W - b + s - 1) / s;
+        row[w] += buf[off[a * s + b] + (pl * Hh + hh) * Wh + w / s];
+      }
+    }
+}
+
 /* PHASE: image (N x C x H x W) += gather of grid (N x G x Ho x Wo) through
- * W (G x C x kh x kw), a group of images at a time. */
+ * W (G x C x kh x kw), a group of images at a time. With a stride, each
+ * phase's GEMM overwrites its part of a phase-split buffer (phase_out)
+ * whose columns are consecutive floats, so its tiles go to C as whole
+ * vectors instead of one strided float at a time; one pass then adds the
+ * buffer into the image (which stays in L2 with the group). */
 static void form_phase(const struct geom *g, const float *wt, const float *grid, float *image,
                        struct work *w)
 {
@@ -239,23 +285,32 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
   phase_pad(g->W, g->kw, s, g->pad, g->Wo, &pl, &pr);
   const size_t Hq = g->Ho + pt + pb, Wq = g->Wo + pl + pr, gmax = phase_group(g);
   pad_planes(grid, g->N * G, g->Ho, g->Wo, pt, pb, pl, pr, w->pad);
-  size_t ti[64], tj[64];
+  float *buf = phase_out(g) > 0 ? w->pad + (phase_padded(g) + 15) / 16 * 16 : NULL;
+  size_t ti[64], tj[64], off[PHASE_OUT_MAX_S * PHASE_OUT_MAX_S] = { 0 };
   ptrdiff_t di[64], dj[64];
   for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
     const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
+    size_t used = 0;
     for (size_t a = 0; a < s && a < g->H; a++)
       for (size_t b = 0; b < s && b < g->W; b++) {
         const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
         const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
         const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
         const size_t K = G * ni * nj, cols = gn * Hh * Wh;
-        if (K == 0)
-          continue; /* no tap lands on this phase: it only has the bias */
+        if (buf != NULL) {
+          off[a * s + b] = used;
+          used += gn * C * Hh * Wh;
+        }
+        if (K == 0) { /* no tap lands on this phase: it only has the bias */
+          if (buf != NULL)
+            memset(buf + off[a * s + b], 0, gn * C * Hh * Wh * sizeof *buf);
+          continue;
+        }
         ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
         ptrdiff_t *cc = cr + C;
         for (size_t r = 0; r < C; r++) {
           ar[r] = (ptrdiff_t)(r * kk);
-          cr[r] = (ptrdiff_t)(r * HW);
+          cr[r] = (ptrdiff_t)(buf != NULL ? off[a * s + b] + r * Hh * Wh : r * HW);
         }
         size_t k = 0;
         for (size_t o = 0; o < G; o++)
@@ -269,13 +324,17 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
           for (size_t hh = 0; hh < Hh; hh++)
             for (size_t ww = 0; ww < Wh; ww++, q++) {
               bc[q] = (ptrdiff_t)(n * G * Hq * Wq + (hh + pt) * Wq + ww + pl);
-              cc[q] = (ptrdiff_t)(n * C * HW + (hh * s + a) * g->W + ww * s + b);
+              cc[q] = (ptrdiff_t)(buf != NULL ? (n * C * Hh + hh) * Wh + ww
+                                              : n * C * HW + (hh * s + a) * g->W + ww * s + b);
             }
         struct spdi_igemm gm = { C, cols, K, { wt, ar, ak },
                                  { w->pad + n0 * G * Hq * Wq, bk, bc },
-                                 { image + n0 * C * HW, cr, cc }, false };
+                                 { buf != NULL ? buf : image + n0 * C * HW, cr, cc },
+                                 buf != NULL };
         spdi_igemm(&gm, &w->u, w->gemm, w->nt);
       }
+    if (buf != NULL)
+      phase_merge(g, gn, buf, off, image + n0 * C * HW);
   }
 }
 
@@ -355,9 +414,8 @@ static void form_scatter(const struct geom *g, const float *wt, const float *gri
       bc[q] = (ptrdiff_t)((n0 + q / P) * G * P + q % P);
       cc[q] = (ptrdiff_t)q;
     }
-    memset(w->pad, 0, M * cols * sizeof(float));
     struct spdi_igemm gm = { M, cols, G, { wt, ar, ak }, { grid, bk, bc }, { w->pad, cr, cc },
-                             false };
+                             true };
     spdi_igemm(&gm, &w->u, w->gemm, w->nt);
     col2im_add(g, gn, w->pad, image + n0 * img);
   }
@@ -395,7 +453,7 @@ static size_t gather_scratch_idx(const struct geom *g)
 
 static size_t gather_padded(const struct geom *g)
 {
-  return use_scatter(g) ? scatter_col(g) : phase_padded(g);
+  return use_scatter(g) ? scatter_col(g) : (phase_padded(g) + 15) / 16 * 16 + phase_out(g);
 }
 
 /* out[n, c, :] = bias[c] (or 0). */
@@ -494,8 +552,9 @@ int spdi_op_conv2d(spd_tape *t, spd_tensor *y, enum spdi_action action)
   if (action == SPDI_FORWARD) {
     if (work_get(t, fwd_scratch_idx(&g, O), padded_image(&g), &wk) != SPD_OK)
       return spd_tape_status(t);
-    fill_bias(y->data, g.N, O, g.Ho * g.Wo, b != NULL ? b->data : NULL);
-    form_fwd(&g, O, w->data, x->data, y->data, &wk);
+    if (b != NULL) /* without a bias the GEMM writes y whole */
+      fill_bias(y->data, g.N, O, g.Ho * g.Wo, b->data);
+    form_fwd(&g, O, w->data, x->data, y->data, b == NULL, &wk);
     return SPD_OK;
   }
   const size_t nidx = max3(fwd_scratch_idx(&g, O), gather_scratch_idx(&g), 0);
@@ -528,7 +587,7 @@ int spdi_op_conv2d_transpose(spd_tape *t, spd_tensor *y, enum spdi_action action
   if (work_get(t, fwd_scratch_idx(&g, Cin), wgrad_padded(&g), &wk) != SPD_OK)
     return spd_tape_status(t);
   if (x->requires_grad)
-    form_fwd(&g, Cin, w->data, y->grad, x->grad, &wk);
+    form_fwd(&g, Cin, w->data, y->grad, x->grad, false, &wk);
   if (w->requires_grad)
     form_wgrad_any(&g, Cin, x->data, y->grad, w->grad, &wk);
   return b != NULL && b->requires_grad ? bias_grad(t, y, b->grad) : SPD_OK;
