@@ -47,6 +47,10 @@ static const struct conv_case cases[] = {
   /* few output channels (the decoder's RGB layer): GEMM + col2im form */
   { 1, 2, 12, 5, 5, 3, 5, 5, 1, 2, 0, 1 },
   { 1, 2, 4, 3, 4, 1, 5, 5, 2, 2, 1, 1 },
+  /* kernels smaller than the stride: image pixels no tap reaches (stride
+   * phases with nothing to sum) */
+  { 0, 2, 3, 5, 6, 2, 1, 1, 2, 0, 0, 0 },
+  { 1, 2, 2, 3, 4, 3, 2, 2, 3, 0, 2, 0 },
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
