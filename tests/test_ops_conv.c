@@ -321,6 +321,9 @@ static const struct direct_case direct_cases[] = {
   /* images of 64 Ki floats: PHASE takes one image at a time (two groups) */
   { 0, 2, 4, 128, 128, 2, 5, 2, 2, 0 }, /* conv2d input gradient */
   { 1, 2, 2, 64, 64, 4, 5, 2, 2, 1 },   /* transpose forward, 128 x 128 out */
+  /* padded images of 31 Ki floats: the forward takes two images at a
+   * time, the last group one */
+  { 0, 3, 16, 40, 40, 8, 5, 2, 2, 0 },
   /* rows of 32 output pixels, 1024 of them: the weight gradient takes the
    * GEMM driver's dot path (on AVX-512 CPUs) */
   { 0, 1, 3, 64, 64, 4, 5, 2, 2, 0 },

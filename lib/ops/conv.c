@@ -147,26 +147,51 @@ static size_t padded_image(const struct geom *g)
   return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
 }
 
+/* Images per FWD group. With few output channels (at most 16: the
+ * driver's direct path, which reads the padded image in place) each group
+ * of images is padded just before its GEMM, so the copy is read back from
+ * L2 rather than from memory: 64 Ki floats of padded images, and at least
+ * 256 columns to keep the path. With more channels the packed path copies
+ * every panel anyway, and smaller GEMMs would pack the weights once per
+ * group: one group. */
+static size_t fwd_group(const struct geom *g, size_t M)
+{
+  if (M > 16)
+    return g->N;
+  const size_t per = g->C * g->s * g->s * phase_h(g) * phase_w(g), cols = g->Ho * g->Wo;
+  size_t gn = ((size_t)64 << 10) / (per ? per : 1);
+  if (gn * cols < 256)
+    gn = (256 + cols - 1) / (cols ? cols : 1);
+  return gn < 1 ? 1 : gn > g->N ? g->N : gn;
+}
+
 /* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image); = with
- * overwrite. */
+ * overwrite. A group of images at a time (fwd_group): the index arrays of
+ * the first group serve every group from shifted base pointers. */
 static void form_fwd(const struct geom *g, size_t M, const float *wt, const float *image,
                      float *grid, bool overwrite, struct work *w)
 {
-  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, gmax = fwd_group(g, M);
+  struct geom sub = *g;
+  sub.N = gmax;
+  const size_t cols = gmax * P;
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
   ptrdiff_t *cc = cr + M;
-  pad_image(g, image, w->pad);
   /* the weights (A) are read along taps: keep their natural order */
-  im2col_index(g, false, bk, ak, bc);
+  im2col_index(&sub, false, bk, ak, bc);
   for (size_t r = 0; r < M; r++) {
     ar[r] = (ptrdiff_t)(r * K);
     cr[r] = (ptrdiff_t)(r * P);
   }
   for (size_t q = 0; q < cols; q++)
     cc[q] = (ptrdiff_t)(q / P * M * P + q % P);
-  struct spdi_igemm gm = { M, cols, K, { wt, ar, ak }, { w->pad, bk, bc }, { grid, cr, cc },
-                           overwrite };
-  spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+  for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
+    sub.N = g->N - n0 < gmax ? g->N - n0 : gmax;
+    pad_image(&sub, image + n0 * g->C * g->H * g->W, w->pad);
+    struct spdi_igemm gm = { M, sub.N * P, K, { wt, ar, ak }, { w->pad, bk, bc },
+                             { grid + n0 * M * P, cr, cc }, overwrite };
+    spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+  }
 }
 
 /* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
