@@ -324,6 +324,9 @@ static const struct direct_case direct_cases[] = {
   /* padded images of 31 Ki floats: the forward takes two images at a
    * time, the last group one */
   { 0, 3, 16, 40, 40, 8, 5, 2, 2, 0 },
+  /* padded images of 16 Ki floats: the weight gradient takes four images
+   * at a time, the last group one */
+  { 0, 5, 4, 60, 60, 2, 5, 2, 2, 0 },
   /* rows of 32 output pixels, 1024 of them: the weight gradient takes the
    * GEMM driver's dot path (on AVX-512 CPUs) */
   { 0, 1, 3, 64, 64, 4, 5, 2, 2, 0 },

@@ -147,22 +147,27 @@ static size_t padded_image(const struct geom *g)
   return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
 }
 
-/* Images per FWD group. With few output channels (at most 16: the
- * driver's direct path, which reads the padded image in place) each group
- * of images is padded just before its GEMM, so the copy is read back from
- * L2 rather than from memory: 64 Ki floats of padded images, and at least
- * 256 columns to keep the path. With more channels the packed path copies
- * every panel anyway, and smaller GEMMs would pack the weights once per
- * group: one group. */
-static size_t fwd_group(const struct geom *g, size_t M)
+/* Images whose padded copy fills about 64 Ki floats (so that it is read
+ * back from L2 right after it is written), but enough of them for
+ * min_cols output pixels. */
+static size_t image_group(const struct geom *g, size_t min_cols)
 {
-  if (M > 16)
-    return g->N;
   const size_t per = g->C * g->s * g->s * phase_h(g) * phase_w(g), cols = g->Ho * g->Wo;
   size_t gn = ((size_t)64 << 10) / (per ? per : 1);
-  if (gn * cols < 256)
-    gn = (256 + cols - 1) / (cols ? cols : 1);
+  if (gn * cols < min_cols)
+    gn = (min_cols + cols - 1) / (cols ? cols : 1);
   return gn < 1 ? 1 : gn > g->N ? g->N : gn;
+}
+
+/* Images per FWD group. With few output channels (at most 16: the
+ * driver's direct path, which reads the padded image in place) each group
+ * of images is padded just before its GEMM, with at least 256 columns to
+ * keep the path. With more channels the packed path copies every panel
+ * anyway, and smaller GEMMs would pack the weights once per group: one
+ * group. */
+static size_t fwd_group(const struct geom *g, size_t M)
+{
+  return M > 16 ? g->N : image_group(g, 256);
 }
 
 /* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image); = with
@@ -195,27 +200,36 @@ static void form_fwd(const struct geom *g, size_t M, const float *wt, const floa
 }
 
 /* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
- * im2col(image)^T. */
+ * im2col(image)^T, a group of images (a slice of the GEMM's K) at a time,
+ * padded just before use as in form_fwd(); slices of at least 1024 terms
+ * keep the driver's dot path. Every group adds into dw, so the split costs
+ * only dw's write-back. */
 static void form_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
                        float *dw, struct work *w)
 {
-  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, gmax = image_group(g, 1024);
+  struct geom sub = *g;
+  sub.N = gmax;
+  const size_t cols = gmax * P;
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + cols, *bc = bk + cols, *cr = bc + K;
   ptrdiff_t *cc = cr + M;
-  pad_image(g, image, w->pad);
   /* small M: the driver transposes, taps become the rows of the packed A
    * (make them evenly spaced; C is small). Otherwise keep C = dW contiguous
    * along taps. */
-  im2col_index(g, spdi_igemm_transposes(M, K, &w->u), bc, cc, bk);
+  im2col_index(&sub, spdi_igemm_transposes(M, K, &w->u), bc, cc, bk);
   for (size_t r = 0; r < M; r++) {
     ar[r] = (ptrdiff_t)(r * P);
     cr[r] = (ptrdiff_t)(r * K);
   }
   for (size_t q = 0; q < cols; q++)
     ak[q] = (ptrdiff_t)(q / P * M * P + q % P);
-  struct spdi_igemm gm = { M, K, cols, { grid, ar, ak }, { w->pad, bk, bc }, { dw, cr, cc },
-                           false };
-  spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+  for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
+    sub.N = g->N - n0 < gmax ? g->N - n0 : gmax;
+    pad_image(&sub, image + n0 * g->C * g->H * g->W, w->pad);
+    struct spdi_igemm gm = { M, K, sub.N * P, { grid + n0 * M * P, ar, ak },
+                             { w->pad, bk, bc }, { dw, cr, cc }, false };
+    spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+  }
 }
 
 static size_t phase_scratch_idx(const struct geom *g)
