@@ -147,16 +147,23 @@ static size_t padded_image(const struct geom *g)
   return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
 }
 
-/* Images whose padded copy fills about 64 Ki floats (so that it is read
- * back from L2 right after it is written), but enough of them for
- * min_cols output pixels. */
-static size_t image_group(const struct geom *g, size_t min_cols)
+/* Images of N, per floats each, that together fill about 64 Ki floats (so
+ * that what is written for them is read back from L2), but enough of them
+ * for min_cols GEMM columns at cols per image. */
+static size_t group_of(size_t N, size_t per, size_t cols, size_t min_cols)
 {
-  const size_t per = g->C * g->s * g->s * phase_h(g) * phase_w(g), cols = g->Ho * g->Wo;
   size_t gn = ((size_t)64 << 10) / (per ? per : 1);
   if (gn * cols < min_cols)
     gn = (min_cols + cols - 1) / (cols ? cols : 1);
-  return gn < 1 ? 1 : gn > g->N ? g->N : gn;
+  return gn < 1 ? 1 : gn > N ? N : gn;
+}
+
+/* group_of() for the padded image of the NCHW forms (per image: its phase
+ * planes; columns: output pixels). */
+static size_t image_group(const struct geom *g, size_t min_cols)
+{
+  return group_of(g->N, g->C * g->s * g->s * phase_h(g) * phase_w(g), g->Ho * g->Wo,
+                  min_cols);
 }
 
 /* Images per FWD group. With few output channels (at most 16: the
@@ -261,11 +268,7 @@ static size_t phase_group(const struct geom *g)
 {
   if (g->s == 1 || g->G * g->kh * g->kw > 640 * g->s * g->s)
     return g->N;
-  const size_t per = g->C * g->H * g->W, cols = phase_h(g) * phase_w(g);
-  size_t gn = ((size_t)64 << 10) / (per ? per : 1);
-  if (gn * cols < 256)
-    gn = (256 + cols - 1) / (cols ? cols : 1);
-  return gn < 1 ? 1 : gn > g->N ? g->N : gn;
+  return group_of(g->N, g->C * g->H * g->W, phase_h(g) * phase_w(g), 256);
 }
 
 /* Floats of the phase-split output buffer of PHASE (stride > 1): one
