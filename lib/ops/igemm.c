@@ -2,7 +2,6 @@
  * (jc over N, pc over K, pack B, ic over M, pack A, then micro-tiles), with
  * packing and write-back done here through the index arrays. */
 #include "igemm.h"
-#include <stdlib.h>
 #include "igemm_dot.h"
 #include "tape_impl.h"
 #include "vmath.h"
@@ -343,7 +342,6 @@ bool spdi_igemm_transposes(size_t M, size_t N, const struct spdi_ukernel *u)
    * 32 x 8192 x 400: 30 GFLOP/s, haswell kernels). Otherwise keep C's
    * orientation, whose rows are usually the contiguous side of the output. */
   const double keep = fill(M, N, u->mr, u->nr), swap = fill(N, M, u->mr, u->nr);
-  if (getenv("NOTR")) return false;
   return swap > 1.05 * keep || (swap >= keep / 1.05 && M < 64 && N > 4 * M);
 }
 
