@@ -9,9 +9,9 @@ usage (with Debian's python3-torch):
 
 For each width and thread count it measures BLIS sgemm (2048^3, median of
 5) and then, per layer, alternates N times: one timed forward + backward of
-ours (a bench_layers run with one warm-up and one timed repetition) and one
-of PyTorch's (after one warm-up). Prints one Markdown table per
-configuration: the medians, the median of the per-round ratios PyTorch /
+ours (a bench_layers run with its two warm-up steps and one timed
+repetition) and one of PyTorch's (after two warm-up steps in this
+process). Prints one Markdown table per configuration: the medians, the median of the per-round ratios PyTorch /
 ours (> 1: we are faster), our GFLOP/s and our fraction of the sgemm
 throughput. BLIS_ARCH_TYPE in the environment selects BLIS's kernels (for
 our side, and for PyTorch's BLAS calls: Debian's libblas.so.3 is BLIS);
@@ -62,7 +62,8 @@ def main():
             for spec in layers_torch.layers(width):
                 x, net = layers_torch.build(spec, a.batch)
                 with torch.backends.mkldnn.flags(enabled=True):
-                    layers_torch.step(x, net)  # warm-up
+                    for _ in range(2):  # warm-up, as bench_layers does
+                        layers_torch.step(x, net)
                     mine, theirs = [], []
                     for _ in range(a.reps):
                         tot, gflop = ours(a.exe, width, a.batch, threads, spec[0])

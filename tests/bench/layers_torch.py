@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch reference for bench_layers.c: the same CelebA encoder/decoder
-layers, forward + backward, timed the same way (median of N after one
-warm-up, the loss is the sum of the layer's output, parameter gradients set
+layers, forward + backward, timed the same way (median of N after two
+warm-ups, the loss is the sum of the layer's output, parameter gradients set
 to None outside the timed region).
 
 Run with Debian's python3-torch:
@@ -69,7 +69,8 @@ def step(x, net):
 
 def run(spec, batch, reps):
     x, net = build(spec, batch)
-    step(x, net)  # warm-up
+    for _ in range(2):  # warm-up
+        step(x, net)
     fwd, total = zip(*(step(x, net) for _ in range(reps)))
     return statistics.median(fwd), statistics.median(total)
 
