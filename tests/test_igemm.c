@@ -29,6 +29,7 @@ enum layout {
   SCATTERED,   /* B's columns spread out: gathers */
   SHORT_RUNS,  /* runs of 3, then 1: the gather side of the chunk test */
   STRIDE2,     /* every other offset: the strided copy */
+  RUNS16,      /* runs of 16 (output rows of 16 pixels in a plane 21 wide) */
 };
 
 struct problem {
@@ -65,6 +66,9 @@ static size_t column_offsets(enum layout l, size_t N, ptrdiff_t *bc)
       break;
     case STRIDE2:
       at = 2 * j;
+      break;
+    case RUNS16:
+      at = j / 16 * 21 + j % 16;
       break;
     }
     bc[j] = (ptrdiff_t)at;
@@ -225,16 +229,19 @@ START_TEST(packed_paths_match_reference)
 }
 END_TEST
 
-/* The direct path (M <= 16, N >= 256, B's columns in contiguous runs of
- * 16) for every row count an AVX2 or AVX-512 block can hold, with a
- * partial last block of columns: all instruction-set levels give the same
- * bits (each element is one FMA chain over k in order), and so do 1 and 2
- * threads. */
+/* The direct path (M <= 16 with AVX2, M <= 32 with AVX-512; N >= 256; B's
+ * columns in contiguous runs of 16) for every row count, with contiguous
+ * columns and with runs of 16 at their own offsets, and a partial last
+ * run: N = 277 is 17 runs (AVX-512 blocks of 3 runs: 5 full blocks and
+ * one of 2) plus 5 columns, N = 261 leaves a block of one run. Where both
+ * instruction sets take the path they give the same bits (each element is
+ * one FMA chain over k in order), and so do 1 and 2 threads. */
 START_TEST(direct_path_same_bits_at_every_isa)
 {
-  const size_t M = (size_t)_i + 1, N = 16 * 17 + 5, K = 29;
+  const size_t M = (size_t)_i / 2 + 1, N = _i % 2 ? 16 * 16 + 5 : 16 * 17 + 5, K = 29;
+  const enum layout l = _i % 4 < 2 ? CONTIGUOUS : RUNS16;
   struct problem p;
-  problem_make(&p, M, N, K, CONTIGUOUS, true);
+  problem_make(&p, M, N, K, l, true);
   float *first = malloc(M * N * sizeof *first);
   ck_assert_ptr_nonnull(first);
   problem_run(&p, SPDI_ISA_AVX512, 1);
@@ -243,9 +250,11 @@ START_TEST(direct_path_same_bits_at_every_isa)
   problem_run(&p, SPDI_ISA_AVX512, 2);
   ck_assert_mem_eq(first, p.c, M * N * sizeof *first);
   problem_run(&p, SPDI_ISA_AVX2, 1);
-  problem_check(&p, "direct", SPDI_ISA_AVX2);
-  ck_assert_msg(memcmp(first, p.c, M * N * sizeof *first) == 0,
-                "M = %zu: AVX2 and AVX-512 direct blocks differ", M);
+  problem_check(&p, M <= 16 ? "direct" : "packed (AVX2 direct stops at 16 rows)",
+                SPDI_ISA_AVX2);
+  if (M <= 16)
+    ck_assert_msg(memcmp(first, p.c, M * N * sizeof *first) == 0,
+                  "M = %zu: AVX2 and AVX-512 direct blocks differ", M);
   problem_run(&p, SPDI_ISA_PORTABLE, 1);
   problem_check(&p, "direct, portable packing", SPDI_ISA_PORTABLE);
   free(first);
@@ -286,7 +295,7 @@ Suite *spdt_suite(void)
   TCase *tc = tcase_create("paths");
   tcase_set_timeout(tc, 60);
   tcase_add_loop_test(tc, packed_paths_match_reference, 0, (int)NPACKED);
-  tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 16);
+  tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 64);
   tcase_add_loop_test(tc, dot_path_matches_reference, 0, 3);
   suite_add_tcase(s, tc);
   return s;

@@ -284,13 +284,13 @@ END_TEST
 
 /* ---- the direct GEMM path and the stride-phase im2col -------------------
  *
- * lib/ops/igemm.c reads B straight from its source (no packing) when a GEMM
- * has at most 16 rows, at least 256 columns, K >= 8 and B's columns come in
- * contiguous runs of 16; lib/ops/conv.c splits the padded image into stride
- * phases so that holds for stride 2 too. The gradient checks above use
- * shapes too small for it, so these cases are sized to reach it: few
- * channels (<= 16 on the GEMM's row side), 16- or 32-pixel-wide maps (rows of
- * 16 contiguous columns), >= 256 columns:
+ * lib/ops/igemm_direct.c reads B straight from its source (no packing) when
+ * a GEMM has at most 16 rows (32 with AVX-512), at least 256 columns, K >= 8
+ * and B's columns come in contiguous runs of 16; lib/ops/conv.c splits the
+ * padded image into stride phases so that holds for stride 2 too. The
+ * gradient checks above use shapes too small for it, so these cases are
+ * sized to reach it: few channels (<= 32 on the GEMM's row side), 16- or
+ * 32-pixel-wide maps (rows of 16 contiguous columns), >= 256 columns:
  *
  *   conv2d forward         FWD,   M = out channels, columns n x 16 x 16
  *   conv2d input grad      PHASE, M = in channels, one GEMM per stride phase
@@ -315,6 +315,8 @@ static const struct direct_case direct_cases[] = {
   { 0, 1, 3, 20, 20, 16, 5, 2, 2, 0 }, /* encoder's first layer: transposed weight grad */
   { 0, 1, 2, 16, 16, 6, 3, 1, 1, 0 },  /* 3x3, pad 1, exactly 256 columns */
   { 0, 1, 2, 18, 18, 16, 3, 1, 0, 0 }, /* no padding, 16 out channels */
+  { 0, 2, 24, 32, 32, 27, 5, 2, 2, 0 }, /* 27 out, 24 in: AVX-512 rows 9+9+9, 8+8+8 */
+  { 1, 2, 20, 16, 16, 26, 5, 2, 2, 1 }, /* transpose, 26 out (PHASE), 20 in (FWD) */
   { 1, 2, 4, 16, 16, 3, 5, 2, 2, 1 },  /* decoder layer 16 -> 32, RGB out */
   { 1, 2, 4, 16, 16, 2, 5, 1, 2, 0 },  /* decoder's last layer, stride 1 */
   { 1, 1, 6, 16, 16, 2, 3, 2, 1, 1 },  /* 3x3 stride 2, output pad 1 */

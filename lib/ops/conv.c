@@ -166,15 +166,14 @@ static size_t image_group(const struct geom *g, size_t min_cols)
                   min_cols);
 }
 
-/* Images per FWD group. With few output channels (at most 16: the
- * driver's direct path, which reads the padded image in place) each group
- * of images is padded just before its GEMM, with at least 256 columns to
- * keep the path. With more channels the packed path copies every panel
+/* Images per FWD group. With few output channels (the driver's direct
+ * path, which reads the padded image in place) each group of images is
+ * padded just before its GEMM, with at least 256 columns to keep the path. With more channels the packed path copies every panel
  * anyway, and smaller GEMMs would pack the weights once per group: one
  * group. */
 static size_t fwd_group(const struct geom *g, size_t M)
 {
-  return M > 16 ? g->N : image_group(g, 256);
+  return M > spdi_igemm_direct_max_m() ? g->N : image_group(g, 256);
 }
 
 /* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image); = with

@@ -1,8 +1,9 @@
-/* GEMM driver over indexed operands: see igemm.h. The loop nest is BLIS's
- * (jc over N, pc over K, pack B, ic over M, pack A, then micro-tiles), with
- * packing and write-back done here through the index arrays. */
+/* GEMM driver over indexed operands: see igemm.h. The packed path's loop
+ * nest is BLIS's (jc over N, pc over K, pack B, ic over M, pack A, then
+ * micro-tiles), with packing and write-back done here through the index
+ * arrays; the direct and dot paths are in igemm_direct.c and igemm_dot.c. */
 #include "igemm.h"
-#include "igemm_dot.h"
+#include "igemm_paths.h"
 #include "tape_impl.h"
 #include "vmath.h"
 
@@ -14,7 +15,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #  include <immintrin.h>
-#  define DIRECT_X86 1
+#  define PACK_X86 1
 #endif
 
 static size_t round_up(size_t n, size_t m)
@@ -44,20 +45,6 @@ size_t spdi_igemm_work(const struct spdi_ukernel *u, int nthreads)
   return (size_t)(nthreads < 1 ? 1 : nthreads) * per_thread(u);
 }
 
-/* The common stride of idx[0..n), or 0 if they are not evenly spaced
- * (positions along one output row are: the packing then copies with a
- * fixed stride instead of gathering through the index). */
-static ptrdiff_t even_stride(const ptrdiff_t *idx, size_t n)
-{
-  if (n < 2)
-    return 0;
-  const ptrdiff_t st = idx[1] - idx[0];
-  for (size_t j = 2; j < n; j++)
-    if (idx[j] - idx[j - 1] != st)
-      return 0;
-  return st;
-}
-
 /* The widest instruction set the driver may use (spdi_igemm_cap_isa). */
 static int isa_cap = SPDI_ISA_AVX512;
 
@@ -71,7 +58,7 @@ int spdi_igemm_isa(void)
   return isa_cap;
 }
 
-#ifdef DIRECT_X86
+#ifdef PACK_X86
 static bool pack_cpu(void)
 {
   return isa_cap >= SPDI_ISA_AVX2 && __builtin_cpu_supports("avx2");
@@ -242,8 +229,8 @@ static bool int32_span(const ptrdiff_t *minor, size_t n)
 SPDI_CLONES static void pack(const float *src, const ptrdiff_t *major, size_t kc,
                              const ptrdiff_t *minor, size_t n, size_t ld, float *dst)
 {
-  const ptrdiff_t st = even_stride(minor, n);
-#ifdef DIRECT_X86
+  const ptrdiff_t st = spdi_even_stride(minor, n);
+#ifdef PACK_X86
   /* A gather along the minor side (the taps of an im2col of a few-channel
    * image, transposed, in a weight gradient) whose major index comes in
    * runs of consecutive offsets (output pixels along a row): copy each
@@ -378,8 +365,8 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
             const size_t m = mc - i0 < MR ? mc - i0 : MR, n = nc - j0 < NR ? nc - j0 : NR;
             const ptrdiff_t *cr = g->c.r + ic + i0, *cc = g->c.c + jc + j0;
             float *dst = g->c.dst;
-            const ptrdiff_t cst = n > 1 ? even_stride(cc, n) : 1;
-            const ptrdiff_t rst = m > 1 ? even_stride(cr, m) : 1;
+            const ptrdiff_t cst = n > 1 ? spdi_even_stride(cc, n) : 1;
+            const ptrdiff_t rst = m > 1 ? spdi_even_stride(cr, m) : 1;
             if (cst != 0 && rst != 0) {
               /* a plain strided block of C: the kernel adds into it */
               spdi_ukernel_run(u, m, n, kc, ap + ip * PA, bp + jp * PB, dst + cr[0] + cc[0],
@@ -417,256 +404,6 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
   }
 }
 
-
-/* ---- direct path for few rows ------------------------------------------
- *
- * With M at most DIRECT_MAX_M, a packed B panel serves one to three micro-
- * panels of A, so packing B (a gather through the index arrays) costs about
- * as much as the micro-kernel work it feeds: convolutions with few output
- * or input channels (a decoder's last layers, an encoder's first) spent
- * most of their time packing. This path reads B straight from its source
- * instead: 16 columns at a time (vector loads when the columns are
- * contiguous, gathers otherwise), FMA into register accumulators for up to
- * DIRECT_ROWS rows of A with AVX2, or all of them with AVX-512 (A packed
- * once per call, k-major), then adds the block to C. Each element of C is summed over k in order by one thread,
- * so results do not depend on the thread count. */
-#define DIRECT_MAX_M 16
-#define DIRECT_ROWS 6
-#define DIRECT_COLS 16
-#define DIRECT_MAX_THREADS 64
-
-#ifdef DIRECT_X86
-static bool direct_cpu(void)
-{
-  /* libgcc's CPU model is filled in by a constructor before main */
-  return isa_cap >= SPDI_ISA_AVX2 && __builtin_cpu_supports("avx2") &&
-         __builtin_cpu_supports("fma");
-}
-
-/* out (R x 16) = sum_k ap[k * lda + r] * B[k][j], B[k][j] at bsrc[bk[k] + j]
- * (unit) or bsrc[bk[k] + idx[j]]. */
-#define DIRECT_BODY(R, UNIT)                                                         \
-  do {                                                                               \
-    __m256 c0[R], c1[R];                                                             \
-    for (int r = 0; r < (R); r++)                                                    \
-      c0[r] = c1[r] = _mm256_setzero_ps();                                           \
-    for (size_t k = 0; k < K; k++) {                                                 \
-      const float *bp = bsrc + bk[k];                                                \
-      __m256 b0, b1;                                                                 \
-      if (UNIT) {                                                                    \
-        b0 = _mm256_loadu_ps(bp);                                                    \
-        b1 = _mm256_loadu_ps(bp + 8);                                                \
-      } else {                                                                       \
-        b0 = _mm256_i32gather_ps(bp, i0, 4);                                         \
-        b1 = _mm256_i32gather_ps(bp, i1, 4);                                         \
-      }                                                                              \
-      const float *a = ap + k * lda;                                                 \
-      for (int r = 0; r < (R); r++) {                                                \
-        const __m256 av = _mm256_broadcast_ss(a + r);                                \
-        c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);                                      \
-        c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);                                      \
-      }                                                                              \
-    }                                                                                \
-    for (int r = 0; r < (R); r++) {                                                  \
-      _mm256_storeu_ps(out + r * DIRECT_COLS, c0[r]);                                \
-      _mm256_storeu_ps(out + r * DIRECT_COLS + 8, c1[r]);                            \
-    }                                                                                \
-  } while (0)
-
-__attribute__((target("avx2,fma"))) static void direct_block(size_t R, bool unit, size_t K,
-                                                             const float *ap, size_t lda,
-                                                             const float *bsrc,
-                                                             const ptrdiff_t *bk,
-                                                             const int32_t *idx, float *out)
-{
-  const __m256i i0 = _mm256_loadu_si256((const __m256i *)idx);
-  const __m256i i1 = _mm256_loadu_si256((const __m256i *)(idx + 8));
-#define DIRECT_CASE(R)                                                               \
-  case R:                                                                            \
-    if (unit)                                                                        \
-      DIRECT_BODY(R, 1);                                                             \
-    else                                                                             \
-      DIRECT_BODY(R, 0);                                                             \
-    break;
-  switch (R) {
-    DIRECT_CASE(1)
-    DIRECT_CASE(2)
-    DIRECT_CASE(3)
-    DIRECT_CASE(4)
-    DIRECT_CASE(5)
-    DIRECT_CASE(6)
-  default:
-    break;
-  }
-#undef DIRECT_CASE
-}
-
-/* direct_block() with 16-lane registers: one register per row, so all of
- * A's rows (M <= DIRECT_MAX_M) share each load of B, at twice the width.
- * Every element is the same FMA chain over k as in direct_block(), so the
- * two give the same bits. */
-#define DIRECT512_BODY(R, UNIT)                                                      \
-  do {                                                                               \
-    __m512 c[R];                                                                     \
-    for (int r = 0; r < (R); r++)                                                    \
-      c[r] = _mm512_setzero_ps();                                                    \
-    for (size_t k = 0; k < K; k++) {                                                 \
-      const float *bp = bsrc + bk[k];                                                \
-      const __m512 b = (UNIT) ? _mm512_loadu_ps(bp) : _mm512_i32gather_ps(vi, bp, 4); \
-      const float *a = ap + k * lda;                                                 \
-      for (int r = 0; r < (R); r++)                                                  \
-        c[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), b, c[r]);                       \
-    }                                                                                \
-    for (int r = 0; r < (R); r++)                                                    \
-      _mm512_storeu_ps(out + r * DIRECT_COLS, c[r]);                                 \
-  } while (0)
-
-__attribute__((target("avx512f"))) static void direct_block16(size_t R, bool unit, size_t K,
-                                                              const float *ap, size_t lda,
-                                                              const float *bsrc,
-                                                              const ptrdiff_t *bk,
-                                                              const int32_t *idx, float *out)
-{
-  const __m512i vi = _mm512_loadu_si512(idx);
-#define DIRECT512_CASE(R)                                                            \
-  case R:                                                                            \
-    if (unit)                                                                        \
-      DIRECT512_BODY(R, 1);                                                          \
-    else                                                                             \
-      DIRECT512_BODY(R, 0);                                                          \
-    break;
-  switch (R) {
-    DIRECT512_CASE(1)
-    DIRECT512_CASE(2)
-    DIRECT512_CASE(3)
-    DIRECT512_CASE(4)
-    DIRECT512_CASE(5)
-    DIRECT512_CASE(6)
-    DIRECT512_CASE(7)
-    DIRECT512_CASE(8)
-    DIRECT512_CASE(9)
-    DIRECT512_CASE(10)
-    DIRECT512_CASE(11)
-    DIRECT512_CASE(12)
-    DIRECT512_CASE(13)
-    DIRECT512_CASE(14)
-    DIRECT512_CASE(15)
-    DIRECT512_CASE(16)
-  default:
-    break;
-  }
-#undef DIRECT512_CASE
-}
-
-static bool direct_wide_cpu(void)
-{
-  return isa_cap >= SPDI_ISA_AVX512 && __builtin_cpu_supports("avx512f");
-}
-
-/* Columns [j0, j0 + n) of C += A B, n <= DIRECT_COLS; ap: A packed k-major
- * (ap[k * M + r]); out: DIRECT_MAX_M x DIRECT_COLS floats. */
-__attribute__((target("avx2,fma"))) static void direct_cols(const struct spdi_igemm *g,
-                                                            const float *ap, size_t j0,
-                                                            size_t n, float *out)
-{
-  const size_t M = g->M, K = g->K;
-  const ptrdiff_t *bc = g->b.c + j0, *cc = g->c.c + j0;
-  int32_t idx[DIRECT_COLS];
-  bool vec = n == DIRECT_COLS, unit = vec;
-  for (size_t j = 0; vec && j < n; j++) {
-    const ptrdiff_t d = bc[j] - bc[0];
-    vec = d >= INT32_MIN / 4 && d <= INT32_MAX / 4;
-    idx[j] = (int32_t)d;
-    unit = unit && d == (ptrdiff_t)j;
-  }
-  const bool wide = vec && direct_wide_cpu();
-  const size_t rows = wide ? DIRECT_MAX_M : DIRECT_ROWS;
-  const bool c_unit = n == DIRECT_COLS && even_stride(cc, n) == 1;
-  for (size_t r0 = 0; r0 < M; r0 += rows) {
-    const size_t R = M - r0 < rows ? M - r0 : rows;
-    if (wide) {
-      direct_block16(R, unit, K, ap + r0, M, g->b.src + bc[0], g->b.k, idx, out);
-    } else if (vec) {
-      direct_block(R, unit, K, ap + r0, M, g->b.src + bc[0], g->b.k, idx, out);
-    } else { /* the last, partial block: same sums, one column at a time */
-      for (size_t r = 0; r < R; r++)
-        for (size_t j = 0; j < n; j++) {
-          float acc = 0.0f;
-          for (size_t k = 0; k < K; k++)
-            acc = __builtin_fmaf(ap[k * M + r0 + r], g->b.src[g->b.k[k] + bc[j]], acc);
-          out[r * DIRECT_COLS + j] = acc;
-        }
-    }
-    if (c_unit) { /* C's columns contiguous (an NCHW output row): vector moves */
-      for (size_t r = 0; r < R; r++) {
-        float *d = g->c.dst + g->c.r[r0 + r] + cc[0];
-        const float *o = out + r * DIRECT_COLS;
-        __m256 v0 = _mm256_loadu_ps(o), v1 = _mm256_loadu_ps(o + 8);
-        if (!g->overwrite) {
-          v0 = _mm256_add_ps(_mm256_loadu_ps(d), v0);
-          v1 = _mm256_add_ps(_mm256_loadu_ps(d + 8), v1);
-        }
-        _mm256_storeu_ps(d, v0);
-        _mm256_storeu_ps(d + 8, v1);
-      }
-      continue;
-    }
-    for (size_t r = 0; r < R; r++) {
-      float *d = g->c.dst + g->c.r[r0 + r];
-      const float *o = out + r * DIRECT_COLS;
-      for (size_t j = 0; j < n; j++)
-        d[cc[j]] = (g->overwrite ? 0.0f : d[cc[j]]) + o[j];
-    }
-  }
-}
-#endif /* DIRECT_X86 */
-
-/* Whether spdi_igemm() takes the direct path for g (shapes and CPU only). */
-static bool direct_suits(const struct spdi_igemm *g, const struct spdi_ukernel *u)
-{
-#ifdef DIRECT_X86
-  if (!(g->M <= DIRECT_MAX_M && g->N >= 16 * DIRECT_COLS && g->K >= 8 &&
-        (g->M * g->K + 15) / 16 * 16 + DIRECT_MAX_THREADS * DIRECT_MAX_M * DIRECT_COLS <=
-            per_thread(u) &&
-        direct_cpu()))
-    return false;
-  /* Only when B's columns come in contiguous runs (gathers were slower
-   * than packing): every full block of columns must be one. */
-  for (size_t j0 = 0; j0 + DIRECT_COLS <= g->N; j0 += DIRECT_COLS)
-    if (g->b.c[j0 + DIRECT_COLS - 1] - g->b.c[j0] != DIRECT_COLS - 1 ||
-        even_stride(g->b.c + j0, DIRECT_COLS) != 1)
-      return false;
-  return true;
-#else
-  (void)g, (void)u;
-  return false;
-#endif
-}
-
-static void direct_run(const struct spdi_igemm *g, float *work, int nthreads)
-{
-#ifdef DIRECT_X86
-  const size_t M = g->M, K = g->K;
-  for (size_t k = 0; k < K; k++)
-    for (size_t r = 0; r < M; r++)
-      work[k * M + r] = g->a.src[g->a.r[r] + g->a.k[k]];
-  float *tiles = work + (M * K + 15) / 16 * 16;
-  const size_t units = (g->N + DIRECT_COLS - 1) / DIRECT_COLS;
-  if ((size_t)nthreads > units)
-    nthreads = (int)units;
-  if (nthreads > DIRECT_MAX_THREADS)
-    nthreads = DIRECT_MAX_THREADS;
-#pragma omp parallel for num_threads(nthreads) schedule(static)
-  for (size_t b = 0; b < units; b++) {
-    const size_t j0 = b * DIRECT_COLS;
-    float *out = tiles + (size_t)omp_get_thread_num() * DIRECT_MAX_M * DIRECT_COLS;
-    direct_cols(g, work, j0, g->N - j0 < DIRECT_COLS ? g->N - j0 : DIRECT_COLS, out);
-  }
-#else
-  (void)g, (void)work, (void)nthreads;
-#endif
-}
-
 void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float *work,
                 int nthreads)
 {
@@ -676,8 +413,8 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
     nthreads = 1;
   /* The choices depend on the shapes (and the CPU) alone, so results stay
    * independent of the thread count. */
-  if (direct_suits(g0, u)) {
-    direct_run(g0, work, nthreads);
+  if (spdi_igemm_direct_suits(g0, per_thread(u))) {
+    spdi_igemm_direct_run(g0, work, nthreads);
     return;
   }
   if (spdi_igemm_dot_suits(g0, per_thread(u))) {

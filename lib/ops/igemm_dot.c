@@ -17,7 +17,7 @@
  * block adds its chunk sums to C (a fixed lane reduction). Threads take
  * contiguous ranges of blocks, so every element of C is summed in the
  * same order by one thread whatever the thread count. */
-#include "igemm_dot.h"
+#include "igemm_paths.h"
 
 #include <omp.h>
 #include <stdint.h>

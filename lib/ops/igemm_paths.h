@@ -1,0 +1,46 @@
+/* The GEMM driver's special paths (igemm_direct.c, igemm_dot.c) and what
+ * they share with it; for the driver only. */
+#ifndef SPDI_IGEMM_PATHS_H
+#define SPDI_IGEMM_PATHS_H
+
+#include "igemm.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The instruction-set level spdi_igemm() may use now (SPDI_ISA_*). */
+int spdi_igemm_isa(void);
+
+/* The common stride of idx[0..n), or 0 if they are not evenly spaced
+ * (positions along one output row are: the packing then copies with a
+ * fixed stride instead of gathering through the index). */
+static inline ptrdiff_t spdi_even_stride(const ptrdiff_t *idx, size_t n)
+{
+  if (n < 2)
+    return 0;
+  const ptrdiff_t st = idx[1] - idx[0];
+  for (size_t j = 2; j < n; j++)
+    if (idx[j] - idx[j - 1] != st)
+      return 0;
+  return st;
+}
+
+/* Whether the direct path suits g with work_floats of work space: at most
+ * spdi_igemm_direct_max_m() rows, B's columns in contiguous runs of 16.
+ * Depends on the shapes, the index arrays and the CPU only. */
+bool spdi_igemm_direct_suits(const struct spdi_igemm *g, size_t work_floats);
+
+/* C += A B (C = A B with overwrite) by the direct path; work as for
+ * spdi_igemm(). */
+void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, int nthreads);
+
+/* Whether the dot path suits g with work_floats of work space: a small C
+ * (a weight gradient) over a long K along which A and B both read runs of
+ * consecutive offsets, on a CPU with AVX-512. Depends on the shapes, the
+ * index arrays and the CPU only. */
+bool spdi_igemm_dot_suits(const struct spdi_igemm *g, size_t work_floats);
+
+/* C += A B by the dot path; work as for spdi_igemm(). */
+void spdi_igemm_dot_run(const struct spdi_igemm *g, float *work, int nthreads);
+
+#endif /* SPDI_IGEMM_PATHS_H */
