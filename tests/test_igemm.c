@@ -30,6 +30,7 @@ enum layout {
   SHORT_RUNS,  /* runs of 3, then 1: the gather side of the chunk test */
   STRIDE2,     /* every other offset: the strided copy */
   RUNS16,      /* runs of 16 (output rows of 16 pixels in a plane 21 wide) */
+  RUNS8,       /* runs of 8 (rows of 8 pixels in a plane 11 wide) */
 };
 
 struct problem {
@@ -69,6 +70,9 @@ static size_t column_offsets(enum layout l, size_t N, ptrdiff_t *bc)
       break;
     case RUNS16:
       at = j / 16 * 21 + j % 16;
+      break;
+    case RUNS8:
+      at = j / 8 * 11 + j % 8;
       break;
     }
     bc[j] = (ptrdiff_t)at;
@@ -233,8 +237,8 @@ END_TEST
  * columns in contiguous runs of 16) for row counts that give every block
  * height of both instruction sets (AVX2: up to 6 rows; AVX-512: M split
  * into equal blocks of up to 8, e.g. 25 as 7 + 7 + 7 + 4), with contiguous
- * columns and with runs of 16 at their own offsets, and a partial last
- * run: N = 277 is 17 runs (AVX-512 blocks of 3 runs: 5 full blocks and
+ * columns, runs of 16 and runs of 8 at their own offsets (a vector then
+ * loads two runs), and a partial last run: N = 277 is 17 runs (AVX-512 blocks of 3 runs: 5 full blocks and
  * one of 2) plus 5 columns, N = 261 leaves a block of one run. Where both
  * instruction sets take the path they give the same bits (each element is
  * one FMA chain over k in order), and so do 1 and 2 threads. */
@@ -242,7 +246,8 @@ START_TEST(direct_path_same_bits_at_every_isa)
 {
   static const size_t rows[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 17, 23, 25, 32 };
   const size_t M = rows[_i / 2], N = _i % 2 ? 16 * 16 + 5 : 16 * 17 + 5, K = 29;
-  const enum layout l = _i % 4 < 2 ? CONTIGUOUS : RUNS16;
+  static const enum layout layouts[] = { CONTIGUOUS, RUNS16, RUNS8 };
+  const enum layout l = layouts[_i % 3];
   struct problem p;
   problem_make(&p, M, N, K, l, true);
   float *first = malloc(M * N * sizeof *first);

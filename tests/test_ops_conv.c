@@ -290,7 +290,8 @@ END_TEST
  * padded image into stride phases so that holds for stride 2 too. The
  * gradient checks above use shapes too small for it, so these cases are
  * sized to reach it: few channels (<= 32 on the GEMM's row side), 16- or
- * 32-pixel-wide maps (rows of 16 contiguous columns), >= 256 columns:
+ * 32-pixel-wide maps (rows of 16 contiguous columns, or of 8 in phases of
+ * 8 x 8), >= 256 columns:
  *
  *   conv2d forward         FWD,   M = out channels, columns n x 16 x 16
  *   conv2d input grad      PHASE, M = in channels, one GEMM per stride phase
@@ -317,6 +318,7 @@ static const struct direct_case direct_cases[] = {
   { 0, 1, 2, 18, 18, 16, 3, 1, 0, 0 }, /* no padding, 16 out channels */
   { 0, 2, 24, 32, 32, 27, 5, 2, 2, 0 }, /* 27 out, 24 in: AVX-512 rows 9+9+9, 8+8+8 */
   { 1, 2, 20, 16, 16, 26, 5, 2, 2, 1 }, /* transpose, 26 out (PHASE), 20 in (FWD) */
+  { 0, 4, 20, 16, 16, 12, 5, 2, 2, 0 }, /* output and phases 8 x 8: runs of 8 */
   { 1, 2, 4, 16, 16, 3, 5, 2, 2, 1 },  /* decoder layer 16 -> 32, RGB out */
   { 1, 2, 4, 16, 16, 2, 5, 1, 2, 0 },  /* decoder's last layer, stride 1 */
   { 1, 1, 6, 16, 16, 2, 3, 2, 1, 1 },  /* 3x3 stride 2, output pad 1 */

@@ -7,7 +7,8 @@
  * encoder's first two) spent most of their time packing. This path packs
  * A once per call (k-major) and reads B straight from its source, whose
  * columns must come in contiguous runs of 16 (one vector: a row of output
- * pixels), each run at its own offset.
+ * pixels) or pairs of runs of 8 (two rows of 8 pixels, in the deeper
+ * layers), each run at its own offset.
  *
  * - AVX2 (at most 16 rows): blocks of up to 6 rows by one run, two 8-lane
  *   registers per row.
@@ -54,15 +55,16 @@ static bool avx512_cpu(void)
   return spdi_igemm_isa() >= SPDI_ISA_AVX512 && __builtin_cpu_supports("avx512f");
 }
 
-/* out[r * RUN + j] = sum_k ap[k * lda + r] * b[bk[k] + j], r < R, j < 16. */
+/* out[r * RUN + j] = sum_k ap[k * lda + r] * B[k][j], r < R, j < 16, with
+ * B[k][j] at lo[bk[k] + j] for j < 8, at hi[bk[k] + j - 8] after. */
 #define AVX2_BODY(R)                                                                 \
   do {                                                                               \
     __m256 c0[R], c1[R];                                                             \
     _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                            \
       c0[r] = c1[r] = _mm256_setzero_ps();                                           \
     for (size_t k = 0; k < K; k++) {                                                 \
-      const __m256 b0 = _mm256_loadu_ps(b + bk[k]);                                  \
-      const __m256 b1 = _mm256_loadu_ps(b + bk[k] + 8);                              \
+      const __m256 b0 = _mm256_loadu_ps(lo + bk[k]);                                 \
+      const __m256 b1 = _mm256_loadu_ps(hi + bk[k]);                                 \
       const float *a = ap + k * lda;                                                 \
       _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                        \
         const __m256 av = _mm256_broadcast_ss(a + r);                                \
@@ -77,7 +79,8 @@ static bool avx512_cpu(void)
   } while (0)
 
 __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, const float *ap,
-                                                           size_t lda, const float *b,
+                                                           size_t lda, const float *lo,
+                                                           const float *hi,
                                                            const ptrdiff_t *bk, float *out)
 {
   switch (R) {
@@ -91,9 +94,17 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
   }
 }
 
-/* out[r * TILE / WIDE_ROWS + v * RUN + j] = sum_k ap[k * lda + r] *
- * b[v][bk[k] + j], r < R, v < NV, j < 16. */
-#define WIDE_BODY(R, NV)                                                             \
+/* Vector v of B's row k: lo[v][bk[k]] .. + 16, or with SPLIT its halves
+ * from lo[v][bk[k]] and hi[v][bk[k]] (two runs of 8). */
+#define WIDE_LOAD(SPLIT, v)                                                          \
+  ((SPLIT) ? _mm512_castpd_ps(_mm512_insertf64x4(                                    \
+                 _mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(lo[v] + bk[k]))), \
+                 _mm256_castps_pd(_mm256_loadu_ps(hi[v] + bk[k])), 1))               \
+           : _mm512_loadu_ps(lo[v] + bk[k]))
+
+/* out[r * WIDE_RUNS * RUN + v * RUN + j] = sum_k ap[k * lda + r] * (vector v
+ * of B's row k)[j], r < R, v < NV, j < 16. */
+#define WIDE_BODY(R, NV, SPLIT)                                                      \
   do {                                                                               \
     __m512 c[R][NV];                                                                 \
     _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                            \
@@ -102,7 +113,7 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
     for (size_t k = 0; k < K; k++) {                                                 \
       __m512 bv[NV];                                                                 \
       _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)                         \
-        bv[v] = _mm512_loadu_ps(b[v] + bk[k]);                                       \
+        bv[v] = WIDE_LOAD(SPLIT, v);                                                 \
       const float *a = ap + k * lda;                                                 \
       _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++) {                        \
         const __m512 av = _mm512_set1_ps(a[r]);                                      \
@@ -115,19 +126,28 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
         _mm512_storeu_ps(out + r * WIDE_RUNS * RUN + v * RUN, c[r][v]);              \
   } while (0)
 
+#define WIDE_NV(R, SPLIT)                                                            \
+  do {                                                                               \
+    if (nv == 3)                                                                     \
+      WIDE_BODY(R, 3, SPLIT);                                                        \
+    else if (nv == 2)                                                                \
+      WIDE_BODY(R, 2, SPLIT);                                                        \
+    else                                                                             \
+      WIDE_BODY(R, 1, SPLIT);                                                        \
+  } while (0)
 #define WIDE_CASE(R)                                                                 \
   case R:                                                                            \
-    if (nv == 3)                                                                     \
-      WIDE_BODY(R, 3);                                                               \
-    else if (nv == 2)                                                                \
-      WIDE_BODY(R, 2);                                                               \
+    if (split)                                                                       \
+      WIDE_NV(R, 1);                                                                 \
     else                                                                             \
-      WIDE_BODY(R, 1);                                                               \
+      WIDE_NV(R, 0);                                                                 \
     break;
 
-__attribute__((target("avx512f"))) static void wide_block(size_t R, size_t nv, size_t K,
-                                                          const float *ap, size_t lda,
-                                                          const float *const *b,
+__attribute__((target("avx512f"))) static void wide_block(size_t R, size_t nv, bool split,
+                                                          size_t K, const float *ap,
+                                                          size_t lda,
+                                                          const float *const *lo,
+                                                          const float *const *hi,
                                                           const ptrdiff_t *bk, float *out)
 {
   switch (R) {
@@ -144,6 +164,7 @@ __attribute__((target("avx512f"))) static void wide_block(size_t R, size_t nv, s
   }
 }
 #undef WIDE_CASE
+#undef WIDE_NV
 
 /* C's rows r0 .. r0 + R, columns j0 .. j0 + n (n <= 16) from out (row
  * stride ld): C's columns contiguous (an NCHW output row) or not. */
@@ -197,27 +218,29 @@ static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t j0, 
                         bool wide, float *out)
 {
   const size_t M = g->M, K = g->K, full = n / RUN;
+  const float *lo[WIDE_RUNS], *hi[WIDE_RUNS];
+  bool split = false;
+  for (size_t v = 0; v < full && v < WIDE_RUNS; v++) {
+    lo[v] = g->b.src + g->b.c[j0 + v * RUN];
+    hi[v] = g->b.src + g->b.c[j0 + v * RUN + RUN / 2];
+    split = split || hi[v] != lo[v] + RUN / 2;
+  }
   if (wide && full > 0) {
     /* rows in equal blocks of at most WIDE_ROWS: 16 rows as 8 + 8, 12 as 6 + 6 */
     const size_t nb = (M + WIDE_ROWS - 1) / WIDE_ROWS, per = (M + nb - 1) / nb;
-    const float *b[WIDE_RUNS];
-    for (size_t v = 0; v < full; v++)
-      b[v] = g->b.src + g->b.c[j0 + v * RUN];
     for (size_t r0 = 0; r0 < M; r0 += per) {
       const size_t R = M - r0 < per ? M - r0 : per;
-      wide_block(R, full, K, ap + r0, M, b, g->b.k, out);
+      wide_block(R, full, split, K, ap + r0, M, lo, hi, g->b.k, out);
       for (size_t v = 0; v < full; v++)
         write_run(g, r0, R, j0 + v * RUN, RUN, out + v * RUN, WIDE_RUNS * RUN);
     }
   } else {
-    for (size_t v = 0; v < full; v++) {
-      const float *b = g->b.src + g->b.c[j0 + v * RUN];
+    for (size_t v = 0; v < full; v++) /* full is 0 or 1 here */
       for (size_t r0 = 0; r0 < M; r0 += AVX2_ROWS) {
         const size_t R = M - r0 < AVX2_ROWS ? M - r0 : AVX2_ROWS;
-        avx2_block(R, K, ap + r0, M, b, g->b.k, out);
+        avx2_block(R, K, ap + r0, M, lo[v], hi[v], g->b.k, out);
         write_run(g, r0, R, j0 + v * RUN, RUN, out, RUN);
       }
-    }
   }
   if (n % RUN != 0)
     short_run(g, ap, j0 + full * RUN, n % RUN, out);
@@ -239,9 +262,10 @@ bool spdi_igemm_direct_suits(const struct spdi_igemm *g, size_t work_floats)
         (g->M * g->K + 15) / 16 * 16 + MAX_THREADS * TILE <= work_floats))
     return false;
   /* Only when B's columns come in contiguous runs (gathers were slower
-   * than packing): every full run of 16 must be one. */
-  for (size_t j0 = 0; j0 + RUN <= g->N; j0 += RUN)
-    if (g->b.c[j0 + RUN - 1] - g->b.c[j0] != RUN - 1 || spdi_even_stride(g->b.c + j0, RUN) != 1)
+   * than packing): every full vector of 16 must be two runs of 8. */
+  const size_t half = RUN / 2, vecs = g->N / RUN * RUN;
+  for (size_t j0 = 0; j0 < vecs; j0 += half)
+    if (g->b.c[j0 + half - 1] - g->b.c[j0] != half - 1 || spdi_even_stride(g->b.c + j0, half) != 1)
       return false;
   return true;
 }
