@@ -269,7 +269,7 @@ int spd_generator_decode(spd_generator *g, const float *z, size_t n, float *x)
 {
   if (g == NULL || z == NULL || x == NULL)
     return SPDI_FAIL(SPD_E_INVALID, "NULL argument");
-  size_t nz, nx;
+  size_t nz = 0, nx = 0;
   int rc = rows_sizes(g, n, __func__, &nz, &nx);
   if (rc != SPD_OK)
     return rc;
@@ -282,7 +282,7 @@ int spd_generator_sample(spd_generator *g, spd_rng *rng, size_t n, float *x)
 {
   if (g == NULL || rng == NULL || x == NULL)
     return SPDI_FAIL(SPD_E_INVALID, "NULL argument");
-  size_t nz, nx;
+  size_t nz = 0, nx = 0;
   int rc = rows_sizes(g, n, __func__, &nz, &nx);
   if (rc != SPD_OK)
     return rc;

@@ -77,7 +77,7 @@ static int draw_raw(const spd_spread *s, spd_rng *rng, float *raw, size_t count)
 
 int spd_spread_draw_noise(const spd_spread *s, spd_rng *rng, size_t n, float *raw)
 {
-  size_t count;
+  size_t count = 0;
   int st = check_rows(__func__, s, n, spd_spread_noise_width(s), &count);
   if (st != SPD_OK)
     return st;
@@ -96,7 +96,7 @@ static bool overlaps(const float *a, size_t na, const float *b, size_t nb)
 int spd_spread_apply_noise(const spd_spread *s, const float *x, const float *raw, size_t n,
                            float *y)
 {
-  size_t count, rcount;
+  size_t count = 0, rcount = 0;
   int st = check_rows(__func__, s, n, spd_spread_noise_width(s), &rcount);
   if (st == SPD_OK)
     st = check_rows(__func__, s, n, s->dim, &count);
@@ -125,7 +125,7 @@ int spd_spread_apply_noise(const spd_spread *s, const float *x, const float *raw
 
 int spd_spread_sample(const spd_spread *s, spd_rng *rng, const float *x, size_t n, float *y)
 {
-  size_t count, rcount;
+  size_t count = 0, rcount = 0;
   int st = check_rows(__func__, s, n, spd_spread_noise_width(s), &rcount);
   if (st == SPD_OK)
     st = check_rows(__func__, s, n, s->dim, &count);
@@ -158,7 +158,7 @@ int spd_spread_sample(const spd_spread *s, spd_rng *rng, const float *x, size_t 
 
 size_t spdi_spread_noise_grad_work(const spd_spread *s, size_t n)
 {
-  size_t count;
+  size_t count = 0;
   const size_t nchunks = n / REDUCE_ROWS + 1;
   if (!spdi_size_mul(nchunks, s->dim, &count) || count > SIZE_MAX / sizeof(double))
     return 0;
@@ -168,7 +168,7 @@ size_t spdi_spread_noise_grad_work(const spd_spread *s, size_t n)
 int spdi_spread_apply_noise_grad(const char *func, const spd_spread *s, const float *raw,
                                  size_t n, const float *grad_y, float *grad_params, double *part)
 {
-  size_t count, rcount;
+  size_t count = 0, rcount = 0;
   int st = check_rows(func, s, n, spd_spread_noise_width(s), &rcount);
   if (st == SPD_OK)
     st = check_rows(func, s, n, s->dim, &count);
