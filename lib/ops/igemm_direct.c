@@ -265,7 +265,8 @@ bool spdi_igemm_direct_suits(const struct spdi_igemm *g, size_t work_floats)
    * than packing): every full vector of 16 must be two runs of 8. */
   const size_t half = RUN / 2, vecs = g->N / RUN * RUN;
   for (size_t j0 = 0; j0 < vecs; j0 += half)
-    if (g->b.c[j0 + half - 1] - g->b.c[j0] != half - 1 || spdi_even_stride(g->b.c + j0, half) != 1)
+    if (g->b.c[j0 + half - 1] - g->b.c[j0] != (ptrdiff_t)half - 1 ||
+        spdi_even_stride(g->b.c + j0, half) != 1)
       return false;
   return true;
 }
