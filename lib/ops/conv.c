@@ -168,9 +168,9 @@ static size_t image_group(const struct geom *g, size_t min_cols)
 
 /* Images per FWD group. With few output channels (the driver's direct
  * path, which reads the padded image in place) each group of images is
- * padded just before its GEMM, with at least 256 columns to keep the path. With more channels the packed path copies every panel
- * anyway, and smaller GEMMs would pack the weights once per group: one
- * group. */
+ * padded just before its GEMM, with at least 256 columns to keep the
+ * path. With more channels the packed path copies every panel anyway, and
+ * smaller GEMMs would pack the weights once per group: one group. */
 static size_t fwd_group(const struct geom *g, size_t M)
 {
   return M > spdi_igemm_direct_max_m() ? g->N : image_group(g, 256);

@@ -43,18 +43,6 @@
 #define TILE (WIDE_ROWS * WIDE_RUNS * RUN) /* floats of one block's output */
 
 #ifdef DIRECT_X86
-static bool avx2_cpu(void)
-{
-  /* libgcc's CPU model is filled in by a constructor before main */
-  return spdi_igemm_isa() >= SPDI_ISA_AVX2 && __builtin_cpu_supports("avx2") &&
-         __builtin_cpu_supports("fma");
-}
-
-static bool avx512_cpu(void)
-{
-  return spdi_igemm_isa() >= SPDI_ISA_AVX512 && __builtin_cpu_supports("avx512f");
-}
-
 /* out[r * RUN + j] = sum_k ap[k * lda + r] * B[k][j], r < R, j < 16, with
  * B[k][j] at lo[bk[k] + j] for j < 8, at hi[bk[k] + j - 8] after. */
 #define AVX2_BODY(R)                                                                 \
@@ -250,7 +238,9 @@ static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t j0, 
 size_t spdi_igemm_direct_max_m(void)
 {
 #ifdef DIRECT_X86
-  return avx512_cpu() ? WIDE_MAX_M : avx2_cpu() ? AVX2_MAX_M : 0;
+  return spdi_igemm_isa_ok(SPDI_ISA_AVX512) ? WIDE_MAX_M
+         : spdi_igemm_isa_ok(SPDI_ISA_AVX2) ? AVX2_MAX_M
+                                            : 0;
 #else
   return 0;
 #endif
@@ -279,7 +269,7 @@ void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, int nthreads
     for (size_t r = 0; r < M; r++)
       work[k * M + r] = g->a.src[g->a.r[r] + g->a.k[k]];
   float *tiles = work + (M * K + 15) / 16 * 16;
-  const bool wide = avx512_cpu();
+  const bool wide = spdi_igemm_isa_ok(SPDI_ISA_AVX512);
   const size_t cols = (wide ? WIDE_RUNS : 1) * RUN, blocks = (g->N + cols - 1) / cols;
   if ((size_t)nthreads > blocks)
     nthreads = (int)blocks;
