@@ -6,7 +6,7 @@
  * (contiguous panels, runs of a few consecutive offsets, scattered offsets
  * gathered 8 lanes at a time, runs along the K side transposed 8 x 8) and
  * the direct path for few rows, at every instruction-set level the CPU has
- * (spdi_igemm_cap_isa): portable C, AVX2, AVX-512.
+ * (spdi_cap_isa): portable C, AVX2, AVX-512.
  *
  * Tolerance, per element: 2e-5 times the sum of the absolute values of the
  * terms, plus 1e-6. Rounding in float sums of K terms grows like sqrt(K) u
@@ -15,6 +15,7 @@
  * not approach). A misplaced element of A or B moves a sum by one whole
  * term, about 1/K of it: 4e-4 at K = 2400, 20 times the tolerance. */
 #include "harness.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "internal.h"
 #include "ops/igemm.h"
@@ -155,7 +156,7 @@ static void problem_run(struct problem *p, int isa, int nthreads)
   ck_assert(work != NULL && added != NULL);
   struct spdi_igemm g = { p->M, p->N, p->K, { p->asrc, p->ar, p->ak },
                           { p->bsrc, p->bk, p->bc }, { p->c, p->cr, p->cc }, false };
-  spdi_igemm_cap_isa(isa);
+  spdi_cap_isa(isa);
   memset(p->c, 0, MN * sizeof *p->c);
   spdi_igemm(&g, &u, work, nthreads);
   memcpy(added, p->c, MN * sizeof *added);
@@ -163,7 +164,7 @@ static void problem_run(struct problem *p, int isa, int nthreads)
     p->c[q] = NAN;
   g.overwrite = true;
   spdi_igemm(&g, &u, work, nthreads);
-  spdi_igemm_cap_isa(SPDI_ISA_AVX512);
+  spdi_cap_isa(SPDI_ISA_AVX512);
   for (size_t q = 0; q < MN; q++)
     ck_assert_msg(p->c[q] == added[q], "%zu x %zu x %zu, isa %d: overwrite gave %.9g at %zu, "
                   "adding to zero %.9g", p->M, p->N, p->K, isa, (double)p->c[q], q,

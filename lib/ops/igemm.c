@@ -45,33 +45,6 @@ size_t spdi_igemm_work(const struct spdi_ukernel *u, int nthreads)
   return (size_t)(nthreads < 1 ? 1 : nthreads) * per_thread(u);
 }
 
-/* The widest instruction set the driver may use (spdi_igemm_cap_isa). */
-static int isa_cap = SPDI_ISA_AVX512;
-
-void spdi_igemm_cap_isa(int isa)
-{
-  isa_cap = isa;
-}
-
-bool spdi_igemm_isa_ok(int isa)
-{
-  if (isa_cap < isa)
-    return false;
-#ifdef PACK_X86
-  /* libgcc's CPU model is filled in by a constructor before main */
-  switch (isa) {
-  case SPDI_ISA_AVX2:
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  case SPDI_ISA_AVX512:
-    return __builtin_cpu_supports("avx512f");
-  default:
-    return true;
-  }
-#else
-  return isa == SPDI_ISA_PORTABLE;
-#endif
-}
-
 #ifdef PACK_X86
 
 /* d[t * ld + j] = s[minor[j] + t] for t < len8 (a multiple of 8), j < n,
@@ -246,7 +219,7 @@ SPDI_CLONES static void pack(const float *src, const ptrdiff_t *major, size_t kc
    * runs of consecutive offsets (output pixels along a row): copy each
    * minor element's run with contiguous reads, transposed in registers
    * 8 x 8, instead of reading one element per index. */
-  if (st != 1 && kc >= 8 && major[7] - major[0] == 7 && spdi_igemm_isa_ok(SPDI_ISA_AVX2)) {
+  if (st != 1 && kc >= 8 && major[7] - major[0] == 7 && spdi_isa_ok(SPDI_ISA_AVX2)) {
     for (size_t p = 0; p < kc;) {
       size_t e = p + 1;
       while (e < kc && major[e] == major[e - 1] + 1)
@@ -273,7 +246,7 @@ SPDI_CLONES static void pack(const float *src, const ptrdiff_t *major, size_t kc
    * a scattered one (weights read across rows) gathered 8 lanes at a time,
    * rather than one element per index. */
   if (st != 2 && n >= 2 && ld <= 8 * PACK_MAX_CHUNKS && (st != 1 || n % 8 != 0) &&
-      spdi_igemm_isa_ok(SPDI_ISA_AVX2)) {
+      spdi_isa_ok(SPDI_ISA_AVX2)) {
     struct chunks c;
     if (chunks_of(minor, n, &c) && n >= 3 * c.n) {
       pack_chunks(src, major, kc, &c, n, ld, dst);

@@ -52,10 +52,4 @@ size_t spdi_igemm_work(const struct spdi_ukernel *u, int nthreads);
 void spdi_igemm(const struct spdi_igemm *g, const struct spdi_ukernel *u, float *work,
                 int nthreads);
 
-/* For tests: the widest instruction set spdi_igemm() may use, so that
- * every code path can be checked on one machine (the CPU still has to
- * support it). Not thread-safe; the default is SPDI_ISA_AVX512. */
-enum { SPDI_ISA_PORTABLE, SPDI_ISA_AVX2, SPDI_ISA_AVX512 };
-void spdi_igemm_cap_isa(int isa);
-
 #endif /* SPDI_IGEMM_H */

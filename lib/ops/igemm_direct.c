@@ -238,8 +238,8 @@ static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t j0, 
 size_t spdi_igemm_direct_max_m(void)
 {
 #ifdef DIRECT_X86
-  return spdi_igemm_isa_ok(SPDI_ISA_AVX512) ? WIDE_MAX_M
-         : spdi_igemm_isa_ok(SPDI_ISA_AVX2) ? AVX2_MAX_M
+  return spdi_isa_ok(SPDI_ISA_AVX512) ? WIDE_MAX_M
+         : spdi_isa_ok(SPDI_ISA_AVX2) ? AVX2_MAX_M
                                             : 0;
 #else
   return 0;
@@ -269,7 +269,7 @@ void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, int nthreads
     for (size_t r = 0; r < M; r++)
       work[k * M + r] = g->a.src[g->a.r[r] + g->a.k[k]];
   float *tiles = work + (M * K + 15) / 16 * 16;
-  const bool wide = spdi_igemm_isa_ok(SPDI_ISA_AVX512);
+  const bool wide = spdi_isa_ok(SPDI_ISA_AVX512);
   const size_t cols = (wide ? WIDE_RUNS : 1) * RUN, blocks = (g->N + cols - 1) / cols;
   if ((size_t)nthreads > blocks)
     nthreads = (int)blocks;

@@ -61,7 +61,7 @@ static size_t find_runs(const struct spdi_igemm *g, struct dot_run *out)
 bool spdi_igemm_dot_suits(const struct spdi_igemm *g, size_t work_floats)
 {
 #ifdef DOT_X86
-  if (!spdi_igemm_isa_ok(SPDI_ISA_AVX512))
+  if (!spdi_isa_ok(SPDI_ISA_AVX512))
     return false;
   if (g->M < DOT_RB || g->N < DOT_CB || g->M * g->N > DOT_MAX_C || g->K < DOT_CHUNK)
     return false;

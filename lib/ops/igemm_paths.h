@@ -3,15 +3,11 @@
 #ifndef SPDI_IGEMM_PATHS_H
 #define SPDI_IGEMM_PATHS_H
 
+#include "cpu.h"
 #include "igemm.h"
 
 #include <stdbool.h>
 #include <stddef.h>
-
-/* Whether the driver may use instruction set isa (SPDI_ISA_*): allowed by
- * spdi_igemm_cap_isa() and supported by the CPU (SPDI_ISA_AVX2 means AVX2
- * with FMA). */
-bool spdi_igemm_isa_ok(int isa);
 
 /* The common stride of idx[0..n), or 0 if they are not evenly spaced
  * (positions along one output row are: the packing then copies with a
