@@ -2,10 +2,13 @@
  * is 44k lines and its types must stay out of every other translation unit
  * (and out of the ABI). */
 #include "gemm.h"
+#include "cpu.h"
 #include "internal.h"
+#include "ukr_avx512.h"
 
 #include <blis.h>
 
+#include <pthread.h>
 #include <string.h>
 
 static void init_rntm(rntm_t *rntm)
@@ -21,6 +24,61 @@ static void init_rntm(rntm_t *rntm)
   bli_rntm_disable_l3_sup(rntm);
 }
 
+/* spdi_ukr512 behind BLIS's micro-kernel signature. */
+static void ukr512_blis(dim_t m, dim_t n, dim_t k, float *alpha, float *a, float *b,
+                        float *beta, float *c, inc_t rs_c, inc_t cs_c, auxinfo_t *aux,
+                        cntx_t *cntx)
+{
+  (void)aux;
+  (void)cntx;
+  spdi_ukr512((size_t)m, (size_t)n, (size_t)k, *alpha, a, b, *beta, c, rs_c, cs_c);
+}
+
+/* BLIS's native context with spdi_ukr512 and its block sizes in place of
+ * the single-precision GEMM kernel (ukr_avx512.h); built once, read-only
+ * after. */
+static cntx_t own_cntx;
+static pthread_once_t own_once = PTHREAD_ONCE_INIT;
+
+static void set_blksz(bszid_t id, dim_t v, blksz_t *b)
+{
+  *b = *bli_cntx_get_blksz(id, &own_cntx);
+  bli_blksz_set_def(v, BLIS_FLOAT, b);
+  bli_blksz_set_max(v, BLIS_FLOAT, b);
+}
+
+static void own_cntx_init(void)
+{
+  own_cntx = *bli_gks_query_cntx();
+  blksz_t mr, nr, mc, kc, nc;
+  set_blksz(BLIS_MR, SPDI_UKR512_MR, &mr);
+  set_blksz(BLIS_NR, SPDI_UKR512_NR, &nr);
+  set_blksz(BLIS_MC, SPDI_UKR512_MC, &mc);
+  set_blksz(BLIS_KC, SPDI_UKR512_KC, &kc);
+  set_blksz(BLIS_NC, SPDI_UKR512_NC, &nc);
+  bli_cntx_set_blkszs(BLIS_NAT, 5, BLIS_NC, &nc, BLIS_NR, BLIS_KC, &kc, BLIS_KR, BLIS_MC, &mc,
+                      BLIS_MR, BLIS_NR, &nr, BLIS_NR, BLIS_MR, &mr, BLIS_MR, &own_cntx);
+  /* BLIS keeps kernels as void *: copy the bits (see spdi_ukernel_get) */
+  sgemm_ukr_ft ukr = ukr512_blis;
+  void *fp;
+  memcpy(&fp, &ukr, sizeof fp);
+  bli_cntx_set_l3_nat_ukrs(1, BLIS_GEMM_UKR, BLIS_FLOAT, fp, true, &own_cntx);
+}
+
+/* The context for single-precision GEMMs: NULL (BLIS's own) unless the CPU
+ * has AVX-512 and BLIS chose a configuration without it. */
+static cntx_t *sgemm_cntx(void)
+{
+  if (!spdi_isa_ok(SPDI_ISA_AVX512))
+    return NULL;
+  bli_init();
+  const arch_t id = bli_arch_query_id();
+  if (id == BLIS_ARCH_SKX || id == BLIS_ARCH_KNL)
+    return NULL;
+  pthread_once(&own_once, own_cntx_init);
+  return &own_cntx;
+}
+
 void spdi_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
                 float alpha, const float *a, size_t lda, const float *b,
                 size_t ldb, float beta, float *c, size_t ldc)
@@ -34,7 +92,7 @@ void spdi_sgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
                trans_b ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
                (dim_t)m, (dim_t)n, (dim_t)k, &alpha,
                (float *)a, (inc_t)lda, 1, (float *)b, (inc_t)ldb, 1,
-               &beta, c, (inc_t)ldc, 1, NULL, &rntm);
+               &beta, c, (inc_t)ldc, 1, sgemm_cntx(), &rntm);
 }
 
 void spdi_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
@@ -63,6 +121,18 @@ const char *spdi_gemm_arch(void)
 
 void spdi_ukernel_get(struct spdi_ukernel *u)
 {
+  cntx_t *own = sgemm_cntx();
+  if (own != NULL) {
+    u->mr = u->packmr = SPDI_UKR512_MR;
+    u->nr = u->packnr = SPDI_UKR512_NR;
+    u->mc = SPDI_UKR512_MC;
+    u->kc = SPDI_UKR512_KC;
+    u->nc = SPDI_UKR512_NC;
+    u->row_pref = true;
+    u->impl = own;
+    u->kernel = (void (*)(void))ukr512_blis;
+    return;
+  }
   cntx_t *cntx = bli_gks_query_cntx();
   u->mr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_MR, cntx);
   u->nr = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NR, cntx);

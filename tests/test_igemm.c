@@ -148,6 +148,8 @@ static void problem_free(struct problem *p)
  * equal values (nothing of the old C may be read). */
 static void problem_run(struct problem *p, int isa, int nthreads)
 {
+  /* the micro-kernel depends on the level too (ukr_avx512.h) */
+  spdi_cap_isa(isa);
   struct spdi_ukernel u;
   spdi_ukernel_get(&u);
   const size_t bytes = (spdi_igemm_work(&u, nthreads) * sizeof(float) + 63) / 64 * 64;
@@ -156,7 +158,6 @@ static void problem_run(struct problem *p, int isa, int nthreads)
   ck_assert(work != NULL && added != NULL);
   struct spdi_igemm g = { p->M, p->N, p->K, { p->asrc, p->ar, p->ak },
                           { p->bsrc, p->bk, p->bc }, { p->c, p->cr, p->cc }, false };
-  spdi_cap_isa(isa);
   memset(p->c, 0, MN * sizeof *p->c);
   spdi_igemm(&g, &u, work, nthreads);
   memcpy(added, p->c, MN * sizeof *added);
