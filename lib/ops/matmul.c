@@ -1,6 +1,49 @@
-/* Matrix product with optional transposes, on spdi_sgemm. */
+/* Matrix product with optional transposes, on the GEMM driver (igemm.h).
+ *
+ * The dense layers of a network are skinny products: a batch of 32 rows
+ * against a weight matrix of 16384 x 200. BLIS packs both operands for
+ * every call, which for these shapes costs more than the arithmetic; the
+ * driver reads the weights in place instead where it can (its direct path
+ * for a few rows of C, its dot path for a small C over a long K) and packs
+ * with BLIS's micro-kernel format otherwise. */
 #include "tape_impl.h"
-#include "gemm.h"
+#include "igemm.h"
+
+#include <string.h>
+
+/* C (m x n, row stride ldc) = op(A) op(B), or += with accumulate: the
+ * row-major operands of spdi_sgemm() described as index arrays. */
+static int product(spd_tape *t, bool ta, bool tb, size_t m, size_t n, size_t k,
+                   const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                   size_t ldc, bool accumulate)
+{
+  struct spdi_ukernel u;
+  spdi_ukernel_get(&u);
+  const int nt = spdi_threads();
+  const size_t nidx = 2 * (m + n + k);
+  const size_t ib = (nidx * sizeof(ptrdiff_t) + 63) / 64 * 64;
+  char *p = spdi_tape_scratch(t, ib + spdi_igemm_work(&u, nt) * sizeof(float));
+  if (p == NULL)
+    return spd_tape_status(t);
+  ptrdiff_t *ar = (ptrdiff_t *)p, *ak = ar + m, *bk = ak + k, *bc = bk + k;
+  ptrdiff_t *cr = bc + n, *cc = cr + m;
+  for (size_t i = 0; i < m; i++) {
+    ar[i] = (ptrdiff_t)(ta ? i : i * lda);
+    cr[i] = (ptrdiff_t)(i * ldc);
+  }
+  for (size_t q = 0; q < k; q++) {
+    ak[q] = (ptrdiff_t)(ta ? q * lda : q);
+    bk[q] = (ptrdiff_t)(tb ? q : q * ldb);
+  }
+  for (size_t j = 0; j < n; j++) {
+    bc[j] = (ptrdiff_t)(tb ? j * ldb : j);
+    cc[j] = (ptrdiff_t)j;
+  }
+  const struct spdi_igemm g = { m, n, k, { a, ar, ak }, { b, bk, bc }, { c, cr, cc },
+                                !accumulate };
+  spdi_igemm(&g, &u, (float *)(p + ib), nt);
+  return SPD_OK;
+}
 
 int spdi_op_matmul(spd_tape *t, spd_tensor *y, enum spdi_action action)
 {
@@ -25,25 +68,23 @@ int spdi_op_matmul(spd_tape *t, spd_tensor *y, enum spdi_action action)
   const size_t k = ta ? a->shape[0] : a->shape[1];
   const size_t lda = a->shape[1], ldb = b->shape[1];
   if (action == SPDI_FORWARD) {
-    spdi_sgemm(ta, tb, m, n, k, 1.0f, a->data, lda, b->data, ldb, 0.0f, y->data, n);
-    return SPD_OK;
+    if (k == 0) {
+      memset(y->data, 0, m * n * sizeof(float));
+      return SPD_OK;
+    }
+    return product(t, ta, tb, m, n, k, a->data, lda, b->data, ldb, y->data, n, false);
   }
   const float *dc = y->grad;
   /* d op(A) = dC op(B)^T and d op(B) = op(A)^T dC, transposed back when the
    * operand was used transposed; accumulated (beta = 1). */
-  if (a->requires_grad) {
-    if (!ta)
-      spdi_sgemm(false, !tb, m, k, n, 1.0f, dc, n, b->data, ldb, 1.0f, a->grad, lda);
-    else
-      spdi_sgemm(tb, true, k, m, n, 1.0f, b->data, ldb, dc, n, 1.0f, a->grad, lda);
-  }
-  if (b->requires_grad) {
-    if (!tb)
-      spdi_sgemm(!ta, false, k, n, m, 1.0f, a->data, lda, dc, n, 1.0f, b->grad, ldb);
-    else
-      spdi_sgemm(true, ta, n, k, m, 1.0f, dc, n, a->data, lda, 1.0f, b->grad, ldb);
-  }
-  return SPD_OK;
+  int rc = SPD_OK;
+  if (a->requires_grad)
+    rc = !ta ? product(t, false, !tb, m, k, n, dc, n, b->data, ldb, a->grad, lda, true)
+             : product(t, tb, true, k, m, n, b->data, ldb, dc, n, a->grad, lda, true);
+  if (rc == SPD_OK && b->requires_grad)
+    rc = !tb ? product(t, !ta, false, k, n, m, a->data, lda, dc, n, b->grad, ldb, true)
+             : product(t, true, ta, n, k, m, dc, n, a->data, lda, b->grad, ldb, true);
+  return rc;
 }
 
 spd_tensor *spd_matmul(spd_tape *t, spd_tensor *a, spd_tensor *b)
