@@ -119,6 +119,11 @@ const char *spdi_gemm_arch(void)
   return bli_arch_string(bli_arch_query_id());
 }
 
+bool spdi_sgemm_own_kernel(void)
+{
+  return sgemm_cntx() != NULL;
+}
+
 void spdi_ukernel_get(struct spdi_ukernel *u)
 {
   cntx_t *own = sgemm_cntx();

@@ -24,6 +24,10 @@ void spdi_dgemm(bool trans_a, bool trans_b, size_t m, size_t n, size_t k,
  * "haswell", ...), for benchmarks and diagnostics. */
 const char *spdi_gemm_arch(void);
 
+/* Whether single-precision GEMMs run on the library's AVX-512 micro-kernel
+ * (ukr_avx512.h) rather than on BLIS's own, at the current spdi_cap_isa(). */
+bool spdi_sgemm_own_kernel(void);
+
 /* BLIS's single-precision GEMM micro-kernel for the selected configuration,
  * for drivers that pack their own operands (lib/ops/igemm.c).
  *
