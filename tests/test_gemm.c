@@ -106,8 +106,9 @@ START_TEST(avx512_kernel_edge_tiles)
   enum { MR = SPDI_UKR512_MR, NR = SPDI_UKR512_NR, K = 37, LD = 3 * NR };
   spd_rng *rng = NULL;
   SPDT_OK(spd_rng_create(5, &rng));
-  float *a = aligned_alloc(64, K * MR * sizeof(float));
-  float *b = aligned_alloc(64, K * NR * sizeof(float));
+  /* aligned_alloc wants a multiple of the alignment */
+  float *a = aligned_alloc(64, (K * MR * sizeof(float) + 63) / 64 * 64);
+  float *b = aligned_alloc(64, (K * NR * sizeof(float) + 63) / 64 * 64);
   float *c = malloc(MR * LD * sizeof(float)), *c0 = malloc(MR * LD * sizeof(float));
   ck_assert(a != NULL && b != NULL && c != NULL && c0 != NULL);
   SPDT_OK(spd_rng_normal(rng, a, K * MR));
