@@ -272,6 +272,51 @@ START_TEST(direct_path_same_bits_at_every_isa)
 }
 END_TEST
 
+/* B's rows moved span floats apart (span at least the old spacing), in the
+ * same reversed order: a dense layer's wide weights. */
+static void problem_space_b(struct problem *p, size_t span)
+{
+  const ptrdiff_t old = p->bk[0] - p->bk[1];
+  float *b = malloc(p->K * span * sizeof *b);
+  ck_assert(b != NULL && old > 0 && (size_t)old <= span);
+  for (size_t k = 0; k < p->K; k++) {
+    const ptrdiff_t at = (ptrdiff_t)((p->K - 1 - k) * span);
+    memcpy(b + at, p->bsrc + p->bk[k], (size_t)old * sizeof *b);
+    p->bk[k] = at;
+  }
+  free(p->bsrc);
+  p->bsrc = b;
+}
+
+/* The direct path with B's rows 4 KiB or more apart and more than one
+ * block of rows copies B to contiguous panels first (igemm_direct.c): the
+ * same bits as reading it in place (rows less than 1024 floats apart), on
+ * 1 and 2 threads, for one and two runs per vector and a partial last
+ * run, and more columns than one copy holds (K = 400: 6 blocks of 48,
+ * 288 columns). */
+START_TEST(direct_path_copy_of_wide_b_same_bits)
+{
+  static const size_t rows[] = { 9, 17, 25, 32 };
+  static const enum layout layouts[] = { CONTIGUOUS, RUNS8 };
+  const size_t M = rows[_i / 2], N = 16 * 40 + 5, K = 400;
+  struct problem p;
+  problem_make(&p, M, N, K, layouts[_i % 2], true);
+  float *in_place = malloc(M * N * sizeof *in_place);
+  ck_assert_ptr_nonnull(in_place);
+  problem_run(&p, SPDI_ISA_AVX512, 1);
+  problem_check(&p, "direct, B in place", SPDI_ISA_AVX512);
+  memcpy(in_place, p.c, M * N * sizeof *in_place);
+  problem_space_b(&p, 2000);
+  problem_run(&p, SPDI_ISA_AVX512, 1);
+  problem_check(&p, "direct, B copied", SPDI_ISA_AVX512);
+  ck_assert_mem_eq(in_place, p.c, M * N * sizeof *in_place);
+  problem_run(&p, SPDI_ISA_AVX512, 2);
+  ck_assert_mem_eq(in_place, p.c, M * N * sizeof *in_place);
+  free(in_place);
+  problem_free(&p);
+}
+END_TEST
+
 /* The dot path (a small C over a long K read in runs by both A and B, as
  * in a weight gradient): runs of 32 and 40 (a masked last piece), edge
  * blocks in both directions; the same bits on 1 and 2 threads. */
@@ -306,6 +351,7 @@ Suite *spdt_suite(void)
   tcase_set_timeout(tc, 60);
   tcase_add_loop_test(tc, packed_paths_match_reference, 0, (int)NPACKED);
   tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 32);
+  tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
   tcase_add_loop_test(tc, dot_path_matches_reference, 0, 3);
   suite_add_tcase(s, tc);
   return s;

@@ -397,7 +397,7 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
   /* The choices depend on the shapes (and the CPU) alone, so results stay
    * independent of the thread count. */
   if (spdi_igemm_direct_suits(g0, per_thread(u))) {
-    spdi_igemm_direct_run(g0, work, nthreads);
+    spdi_igemm_direct_run(g0, work, (size_t)nthreads * per_thread(u), nthreads);
     return;
   }
   if (spdi_igemm_dot_suits(g0, per_thread(u))) {

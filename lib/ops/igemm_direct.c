@@ -39,8 +39,11 @@
 #define WIDE_ROWS 8     /* rows per AVX-512 block */
 #define WIDE_RUNS 3     /* runs per AVX-512 block: 24 accumulators */
 #define WIDE_MAX_M 32
+#define SUPER_MAX 21    /* AVX-512 blocks per copy of B: 1008 columns, a page */
+#define SUPER_FLOATS 131072 /* floats of one thread's copy (512 KiB, within L2) */
 #define MAX_THREADS 64
-#define TILE (WIDE_ROWS * WIDE_RUNS * RUN) /* floats of one block's output */
+#define WIDE_COLS (WIDE_RUNS * RUN) /* columns of C per AVX-512 block */
+#define TILE (WIDE_ROWS * WIDE_COLS) /* floats of one block's output */
 
 #ifdef DIRECT_X86
 /* out[r * RUN + j] = sum_k ap[k * lda + r] * B[k][j], r < R, j < 16, with
@@ -90,7 +93,7 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
                  _mm256_castps_pd(_mm256_loadu_ps(hi[v] + bk[k])), 1))               \
            : _mm512_loadu_ps(lo[v] + bk[k]))
 
-/* out[r * WIDE_RUNS * RUN + v * RUN + j] = sum_k ap[k * lda + r] * (vector v
+/* out[r * WIDE_COLS + v * RUN + j] = sum_k ap[k * lda + r] * (vector v
  * of B's row k)[j], r < R, v < NV, j < 16. */
 #define WIDE_BODY(R, NV, SPLIT)                                                      \
   do {                                                                               \
@@ -111,7 +114,7 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
     }                                                                                \
     _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                            \
       _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)                         \
-        _mm512_storeu_ps(out + r * WIDE_RUNS * RUN + v * RUN, c[r][v]);              \
+        _mm512_storeu_ps(out + r * WIDE_COLS + v * RUN, c[r][v]);              \
   } while (0)
 
 #define WIDE_NV(R, SPLIT)                                                            \
@@ -200,17 +203,45 @@ static void short_run(const struct spdi_igemm *g, const float *ap, size_t j0, si
   }
 }
 
+/* The super-block's full vectors of B, nv of them from column j0, copied
+ * into one K x WIDE_COLS panel per block: vector v of row k goes to
+ * buf[(v / WIDE_RUNS) * K * WIDE_COLS + k * WIDE_COLS + v % WIDE_RUNS * RUN]. */
+static void copy_b(const struct spdi_igemm *g, size_t j0, size_t nv, float *buf)
+{
+  const size_t K = g->K;
+  const float *lo[SUPER_MAX * WIDE_RUNS], *hi[SUPER_MAX * WIDE_RUNS];
+  for (size_t v = 0; v < nv; v++) {
+    lo[v] = g->b.src + g->b.c[j0 + v * RUN];
+    hi[v] = g->b.src + g->b.c[j0 + v * RUN + RUN / 2];
+  }
+  for (size_t k = 0; k < K; k++) {
+    const ptrdiff_t bk = g->b.k[k];
+    for (size_t v = 0; v < nv; v++) {
+      float *d = buf + (v / WIDE_RUNS * K + k) * WIDE_COLS + v % WIDE_RUNS * RUN;
+      const float *l = lo[v] + bk, *h = hi[v] + bk;
+#pragma omp simd
+      for (size_t j = 0; j < RUN / 2; j++) {
+        d[j] = l[j];
+        d[j + RUN / 2] = h[j];
+      }
+    }
+  }
+}
+
 /* Columns j0 .. j0 + n of C (a block of runs of 16 and possibly a shorter
- * last one) with AVX-512 when wide, AVX2 otherwise. */
+ * last one) with AVX-512 when wide, AVX2 otherwise. With panel (AVX-512
+ * only), B's full vectors are read from that copy (copy_b()), row k at
+ * koff[k]. */
 static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t j0, size_t n,
-                        bool wide, float *out)
+                        bool wide, const float *panel, const ptrdiff_t *koff, float *out)
 {
   const size_t M = g->M, K = g->K, full = n / RUN;
   const float *lo[WIDE_RUNS], *hi[WIDE_RUNS];
+  const ptrdiff_t *bk = panel != NULL ? koff : g->b.k;
   bool split = false;
   for (size_t v = 0; v < full && v < WIDE_RUNS; v++) {
-    lo[v] = g->b.src + g->b.c[j0 + v * RUN];
-    hi[v] = g->b.src + g->b.c[j0 + v * RUN + RUN / 2];
+    lo[v] = panel != NULL ? panel + v * RUN : g->b.src + g->b.c[j0 + v * RUN];
+    hi[v] = panel != NULL ? lo[v] + RUN / 2 : g->b.src + g->b.c[j0 + v * RUN + RUN / 2];
     split = split || hi[v] != lo[v] + RUN / 2;
   }
   if (wide && full > 0) {
@@ -218,9 +249,9 @@ static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t j0, 
     const size_t nb = (M + WIDE_ROWS - 1) / WIDE_ROWS, per = (M + nb - 1) / nb;
     for (size_t r0 = 0; r0 < M; r0 += per) {
       const size_t R = M - r0 < per ? M - r0 : per;
-      wide_block(R, full, split, K, ap + r0, M, lo, hi, g->b.k, out);
+      wide_block(R, full, split, K, ap + r0, M, lo, hi, bk, out);
       for (size_t v = 0; v < full; v++)
-        write_run(g, r0, R, j0 + v * RUN, RUN, out + v * RUN, WIDE_RUNS * RUN);
+        write_run(g, r0, R, j0 + v * RUN, RUN, out + v * RUN, WIDE_COLS);
     }
   } else {
     for (size_t v = 0; v < full; v++) /* full is 0 or 1 here */
@@ -261,7 +292,8 @@ bool spdi_igemm_direct_suits(const struct spdi_igemm *g, size_t work_floats)
   return true;
 }
 
-void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, int nthreads)
+void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, size_t work_floats,
+                           int nthreads)
 {
 #ifdef DIRECT_X86
   const size_t M = g->M, K = g->K;
@@ -270,18 +302,48 @@ void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, int nthreads
       work[k * M + r] = g->a.src[g->a.r[r] + g->a.k[k]];
   float *tiles = work + (M * K + 15) / 16 * 16;
   const bool wide = spdi_isa_ok(SPDI_ISA_AVX512);
-  const size_t cols = (wide ? WIDE_RUNS : 1) * RUN, blocks = (g->N + cols - 1) / cols;
-  if ((size_t)nthreads > blocks)
-    nthreads = (int)blocks;
+  const size_t cols = wide ? WIDE_COLS : RUN;
   if (nthreads > MAX_THREADS)
     nthreads = MAX_THREADS;
+  /* With more than one row block, every block reads its K x 48 piece of B
+   * once per row block. Read in place, 48 columns of a row of a dense
+   * layer's 16384-wide weights are 3 cache lines 64 KiB from the next
+   * row's: they all fall in the same few sets of L1 and L2, which keep a
+   * dozen of them, so each row block fetched them from L3 again (an
+   * enc_heads input gradient ran at 25 GFLOP/s). Where the work space
+   * holds it, each thread copies `super` blocks at a time (up to a page of
+   * each row, which the prefetchers follow; 48 columns at a time copied at
+   * half the speed) into panels that then serve every row block from L1.
+   * Copying changes no result. */
+  float *rest = tiles + MAX_THREADS * TILE;
+  const size_t used = (size_t)(rest - work);
+  const size_t koff_floats = (K * sizeof(ptrdiff_t) / sizeof(float) + 15) / 16 * 16;
+  size_t super = SUPER_FLOATS / (K * WIDE_COLS);
+  super = super < 1 ? 1 : super > SUPER_MAX ? SUPER_MAX : super;
+  const size_t panels = super * K * WIDE_COLS;
+  const ptrdiff_t bstride = spdi_even_stride(g->b.k, K);
+  const bool copy = wide && M > WIDE_ROWS && (bstride >= 1024 || bstride <= -1024) &&
+                    used <= work_floats &&
+                    koff_floats + (size_t)nthreads * panels <= work_floats - used;
+  ptrdiff_t *koff = (ptrdiff_t *)(void *)rest; /* 64-byte aligned, as work */
+  if (copy)
+    for (size_t k = 0; k < K; k++)
+      koff[k] = (ptrdiff_t)(k * WIDE_COLS);
+  const size_t unit = copy ? super * cols : cols, units = (g->N + unit - 1) / unit;
+  if ((size_t)nthreads > units)
+    nthreads = (int)units;
 #pragma omp parallel for num_threads(nthreads) schedule(static)
-  for (size_t blk = 0; blk < blocks; blk++) {
-    const size_t j0 = blk * cols;
-    direct_cols(g, work, j0, g->N - j0 < cols ? g->N - j0 : cols, wide,
-                tiles + (size_t)omp_get_thread_num() * TILE);
+  for (size_t q = 0; q < units; q++) {
+    const size_t j0 = q * unit, n = g->N - j0 < unit ? g->N - j0 : unit;
+    const size_t tid = (size_t)omp_get_thread_num();
+    float *buf = rest + koff_floats + tid * panels;
+    if (copy)
+      copy_b(g, j0, n / RUN, buf);
+    for (size_t b0 = 0; b0 < n; b0 += cols)
+      direct_cols(g, work, j0 + b0, n - b0 < cols ? n - b0 : cols, wide,
+                  copy ? buf + b0 / cols * K * WIDE_COLS : NULL, koff, tiles + tid * TILE);
   }
 #else
-  (void)g, (void)work, (void)nthreads;
+  (void)g, (void)work, (void)work_floats, (void)nthreads;
 #endif
 }

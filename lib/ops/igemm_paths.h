@@ -28,9 +28,10 @@ static inline ptrdiff_t spdi_even_stride(const ptrdiff_t *idx, size_t n)
  * Depends on the shapes, the index arrays and the CPU only. */
 bool spdi_igemm_direct_suits(const struct spdi_igemm *g, size_t work_floats);
 
-/* C += A B (C = A B with overwrite) by the direct path; work as for
- * spdi_igemm(). */
-void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, int nthreads);
+/* C += A B (C = A B with overwrite) by the direct path; work (work_floats
+ * of them) as for spdi_igemm(). */
+void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, size_t work_floats,
+                           int nthreads);
 
 /* Whether the dot path suits g with work_floats of work space: a small C
  * (a weight gradient) over a long K along which A and B both read runs of
