@@ -358,6 +358,15 @@ static void zero_floats(float *x, size_t n)
   }
 }
 
+/* A pending gradient (see spdi_grad_first) written as zeros. */
+static void materialize(spd_tensor *x)
+{
+  if (x->grad_pending) {
+    zero_floats(x->grad, x->n);
+    x->grad_pending = false;
+  }
+}
+
 int spd_backward(spd_tape *t, spd_tensor *loss)
 {
   if (t == NULL)
@@ -377,36 +386,51 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
     return spdi_tape_fail(t, SPD_E_SHAPE, "loss has shape %s; one element is needed",
                           spdi_shape_str(loss, s));
   }
-  /* Pass 1, newest first: give every tensor that needs one a zeroed
-   * gradient, and mark the nodes the loss depends on (inputs are always
-   * older than their node, so marks are set before the walk reaches them). */
+  /* Pass 1, newest first: give every tensor that needs one a gradient,
+   * pending (logically zero: the first op to write it assigns, see
+   * spdi_grad_first), and mark the nodes the loss depends on (inputs are
+   * always older than their node, so marks are set before the walk
+   * reaches them). */
   uint64_t mark = ++t->mark;
   if (loss->requires_grad)
     loss->mark = mark;
+  int rc = SPD_OK;
   for (spd_tensor *y = loss; y != NULL; y = y->prev) {
     if (!y->requires_grad)
       continue;
     if (!y->grad_external) {
-      if (y->grad == NULL && (y->grad = spdi_tape_alloc(t, y->n * sizeof(float))) == NULL)
-        return t->status;
-      zero_floats(y->grad, y->n);
+      if (y->grad == NULL && (y->grad = spdi_tape_alloc(t, y->n * sizeof(float))) == NULL) {
+        rc = t->status;
+        break;
+      }
+      y->grad_pending = true;
     }
     if (y->mark == mark)
       for (int i = 0; i < y->nin; i++)
         if (y->in[i]->requires_grad)
           y->in[i]->mark = mark;
   }
-  if (!loss->requires_grad)
-    return SPD_OK;
-  loss->grad[0] += 1.0f;
-  for (spd_tensor *y = loss; y != NULL; y = y->prev) {
-    if (y->mark != mark || y->nin == 0)
-      continue;
-    t->op_name = spdi_ops[y->op].name;
-    if (spdi_ops[y->op].fn(t, y, SPDI_BACKWARD) != SPD_OK)
-      return t->status;
+  if (rc == SPD_OK && loss->requires_grad) {
+    loss->grad[0] = (spdi_grad_first(loss) ? 0.0f : loss->grad[0]) + 1.0f;
+    for (spd_tensor *y = loss; y != NULL; y = y->prev) {
+      if (y->mark != mark || y->nin == 0)
+        continue;
+      materialize(y); /* marked, but no consumer wrote it */
+      if (!spdi_ops[y->op].assigns)
+        for (int i = 0; i < y->nin; i++)
+          materialize(y->in[i]);
+      t->op_name = spdi_ops[y->op].name;
+      if (spdi_ops[y->op].fn(t, y, SPDI_BACKWARD) != SPD_OK) {
+        rc = t->status;
+        break;
+      }
+    }
   }
-  return SPD_OK;
+  /* Whatever is still pending (off the loss's path, or left by an error)
+   * reads as zero, as every gradient did before the pass. */
+  for (spd_tensor *y = loss; y != NULL; y = y->prev)
+    materialize(y);
+  return rc;
 }
 
 /* ---- leaves -------------------------------------------------------------- */

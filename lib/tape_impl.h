@@ -78,6 +78,7 @@ struct spd_tensor {
   uint8_t nin;
   bool requires_grad;
   bool grad_external;   /* grad belongs to a params store: never zeroed here */
+  bool grad_pending;    /* during backward: grad not written yet, logically zero */
 };
 
 /* Arguments an op builder passes to spdi_node(). */
@@ -94,6 +95,10 @@ struct spdi_op_info {
   const char *name; /* the public builder's name, used in messages */
   spdi_op_fn fn;
   bool differentiable;
+  /* Its backward takes each input's gradient through spdi_grad_first() and
+   * assigns rather than adds where that says so. For the other ops the tape
+   * zeroes a pending input gradient before their backward runs. */
+  bool assigns;
 };
 
 extern const struct spdi_op_info spdi_ops[SPDI_OP_COUNT];
@@ -110,6 +115,20 @@ spd_tensor *spdi_node(spd_tape *t, enum spdi_op op, int nin, spd_tensor *const *
  * thread's last error. The message is prefixed with the running op's name.
  * Returns code. */
 int spdi_tape_fail(spd_tape *t, int code, const char *fmt, ...) SPDI_PRINTF(3, 4);
+
+/* During backward: whether x's gradient is still pending (nothing has
+ * written it in this pass, so its memory holds garbage that stands for
+ * zero), in which case the caller must assign every element rather than
+ * add to it; either way x's gradient counts as written afterwards. Lazy
+ * zeroing saves a large activation's gradient a memset and a read. Take
+ * it right before writing: an op whose two inputs are the same tensor
+ * then assigns the first contribution and adds the second. */
+static inline bool spdi_grad_first(spd_tensor *x)
+{
+  const bool first = x->grad_pending;
+  x->grad_pending = false;
+  return first;
+}
 
 /* Arena memory for the current step, 64-byte aligned; NULL (and a sticky
  * SPD_E_NOMEM) when the allocation fails or would pass the tape's limit. */

@@ -93,6 +93,49 @@ START_TEST(backward_semantics)
 }
 END_TEST
 
+/* The first op to write a gradient in a backward pass assigns it instead
+ * of adding to a zeroed buffer (spdi_grad_first): a tensor used twice by
+ * assigning ops, by an assigning and an adding op, or twice by one op, gets
+ * both contributions; a gradient nothing writes reads as zero, even where
+ * the tape's memory held the last step's values. */
+START_TEST(first_gradient_writes_assign)
+{
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  const size_t s[1] = { 4 }, sq[2] = { 2, 2 };
+  const float xv[4] = { -1.5f, 2.0f, 0.5f, -3.0f }, av[4] = { 1, 2, 3, 4 };
+  for (int step = 0; step < 2; step++) {
+    spd_tape_reset(t);
+    spd_tensor *x = spd_leaf(t, 1, s, xv, 1);
+    spd_tensor *twice = spd_add(t, x, x);                   /* one op, both inputs */
+    spd_tensor *rx = spd_add(t, spd_relu(t, x), x);         /* assigning, then relu */
+    spd_tensor *both = spd_add(t, spd_sum(t, x), spd_mean(t, x));
+    spd_tensor *a = spd_leaf(t, 2, sq, av, 1);
+    spd_tensor *aa = spd_sum(t, spd_matmul(t, a, a));        /* matmul with A twice */
+    spd_tensor *off = spd_relu(t, x);                       /* off the loss's path */
+    spd_tensor *loss = spd_add(t, spd_add(t, spd_sum(t, twice), spd_sum(t, rx)),
+                               spd_add(t, both, aa));
+    if (step == 1) /* the same memory, now only partly on the path */
+      loss = spd_sum(t, x);
+    SPDT_OK(spd_backward(t, loss));
+    const float *gx = spd_tensor_grad(x), *ga = spd_tensor_grad(a);
+    for (int i = 0; i < 4; i++) {
+      /* d/dx: 2 (twice) + relu' + 1 (rx) + 1 + 1/4 (sum and mean) */
+      const float want = step == 1 ? 1.0f : 2.0f + (xv[i] > 0) + 1.0f + 1.25f;
+      ck_assert_msg(gx[i] == want, "step %d: dx[%d] = %g, want %g", step, i, (double)gx[i],
+                    (double)want);
+      ck_assert_float_eq(spd_tensor_grad(off)[i], 0.0f);
+      /* d sum(A A) / dA[p][q] = sum of A's row q + sum of A's column p */
+      const int p = i / 2, q = i % 2;
+      const float wa = step == 1 ? 0.0f : av[2 * q] + av[2 * q + 1] + av[p] + av[2 + p];
+      ck_assert_msg(ga[i] == wa, "step %d: dA[%d] = %g, want %g", step, i, (double)ga[i],
+                    (double)wa);
+    }
+  }
+  spd_tape_free(t);
+}
+END_TEST
+
 START_TEST(param_gradients_accumulate)
 {
   spd_params *p = NULL;
@@ -626,6 +669,7 @@ Suite *spdt_suite(void)
   SPDT_ADD(s, leaf_and_accessors, 10);
   SPDT_ADD(s, null_handles, 10);
   SPDT_ADD(s, backward_semantics, 10);
+  SPDT_ADD(s, first_gradient_writes_assign, 10);
   SPDT_ADD(s, param_gradients_accumulate, 10);
   SPDT_ADD(s, warm_steps_allocate_nothing, 30);
   SPDT_ADD(s, limit_makes_ops_fail_cleanly, 10);

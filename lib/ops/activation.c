@@ -29,7 +29,12 @@ int spdi_op_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : 0.0f); break;
   /* both operands loaded unconditionally: a select, not a branch */
-  case SPDI_BACKWARD: SPDI_FOR(y->n, const float d = dy[i]; gx[i] += x[i] > 0.0f ? d : 0.0f); break;
+  case SPDI_BACKWARD:
+    if (spdi_grad_first(y->in[0]))
+      SPDI_FOR(y->n, const float d = dy[i]; gx[i] = x[i] > 0.0f ? d : 0.0f);
+    else
+      SPDI_FOR(y->n, const float d = dy[i]; gx[i] += x[i] > 0.0f ? d : 0.0f);
+    break;
   }
   return SPD_OK;
 }

@@ -78,16 +78,18 @@ static double *group_sums(spd_tape *t, const struct binary *r, const float *x,
   return s;
 }
 
-/* gsmall += scale * (sum of x w over each group). */
+/* gsmall += scale * (sum of x w over each group), or = with assign. */
 static int reduce_into_small(spd_tape *t, const struct binary *r, const float *x,
-                             const float *w, size_t n, float scale)
+                             const float *w, size_t n, float scale, bool assign)
 {
   if (r->gsmall == NULL)
     return SPD_OK;
   float *g = r->gsmall;
   if (r->kind == SPDI_BC_SAME) {
     if (w != NULL)
-      SPDI_FOR(n, g[i] += scale * (x[i] * w[i]));
+      SPDI_FOR(n, g[i] = (assign ? 0.0f : g[i]) + scale * (x[i] * w[i]));
+    else if (assign)
+      SPDI_FOR(n, g[i] = scale * x[i]);
     else
       SPDI_FOR(n, g[i] += scale * x[i]);
     return SPD_OK;
@@ -97,7 +99,7 @@ static int reduce_into_small(spd_tape *t, const struct binary *r, const float *x
     return spd_tape_status(t);
   size_t count = r->kind == SPDI_BC_CHANNEL ? r->geom.chans : 1;
   for (size_t c = 0; c < count; c++)
-    g[c] += (float)(scale * s[c]);
+    g[c] = (assign ? 0.0f : g[c]) + (float)(scale * s[c]);
   return SPD_OK;
 }
 
@@ -114,9 +116,15 @@ int spdi_op_add(spd_tape *t, spd_tensor *y, enum spdi_action action)
   }
   const float *dy = y->grad;
   float *gf = r.gfull;
-  if (gf != NULL)
-    SPDI_FOR(y->n, gf[i] += dy[i]);
-  return reduce_into_small(t, &r, dy, NULL, y->n, 1.0f);
+  spd_tensor *full_t = y->in[r.small_is_b ? 0 : 1], *small_t = y->in[r.small_is_b ? 1 : 0];
+  if (gf != NULL) {
+    if (spdi_grad_first(full_t))
+      SPDI_FOR(y->n, gf[i] = dy[i]);
+    else
+      SPDI_FOR(y->n, gf[i] += dy[i]);
+  }
+  return reduce_into_small(t, &r, dy, NULL, y->n, 1.0f,
+                           r.gsmall != NULL && spdi_grad_first(small_t));
 }
 
 int spdi_op_sub(spd_tape *t, spd_tensor *y, enum spdi_action action)
@@ -138,7 +146,7 @@ int spdi_op_sub(spd_tape *t, spd_tensor *y, enum spdi_action action)
   const float sign = r.small_is_b ? 1.0f : -1.0f; /* sign of the full operand */
   if (gf != NULL)
     SPDI_FOR(y->n, gf[i] += sign * dy[i]);
-  return reduce_into_small(t, &r, dy, NULL, y->n, -sign);
+  return reduce_into_small(t, &r, dy, NULL, y->n, -sign, false);
 }
 
 int spdi_op_mul(spd_tape *t, spd_tensor *y, enum spdi_action action)
@@ -156,7 +164,7 @@ int spdi_op_mul(spd_tape *t, spd_tensor *y, enum spdi_action action)
   float *gf = r.gfull;
   if (gf != NULL)
     SPDI_FOR_BCAST(r.kind, &r.geom, r.small, y->n, gf[i] += dy[i] * sv);
-  return reduce_into_small(t, &r, dy, full, y->n, 1.0f);
+  return reduce_into_small(t, &r, dy, full, y->n, 1.0f, false);
 }
 
 int spdi_op_div(spd_tape *t, spd_tensor *y, enum spdi_action action)
@@ -214,7 +222,7 @@ int spdi_op_div(spd_tape *t, spd_tensor *y, enum spdi_action action)
   if (tmp == NULL)
     return spd_tape_status(t);
   SPDI_FOR(y->n, tmp[i] = dy[i] / full[i]);
-  return reduce_into_small(t, &r, tmp, NULL, y->n, 1.0f);
+  return reduce_into_small(t, &r, tmp, NULL, y->n, 1.0f, false);
 }
 
 static int unary_shape(spd_tensor *y)

@@ -17,6 +17,11 @@ static int product(spd_tape *t, bool ta, bool tb, size_t m, size_t n, size_t k,
                    const float *a, size_t lda, const float *b, size_t ldb, float *c,
                    size_t ldc, bool accumulate)
 {
+  if (k == 0) { /* the driver does nothing then: an empty sum is zero */
+    for (size_t i = 0; i < m && !accumulate; i++)
+      memset(c + i * ldc, 0, n * sizeof *c);
+    return SPD_OK;
+  }
   struct spdi_ukernel u;
   spdi_ukernel_get(&u);
   const int nt = spdi_threads();
@@ -68,22 +73,23 @@ int spdi_op_matmul(spd_tape *t, spd_tensor *y, enum spdi_action action)
   const size_t k = ta ? a->shape[0] : a->shape[1];
   const size_t lda = a->shape[1], ldb = b->shape[1];
   if (action == SPDI_FORWARD) {
-    if (k == 0) {
-      memset(y->data, 0, m * n * sizeof(float));
-      return SPD_OK;
-    }
     return product(t, ta, tb, m, n, k, a->data, lda, b->data, ldb, y->data, n, false);
   }
   const float *dc = y->grad;
   /* d op(A) = dC op(B)^T and d op(B) = op(A)^T dC, transposed back when the
-   * operand was used transposed; accumulated (beta = 1). */
+   * operand was used transposed; added to the gradient, or written over it
+   * when it is still pending. */
   int rc = SPD_OK;
-  if (a->requires_grad)
-    rc = !ta ? product(t, false, !tb, m, k, n, dc, n, b->data, ldb, a->grad, lda, true)
-             : product(t, tb, true, k, m, n, b->data, ldb, dc, n, a->grad, lda, true);
-  if (rc == SPD_OK && b->requires_grad)
-    rc = !tb ? product(t, !ta, false, k, n, m, a->data, lda, dc, n, b->grad, ldb, true)
-             : product(t, true, ta, n, k, m, dc, n, a->data, lda, b->grad, ldb, true);
+  if (a->requires_grad) {
+    const bool acc = !spdi_grad_first(y->in[0]);
+    rc = !ta ? product(t, false, !tb, m, k, n, dc, n, b->data, ldb, a->grad, lda, acc)
+             : product(t, tb, true, k, m, n, b->data, ldb, dc, n, a->grad, lda, acc);
+  }
+  if (rc == SPD_OK && b->requires_grad) {
+    const bool acc = !spdi_grad_first(y->in[1]);
+    rc = !tb ? product(t, !ta, false, k, n, m, a->data, lda, dc, n, b->grad, ldb, acc)
+             : product(t, true, ta, n, k, m, dc, n, a->data, lda, b->grad, ldb, acc);
+  }
   return rc;
 }
 

@@ -8,7 +8,7 @@
 int spdi_op_sum(spd_tape *t, spd_tensor *y, enum spdi_action action)
 {
   (void)t;
-  const spd_tensor *x = y->in[0];
+  spd_tensor *x = y->in[0];
   switch (action) {
   case SPDI_SHAPE:
     y->ndim = 0;
@@ -19,7 +19,10 @@ int spdi_op_sum(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_BACKWARD: {
     float *gx = x->grad;
     const float g = y->grad[0];
-    SPDI_FOR(x->n, gx[i] += g);
+    if (spdi_grad_first(x))
+      SPDI_FOR(x->n, gx[i] = g);
+    else
+      SPDI_FOR(x->n, gx[i] += g);
     return SPD_OK;
   }
   }
@@ -29,7 +32,7 @@ int spdi_op_sum(spd_tape *t, spd_tensor *y, enum spdi_action action)
 int spdi_op_mean(spd_tape *t, spd_tensor *y, enum spdi_action action)
 {
   (void)t;
-  const spd_tensor *x = y->in[0];
+  spd_tensor *x = y->in[0];
   switch (action) {
   case SPDI_SHAPE:
     y->ndim = 0;
@@ -40,7 +43,10 @@ int spdi_op_mean(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_BACKWARD: {
     float *gx = x->grad;
     const float g = (float)(y->grad[0] / (double)x->n);
-    SPDI_FOR(x->n, gx[i] += g);
+    if (spdi_grad_first(x))
+      SPDI_FOR(x->n, gx[i] = g);
+    else
+      SPDI_FOR(x->n, gx[i] += g);
     return SPD_OK;
   }
   }

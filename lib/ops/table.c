@@ -3,22 +3,24 @@
  * updating the count below; the assertions catch a forgotten step. */
 #include "tape_impl.h"
 
-#define OP(id, name, fn, diff) [id] = { name, spdi_op_##fn, diff }
+#define OP(id, name, fn, diff) [id] = { name, spdi_op_##fn, diff, false }
+/* an op whose backward assigns first gradients (spdi_grad_first) */
+#define OPA(id, name, fn) [id] = { name, spdi_op_##fn, true, true }
 
 const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
   OP(SPDI_OP_LEAF, "spd_leaf", leaf, false),
   OP(SPDI_OP_PARAM, "spd_param", param, false),
-  OP(SPDI_OP_ADD, "spd_add", add, true),
+  OPA(SPDI_OP_ADD, "spd_add", add),
   OP(SPDI_OP_SUB, "spd_sub", sub, true),
   OP(SPDI_OP_MUL, "spd_mul", mul, true),
   OP(SPDI_OP_DIV, "spd_div", div, true),
   OP(SPDI_OP_SCALE, "spd_scale", scale, true),
   OP(SPDI_OP_ADD_SCALAR, "spd_add_scalar", add_scalar, true),
-  OP(SPDI_OP_MATMUL, "spd_matmul", matmul, true),
+  OPA(SPDI_OP_MATMUL, "spd_matmul", matmul),
   OP(SPDI_OP_CONV2D, "spd_conv2d", conv2d, true),
   OP(SPDI_OP_CONV2D_TRANSPOSE, "spd_conv2d_transpose", conv2d_transpose, true),
   OP(SPDI_OP_BATCH_NORM, "spd_batch_norm", batch_norm, true),
-  OP(SPDI_OP_RELU, "spd_relu", relu, true),
+  OPA(SPDI_OP_RELU, "spd_relu", relu),
   OP(SPDI_OP_LEAKY_RELU, "spd_leaky_relu", leaky_relu, true),
   OP(SPDI_OP_ELU, "spd_elu", elu, true),
   OP(SPDI_OP_SIGMOID, "spd_sigmoid", sigmoid, true),
@@ -27,8 +29,8 @@ const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
   OP(SPDI_OP_EXP, "spd_exp", exp, true),
   OP(SPDI_OP_LOG, "spd_log", log, true),
   OP(SPDI_OP_SQUARE, "spd_square", square, true),
-  OP(SPDI_OP_SUM, "spd_sum", sum, true),
-  OP(SPDI_OP_MEAN, "spd_mean", mean, true),
+  OPA(SPDI_OP_SUM, "spd_sum", sum),
+  OPA(SPDI_OP_MEAN, "spd_mean", mean),
   OP(SPDI_OP_SUM_AXIS, "spd_sum_axis", sum_axis, true),
   OP(SPDI_OP_RESHAPE, "spd_reshape", reshape, true),
   OP(SPDI_OP_SLICE, "spd_slice", slice, true),
