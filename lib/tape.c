@@ -358,8 +358,7 @@ static void zero_floats(float *x, size_t n)
   }
 }
 
-/* A pending gradient (see spdi_grad_first) written as zeros. */
-static void materialize(spd_tensor *x)
+void spdi_grad_materialize(spd_tensor *x)
 {
   if (x->grad_pending) {
     zero_floats(x->grad, x->n);
@@ -415,10 +414,10 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
     for (spd_tensor *y = loss; y != NULL; y = y->prev) {
       if (y->mark != mark || y->nin == 0)
         continue;
-      materialize(y); /* marked, but no consumer wrote it */
+      spdi_grad_materialize(y); /* marked, but no consumer wrote it */
       if (!spdi_ops[y->op].assigns)
         for (int i = 0; i < y->nin; i++)
-          materialize(y->in[i]);
+          spdi_grad_materialize(y->in[i]);
       t->op_name = spdi_ops[y->op].name;
       if (spdi_ops[y->op].fn(t, y, SPDI_BACKWARD) != SPD_OK) {
         rc = t->status;
@@ -429,7 +428,7 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
   /* Whatever is still pending (off the loss's path, or left by an error)
    * reads as zero, as every gradient did before the pass. */
   for (spd_tensor *y = loss; y != NULL; y = y->prev)
-    materialize(y);
+    spdi_grad_materialize(y);
   return rc;
 }
 

@@ -130,6 +130,10 @@ static inline bool spdi_grad_first(spd_tensor *x)
   return first;
 }
 
+/* A pending gradient written as zeros (and no longer pending): for ops
+ * marked as assigning whose backward adds into some of their inputs. */
+void spdi_grad_materialize(spd_tensor *x);
+
 /* Arena memory for the current step, 64-byte aligned; NULL (and a sticky
  * SPD_E_NOMEM) when the allocation fails or would pass the tape's limit. */
 void *spdi_tape_alloc(spd_tape *t, size_t bytes);

@@ -133,7 +133,7 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
 
 static int bn_backward(spd_tape *t, spd_tensor *y)
 {
-  const spd_tensor *x = y->in[0];
+  spd_tensor *x = y->in[0];
   const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C), M = N * inner;
   const bool training = y->iarg[2] != 0;
   const float *mean = y->saved, *invstd = (const float *)y->saved + C;
@@ -160,14 +160,19 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
     sums[c] = s;
     sums[C + c] = sx * invstd[c];
   }
-  if (tg != NULL && tg->requires_grad)
+  if (tg != NULL && tg->requires_grad) {
+    const bool first = spdi_grad_first(tg);
     for (size_t c = 0; c < C; c++)
-      tg->grad[c] += (float)sums[C + c];
-  if (tb != NULL && tb->requires_grad)
+      tg->grad[c] = (first ? 0.0f : tg->grad[c]) + (float)sums[C + c];
+  }
+  if (tb != NULL && tb->requires_grad) {
+    const bool first = spdi_grad_first(tb);
     for (size_t c = 0; c < C; c++)
-      tb->grad[c] += (float)sums[c];
+      tb->grad[c] = (first ? 0.0f : tb->grad[c]) + (float)sums[c];
+  }
   if (!x->requires_grad)
     return SPD_OK;
+  const bool first = spdi_grad_first(x);
   float *gx = x->grad;
 #pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
   for (size_t r = 0; r < N * C; r++) {
@@ -180,9 +185,19 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
       const float mdy = (float)(sums[c] / (double)M);
       const float mdx = (float)(sums[C + c] / (double)M) * invstd[c];
       const float mu = mean[c];
+      if (first) {
+#pragma omp simd
+        for (size_t j = 0; j < inner; j++)
+          pg[j] = k * (pd[j] - mdy - (px[j] - mu) * mdx);
+      } else {
+#pragma omp simd
+        for (size_t j = 0; j < inner; j++)
+          pg[j] += k * (pd[j] - mdy - (px[j] - mu) * mdx);
+      }
+    } else if (first) {
 #pragma omp simd
       for (size_t j = 0; j < inner; j++)
-        pg[j] += k * (pd[j] - mdy - (px[j] - mu) * mdx);
+        pg[j] = k * pd[j];
     } else {
 #pragma omp simd
       for (size_t j = 0; j < inner; j++)

@@ -613,7 +613,7 @@ int spdi_op_conv2d_transpose(spd_tape *t, spd_tensor *y, enum spdi_action action
 {
   if (action == SPDI_SHAPE)
     return conv_shape(t, y, true);
-  const spd_tensor *x = y->in[0], *w = y->in[1], *b = y->nin > 2 ? y->in[2] : NULL;
+  spd_tensor *x = y->in[0], *w = y->in[1], *b = y->nin > 2 ? y->in[2] : NULL;
   /* The output y is the image side; the input x is the grid. */
   const struct geom g = geom_of(y, x, w, y);
   const size_t Cin = g.G;
@@ -627,11 +627,18 @@ int spdi_op_conv2d_transpose(spd_tape *t, spd_tensor *y, enum spdi_action action
   }
   if (work_get(t, fwd_scratch_idx(&g, Cin), wgrad_padded(&g), &wk) != SPD_OK)
     return spd_tape_status(t);
+  /* an assigning op (spdi_grad_first): the input gradient's GEMM writes
+   * it whole when it is pending; the weight and bias gradients add */
   if (x->requires_grad)
-    form_fwd(&g, Cin, w->data, y->grad, x->grad, false, &wk);
-  if (w->requires_grad)
+    form_fwd(&g, Cin, w->data, y->grad, x->grad, spdi_grad_first(x), &wk);
+  if (w->requires_grad) {
+    spdi_grad_materialize(w);
     form_wgrad_any(&g, Cin, x->data, y->grad, w->grad, &wk);
-  return b != NULL && b->requires_grad ? bias_grad(t, y, b->grad) : SPD_OK;
+  }
+  if (b == NULL || !b->requires_grad)
+    return SPD_OK;
+  spdi_grad_materialize(b);
+  return bias_grad(t, y, b->grad);
 }
 
 /* ---- builders ------------------------------------------------------------ */
