@@ -180,6 +180,46 @@ START_TEST(assigning_conv_ops_reuse_memory)
 }
 END_TEST
 
+/* Every elementwise activation assigns its input's first gradient: with
+ * the input's other use (a sum) taken before or after it, and over three
+ * steps whose last two share memory, the input gradient is the same bits
+ * (f'(u) + 1 and 1 + f'(u) are the same float sum). */
+typedef spd_tensor *(*unary_fn)(spd_tape *, spd_tensor *);
+static spd_tensor *leaky(spd_tape *t, spd_tensor *x) { return spd_leaky_relu(t, x, 0.1f); }
+static spd_tensor *elu(spd_tape *t, spd_tensor *x) { return spd_elu(t, x, 1.0f); }
+static const unary_fn unaries[] = { spd_relu, leaky, elu, spd_sigmoid, spd_tanh,
+                                    spd_softplus, spd_exp, spd_log, spd_square };
+
+START_TEST(activations_assign_first_gradients)
+{
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  const size_t s[1] = { 40000 }; /* above the threads' minimum, so both loops run */
+  float *xv = malloc(s[0] * sizeof *xv), *first = malloc(s[0] * sizeof *first);
+  ck_assert(xv != NULL && first != NULL);
+  for (size_t i = 0; i < s[0]; i++)
+    xv[i] = 0.25f + 1.5f * (spdt_hash_value(i, 9) + 1.0f) / 2.0f; /* log needs x > 0 */
+  for (int run = 0; run < 6; run++) {
+    const bool sum_first = run % 2 != 0;
+    spd_tape_reset(t);
+    spd_tensor *x = spd_leaf(t, 1, s, xv, 1), *u = spd_scale(t, x, 0.5f);
+    spd_tensor *su = sum_first ? spd_sum(t, u) : NULL;
+    spd_tensor *a = unaries[_i](t, u);
+    if (!sum_first)
+      su = spd_sum(t, u);
+    SPDT_OK(spd_backward(t, spd_add(t, spd_sum(t, a), su)));
+    const float *gx = spd_tensor_grad(x);
+    if (run == 0)
+      memcpy(first, gx, s[0] * sizeof *first);
+    ck_assert_msg(memcmp(first, gx, s[0] * sizeof *first) == 0,
+                  "activation %d, run %d: gradient differs from run 0", _i, run);
+  }
+  free(xv);
+  free(first);
+  spd_tape_free(t);
+}
+END_TEST
+
 START_TEST(param_gradients_accumulate)
 {
   spd_params *p = NULL;
@@ -715,6 +755,10 @@ Suite *spdt_suite(void)
   SPDT_ADD(s, backward_semantics, 10);
   SPDT_ADD(s, first_gradient_writes_assign, 10);
   SPDT_ADD(s, assigning_conv_ops_reuse_memory, 10);
+  TCase *act = tcase_create("activations_assign_first_gradients");
+  tcase_add_loop_test(act, activations_assign_first_gradients, 0,
+                      (int)(sizeof unaries / sizeof unaries[0]));
+  suite_add_tcase(s, act);
   SPDT_ADD(s, param_gradients_accumulate, 10);
   SPDT_ADD(s, warm_steps_allocate_nothing, 30);
   SPDT_ADD(s, limit_makes_ops_fail_cleanly, 10);

@@ -21,6 +21,16 @@ static int same_shape(spd_tensor *y)
   float *gx = y->in[0]->grad;                                                 \
   (void)x; (void)out; (void)dy; (void)gx
 
+/* gx = (or += while the input's gradient was written before: these ops
+ * assign first gradients, spdi_grad_first) the value of DX at element i. */
+#define UNARY_BACKWARD(DX)                                                    \
+  do {                                                                        \
+    if (spdi_grad_first(y->in[0]))                                            \
+      SPDI_FOR(y->n, gx[i] = (DX));                                           \
+    else                                                                      \
+      SPDI_FOR(y->n, gx[i] += (DX));                                          \
+  } while (0)
+
 int spdi_op_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
 {
   (void)t;
@@ -29,12 +39,7 @@ int spdi_op_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : 0.0f); break;
   /* both operands loaded unconditionally: a select, not a branch */
-  case SPDI_BACKWARD:
-    if (spdi_grad_first(y->in[0]))
-      SPDI_FOR(y->n, const float d = dy[i]; gx[i] = x[i] > 0.0f ? d : 0.0f);
-    else
-      SPDI_FOR(y->n, const float d = dy[i]; gx[i] += x[i] > 0.0f ? d : 0.0f);
-    break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(x[i] > 0.0f ? dy[i] : 0.0f); break;
   }
   return SPD_OK;
 }
@@ -49,7 +54,7 @@ int spdi_op_leaky_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
       return spdi_tape_fail(t, SPD_E_DOMAIN, "slope %g is not finite", (double)s);
     return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : s * x[i]); break;
-  case SPDI_BACKWARD: SPDI_FOR(y->n, const float d = dy[i]; gx[i] += x[i] > 0.0f ? d : s * d); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(x[i] > 0.0f ? dy[i] : s * dy[i]); break;
   }
   return SPD_OK;
 }
@@ -65,7 +70,7 @@ int spdi_op_elu(spd_tape *t, spd_tensor *y, enum spdi_action action)
     return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : a * expm1f(x[i])); break;
   /* d/dx a (e^x - 1) = a e^x = y + a */
-  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += x[i] > 0.0f ? dy[i] : dy[i] * (out[i] + a)); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(x[i] > 0.0f ? dy[i] : dy[i] * (out[i] + a)); break;
   }
   return SPD_OK;
 }
@@ -86,7 +91,7 @@ int spdi_op_sigmoid(spd_tape *t, spd_tensor *y, enum spdi_action action)
   switch (action) {
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = sigmoidf(x[i])); break;
-  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] * out[i] * (1.0f - out[i])); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] * out[i] * (1.0f - out[i])); break;
   }
   return SPD_OK;
 }
@@ -98,7 +103,7 @@ int spdi_op_tanh(spd_tape *t, spd_tensor *y, enum spdi_action action)
   switch (action) {
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = tanhf(x[i])); break;
-  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] * (1.0f - out[i] * out[i])); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] * (1.0f - out[i] * out[i])); break;
   }
   return SPD_OK;
 }
@@ -113,7 +118,7 @@ int spdi_op_softplus(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_FORWARD:
     SPDI_FOR(y->n, out[i] = fmaxf(x[i], 0.0f) + log1pf(expf(-fabsf(x[i]))));
     break;
-  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] * sigmoidf(x[i])); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] * sigmoidf(x[i])); break;
   }
   return SPD_OK;
 }
@@ -132,7 +137,7 @@ int spdi_op_exp(spd_tape *t, spd_tensor *y, enum spdi_action action)
     }
     break;
   }
-  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] * out[i]); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] * out[i]); break;
   }
   return SPD_OK;
 }
@@ -154,7 +159,7 @@ int spdi_op_log(spd_tape *t, spd_tensor *y, enum spdi_action action)
     SPDI_FOR(y->n, out[i] = logf(x[i]));
     break;
   }
-  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += dy[i] / x[i]); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] / x[i]); break;
   }
   return SPD_OK;
 }
@@ -166,7 +171,7 @@ int spdi_op_square(spd_tape *t, spd_tensor *y, enum spdi_action action)
   switch (action) {
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] * x[i]); break;
-  case SPDI_BACKWARD: SPDI_FOR(y->n, gx[i] += 2.0f * x[i] * dy[i]); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(2.0f * x[i] * dy[i]); break;
   }
   return SPD_OK;
 }
