@@ -5,6 +5,7 @@
 #include "igemm.h"
 #include "igemm_paths.h"
 #include "tape_impl.h"
+#include "transpose8.h"
 #include "vmath.h"
 
 #include <stdbool.h>
@@ -62,27 +63,11 @@ __attribute__((target("avx2"))) static void pack_run8(const float *s, const ptrd
     __m256 r[8];
     for (size_t j = 0; j < 8; j++)
       r[j] = j < n ? _mm256_loadu_ps(sj[j] + t) : _mm256_setzero_ps();
-    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-    const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-    const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-    const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 c[8];
+    spdi_transpose8(r, c);
     float *o = d + t * ld;
-    _mm256_maskstore_ps(o + 0 * ld, mask, _mm256_permute2f128_ps(u0, u4, 0x20));
-    _mm256_maskstore_ps(o + 1 * ld, mask, _mm256_permute2f128_ps(u1, u5, 0x20));
-    _mm256_maskstore_ps(o + 2 * ld, mask, _mm256_permute2f128_ps(u2, u6, 0x20));
-    _mm256_maskstore_ps(o + 3 * ld, mask, _mm256_permute2f128_ps(u3, u7, 0x20));
-    _mm256_maskstore_ps(o + 4 * ld, mask, _mm256_permute2f128_ps(u0, u4, 0x31));
-    _mm256_maskstore_ps(o + 5 * ld, mask, _mm256_permute2f128_ps(u1, u5, 0x31));
-    _mm256_maskstore_ps(o + 6 * ld, mask, _mm256_permute2f128_ps(u2, u6, 0x31));
-    _mm256_maskstore_ps(o + 7 * ld, mask, _mm256_permute2f128_ps(u3, u7, 0x31));
+    for (size_t j = 0; j < 8; j++)
+      _mm256_maskstore_ps(o + j * ld, mask, c[j]);
   }
 }
 
