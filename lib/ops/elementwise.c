@@ -123,8 +123,10 @@ int spdi_op_add(spd_tape *t, spd_tensor *y, enum spdi_action action)
     else
       SPDI_FOR(y->n, gf[i] += dy[i]);
   }
-  return reduce_into_small(t, &r, dy, NULL, y->n, 1.0f,
-                           r.gsmall != NULL && spdi_grad_first(small_t));
+  const bool first = r.gsmall != NULL && spdi_grad_first(small_t);
+  const int rc = reduce_into_small(t, &r, dy, NULL, y->n, 1.0f, first);
+  small_t->grad_pending = first && rc != SPD_OK; /* nothing written on failure */
+  return rc;
 }
 
 int spdi_op_sub(spd_tape *t, spd_tensor *y, enum spdi_action action)

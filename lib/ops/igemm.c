@@ -306,7 +306,7 @@ bool spdi_igemm_transposes(size_t M, size_t N, const struct spdi_ukernel *u)
 
 /* The BLIS loop nest on one thread: jc over N, pc over K (pack B), ic over
  * M (pack A), then the micro-tiles, B panel outer, A panel inner, so that a
- * B panel stays in cache across the A panels. */
+ * B panel stays in cache across the A panels (or along C's rows: below). */
 static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u, float *bp,
                         float *ap, float *tile)
 {
