@@ -188,6 +188,44 @@ START_TEST(sigmoid_softplus_extremes)
 }
 END_TEST
 
+START_TEST(sigmoid_values_wide_range)
+{
+  /* 40001 points on [-100, 100]: above the threading threshold and over
+   * several of the forward's 4096-element spans, one of them partial.
+   * Tolerance: the exp behind sigmoid is within 2.5e-7 relative (vmath.h)
+   * and the add, divide and multiply after it round three times (6e-8
+   * each), 4.3e-7 in all; 1e-6 leaves room and still fails a sigmoid off
+   * by 8 float ulps. Below -87.34 the result is 0 (the exact value is under
+   * 1.2e-38, the smallest normal float). */
+  enum { n = 40001 };
+  const size_t s[1] = { n };
+  float *x = malloc(n * sizeof *x), *y1 = malloc(n * sizeof *y1);
+  ck_assert(x != NULL && y1 != NULL);
+  for (int i = 0; i < n; i++)
+    x[i] = -100.0f + 0.005f * (float)i;
+  for (int threads = 1; threads <= 2; threads++) {
+    SPDT_OK(spd_set_num_threads(threads));
+    spd_tape *t = NULL;
+    SPDT_OK(spd_tape_create(&t));
+    const float *y = spd_tensor_data(spd_sigmoid(t, spd_leaf(t, 1, s, x, 0)));
+    ck_assert_msg(y != NULL, "%s", spd_tape_error(t));
+    for (int i = 0; i < n; i++) {
+      const double ref = 1 / (1 + exp(-(double)x[i]));
+      ck_assert_msg(fabs(y[i] - ref) <= 1e-6 * ref + 1.2e-38, "sigmoid(%g) = %.9g, not %.9g",
+                    (double)x[i], (double)y[i], ref);
+    }
+    if (threads == 1)
+      memcpy(y1, y, n * sizeof *y1);
+    else
+      ck_assert(memcmp(y1, y, n * sizeof *y1) == 0); /* thread count changes no bit */
+    spd_tape_free(t);
+  }
+  SPDT_OK(spd_set_num_threads(1));
+  free(x);
+  free(y1);
+}
+END_TEST
+
 /* ---- matmul -------------------------------------------------------------- */
 
 static spd_tensor *g_matmul(spd_tape *t, spd_tensor **in, void *ctx)
@@ -422,6 +460,7 @@ Suite *spdt_suite(void)
   tcase_set_timeout(tc, 30);
   suite_add_tcase(s, tc);
   SPDT_ADD(s, sigmoid_softplus_extremes, 10);
+  SPDT_ADD(s, sigmoid_values_wide_range, 10);
   SPDT_ADD(s, grad_matmul, 30);
   SPDT_ADD(s, grad_reductions, 30);
   SPDT_ADD(s, reduction_values, 10);
