@@ -360,6 +360,97 @@ START_TEST(limit_makes_ops_fail_cleanly)
 }
 END_TEST
 
+/* Every block the library gets is filled with 0xff bytes, a NaN as float:
+ * memory a failed backward left neither written nor zeroed shows up. */
+static void *poison_alloc(void *opaque, size_t size)
+{
+  (void)opaque;
+  void *p = malloc(size);
+  if (p != NULL)
+    memset(p, 0xff, size);
+  return p;
+}
+static void poison_free(void *opaque, void *ptr)
+{
+  (void)opaque;
+  free(ptr);
+}
+
+/* loss = sum(A B + c), c a per-feature bias: add's backward claims c's
+ * gradient first (reduce_into_small, which allocates its sums from the
+ * arena) and matmul's claims A's and B's (its products need the scratch). */
+static spd_tensor *bias_product(spd_tape *t, const float *v, spd_tensor **leaves)
+{
+  const size_t sa[2] = { 4, 3 }, sb[2] = { 3, 5 }, sc[1] = { 5 };
+  leaves[0] = spd_leaf(t, 2, sa, v, 1);
+  leaves[1] = spd_leaf(t, 2, sb, v + 12, 1);
+  leaves[2] = spd_leaf(t, 1, sc, v + 27, 1);
+  return spd_sum(t, spd_add(t, spd_matmul(t, leaves[0], leaves[1]), leaves[2]));
+}
+
+START_TEST(failed_backward_leaves_no_stale_gradient)
+{
+  /* A backward that fails part-way (SPD_E_NOMEM) returns gradients that
+   * are each either complete, zero or absent (NULL): an op that claimed a pending
+   * gradient as its first writer and then failed must hand it back to be
+   * zeroed. The arena is reserved at the forward's size plus delta bytes
+   * and capped at what the tape then holds, so for delta = 0, 64, ... each
+   * arena allocation of the backward fails in turn; once they all fit,
+   * matmul's products fail instead, on their scratch, which the backward
+   * needs larger than the forward did because the thread count rose from
+   * 1 to 2 in between. */
+  SPDT_OK(spd_set_allocator(poison_alloc, poison_free, NULL));
+  float v[32], ref[32];
+  for (int i = 0; i < 32; i++)
+    v[i] = 0.1f * (float)(i % 7) - 0.25f;
+  const size_t n[3] = { 12, 15, 5 };
+  spd_tensor *l[3];
+
+  SPDT_OK(spd_set_num_threads(1));
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  spd_tensor *loss = bias_product(t, v, l);
+  const size_t fwd = spd_tape_bytes_used(t);
+  SPDT_OK(spd_backward(t, loss));
+  const size_t total = spd_tape_bytes_used(t);
+  for (int k = 0, o = 0; k < 3; o += (int)n[k], k++)
+    memcpy(ref + o, spd_tensor_grad(l[k]), n[k] * sizeof(float));
+  spd_tape_free(t);
+
+  int failed_in[2] = { 0, 0 }; /* spd_add, spd_matmul */
+  for (size_t delta = 0; delta <= total - fwd; delta += 64) {
+    SPDT_OK(spd_set_num_threads(1));
+    SPDT_OK(spd_tape_create(&t));
+    SPDT_OK(spd_tape_reserve(t, fwd + delta));
+    loss = bias_product(t, v, l);
+    ck_assert_ptr_nonnull(loss);
+    SPDT_OK(spd_tape_set_limit(t, spd_tape_bytes_reserved(t)));
+    SPDT_OK(spd_set_num_threads(2));
+    const int rc = spd_backward(t, loss);
+    ck_assert_msg(rc == SPD_E_NOMEM, "delta %zu: status %d", delta, rc);
+    const char *msg = spd_tape_error(t);
+    failed_in[0] += strncmp(msg, "spd_add", 7) == 0;
+    failed_in[1] += strncmp(msg, "spd_matmul", 10) == 0;
+    for (int k = 0, o = 0; k < 3; o += (int)n[k], k++) {
+      const float *g = spd_tensor_grad(l[k]);
+      if (g == NULL) /* the backward failed before it gave l[k] a gradient */
+        continue;
+      bool zero = true;
+      for (size_t i = 0; i < n[k]; i++)
+        zero = zero && g[i] == 0.0f;
+      ck_assert_msg(zero || memcmp(g, ref + o, n[k] * sizeof(float)) == 0,
+                    "delta %zu (%s): gradient %d is neither complete nor zero", delta, msg,
+                    k);
+    }
+    spd_tape_free(t);
+  }
+  ck_assert_int_gt(failed_in[0], 0);
+  ck_assert_int_gt(failed_in[1], 0);
+  SPDT_OK(spd_set_num_threads(1));
+  SPDT_OK(spd_set_allocator(NULL, NULL, NULL));
+}
+END_TEST
+
 /* ---- sticky errors: a table of bad inputs -------------------------------- */
 
 struct bad {
@@ -762,6 +853,7 @@ Suite *spdt_suite(void)
   SPDT_ADD(s, param_gradients_accumulate, 10);
   SPDT_ADD(s, warm_steps_allocate_nothing, 30);
   SPDT_ADD(s, limit_makes_ops_fail_cleanly, 10);
+  SPDT_ADD(s, failed_backward_leaves_no_stale_gradient, 10);
   TCase *tc = tcase_create("bad_input_is_sticky");
   tcase_add_loop_test(tc, bad_input_is_sticky, 0, (int)(sizeof bads / sizeof bads[0]));
   suite_add_tcase(s, tc);
