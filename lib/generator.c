@@ -221,7 +221,7 @@ spd_tensor *spd_generator_forward(spd_tape *t, spd_generator *g, spd_tensor *z, 
     h = spd_reshape(t, h, 4, shape);
     for (size_t i = 0; i < g->nup; i++) {
       h = spdi_nn_conv(t, p, &g->up[i], h, 2, 2, 1);
-      h = spd_relu(t, spdi_nn_bn(t, p, &g->bn[i], h, training, g->bn_momentum));
+      h = spdi_nn_bn_relu(t, p, &g->bn[i], h, training, g->bn_momentum);
     }
     return spd_sigmoid(t, spdi_nn_conv(t, p, &g->out, h, 1, 2, 0));
   }

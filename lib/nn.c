@@ -102,14 +102,14 @@ int spdi_nn_bn_add(spd_params *p, const char *name, size_t channels, spdi_bn *bn
   return rc;
 }
 
-spd_tensor *spdi_nn_bn(spd_tape *t, spd_params *p, const spdi_bn *bn, spd_tensor *x,
-                       int training, float momentum)
+spd_tensor *spdi_nn_bn_relu(spd_tape *t, spd_params *p, const spdi_bn *bn, spd_tensor *x,
+                            int training, float momentum)
 {
   spd_tensor *g = spd_param(t, p, bn->gamma);
   spd_tensor *b = spd_param(t, p, bn->beta);
   if (g == NULL || b == NULL)
     return NULL;
-  return spd_batch_norm(t, x, g, b, p, bn->mean, bn->var, training, momentum, 1e-5f);
+  return spd_batch_norm_relu(t, x, g, b, p, bn->mean, bn->var, training, momentum, 1e-5f);
 }
 
 spd_tensor *spdi_nn_const(spd_tape *t, float value)
@@ -183,7 +183,7 @@ spd_tensor *spdi_nn_conv_encoder(spd_tape *t, spd_params *p, const spdi_conv_enc
 {
   for (size_t i = 0; i < e->nconv; i++) {
     x = spdi_nn_conv(t, p, &e->conv[i], x, 2, 2, 0);
-    x = spd_relu(t, spdi_nn_bn(t, p, &e->bn[i], x, training, momentum));
+    x = spdi_nn_bn_relu(t, p, &e->bn[i], x, training, momentum);
   }
   if (x == NULL)
     return NULL;

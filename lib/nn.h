@@ -39,8 +39,10 @@ spd_tensor *spdi_nn_conv(spd_tape *t, spd_params *p, const spdi_conv *c, spd_ten
                          int stride, int pad, int output_pad);
 
 int spdi_nn_bn_add(spd_params *p, const char *name, size_t channels, spdi_bn *bn);
-spd_tensor *spdi_nn_bn(spd_tape *t, spd_params *p, const spdi_bn *bn, spd_tensor *x,
-                       int training, float momentum);
+/* relu(batch_norm(x)) with the layer's scale, shift and running statistics,
+ * as one fused op (spd_batch_norm_relu). */
+spd_tensor *spdi_nn_bn_relu(spd_tape *t, spd_params *p, const spdi_bn *bn, spd_tensor *x,
+                            int training, float momentum);
 
 /* A scalar constant leaf. */
 spd_tensor *spdi_nn_const(spd_tape *t, float value);

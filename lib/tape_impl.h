@@ -53,6 +53,7 @@ enum spdi_op {
   SPDI_OP_LOGSUMEXP,
   SPDI_OP_GAUSSIAN_LOG_DENSITY,
   SPDI_OP_SPREAD_NOISE,
+  SPDI_OP_BATCH_NORM_RELU,
   SPDI_OP_COUNT
 };
 
@@ -228,6 +229,12 @@ void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *
     }                                                                          \
   } while (0)
 
+/* c ? a : b with both operands evaluated: a vectorisable select. Elementwise
+ * loops must not read memory under a condition (`c ? dy[i] : 0`): C lets
+ * such a load not happen, so gcc keeps the loop scalar with a branch per
+ * element. Load first, then pick. */
+static inline float spdi_pick(bool c, float a, float b) { return c ? a : b; }
+
 /* Plain elementwise loop over i < n with the same threading rule. */
 #define SPDI_FOR(n, BODY)                                                      \
   do {                                                                         \
@@ -271,6 +278,7 @@ SPDI_DECLARE_OP(concat);
 SPDI_DECLARE_OP(logsumexp);
 SPDI_DECLARE_OP(gaussian_log_density);
 SPDI_DECLARE_OP(spread_noise);
+SPDI_DECLARE_OP(batch_norm_relu);
 
 /* Resolve a possibly negative axis against ndim; -1 when out of range. */
 static inline int spdi_axis(int axis, int ndim)

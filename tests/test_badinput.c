@@ -1109,9 +1109,13 @@ static void b_conv(const bi_row *r)
   spd_tape_free(t);
 }
 
+typedef spd_tensor *(*batch_norm_f)(spd_tape *, spd_tensor *, spd_tensor *, spd_tensor *,
+                                    spd_params *, size_t, size_t, int, float, float);
+
+/* spd_batch_norm and spd_batch_norm_relu: the same arguments, the same checks. */
 static void b_batch_norm(const bi_row *r)
 {
-  (void)r;
+  batch_norm_f bn = (batch_norm_f)r->op;
   spd_tape *t = mk_tape();
   spd_params *p = NULL;
   BI_OK(spd_params_create(&p));
@@ -1119,7 +1123,7 @@ static void b_batch_norm(const bi_row *r)
   size_t rm, rv;
   BI_OK(spd_params_add(p, "rm", 1, c3, NULL, 0, &rm));
   BI_OK(spd_params_add(p, "rv", 1, c3, NULL, 0, &rv));
-  BI_NULL(spd_batch_norm(NULL, NULL, NULL, NULL, p, rm, rv, 1, 0.1f, 1e-5f));
+  BI_NULL(bn(NULL, NULL, NULL, NULL, p, rm, rv, 1, 0.1f, 1e-5f));
   spd_tensor *x, *g, *b;
 #define BN_CASE(gs, call)                                                    \
   do {                                                                       \
@@ -1129,16 +1133,16 @@ static void b_batch_norm(const bi_row *r)
     b = leaf(t, 1, 3, 0, 0, 0);                                              \
     BI_TAPE_FAILS(t, call);                                                  \
   } while (0)
-  BN_CASE((t, 1, 4, 0, 0, 0), spd_batch_norm(t, x, g, b, p, rm, rv, 1, 0.1f, 1e-5f));
-  BN_CASE((t, 1, 3, 0, 0, 0), spd_batch_norm(t, x, g, b, p, rm, rv, 1, 0.1f, 0.0f));
-  BN_CASE((t, 1, 3, 0, 0, 0), spd_batch_norm(t, x, g, b, p, rm, rv, 1, 0.1f, NAN));
-  BN_CASE((t, 1, 3, 0, 0, 0), spd_batch_norm(t, x, g, b, p, rm, rv, 1, NAN, 1e-5f));
-  BN_CASE((t, 1, 3, 0, 0, 0), spd_batch_norm(t, x, g, b, p, rm, rv, 1, 1.5f, 1e-5f));
-  BN_CASE((t, 1, 3, 0, 0, 0), spd_batch_norm(t, x, g, b, p, rm, rv, 1, -0.1f, 1e-5f));
-  BN_CASE((t, 1, 3, 0, 0, 0), spd_batch_norm(t, x, g, b, p, 7, rv, 1, 0.1f, 1e-5f));
-  BN_CASE((t, 1, 3, 0, 0, 0), spd_batch_norm(t, x, g, b, p, rm, rm, 1, 0.1f, 1e-5f));
-  BN_CASE((t, 1, 3, 0, 0, 0), spd_batch_norm(t, x, g, b, NULL, rm, rv, 0, 0.1f, 1e-5f));
-  BN_CASE((t, 2, 3, 1, 0, 0), spd_batch_norm(t, x, g, b, p, rm, rv, 1, 0.1f, 1e-5f));
+  BN_CASE((t, 1, 4, 0, 0, 0), bn(t, x, g, b, p, rm, rv, 1, 0.1f, 1e-5f));
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, rm, rv, 1, 0.1f, 0.0f));
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, rm, rv, 1, 0.1f, NAN));
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, rm, rv, 1, NAN, 1e-5f));
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, rm, rv, 1, 1.5f, 1e-5f));
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, rm, rv, 1, -0.1f, 1e-5f));
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, 7, rv, 1, 0.1f, 1e-5f));
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, rm, rm, 1, 0.1f, 1e-5f));
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, NULL, rm, rv, 0, 0.1f, 1e-5f));
+  BN_CASE((t, 2, 3, 1, 0, 0), bn(t, x, g, b, p, rm, rv, 1, 0.1f, 1e-5f));
   spd_params_free(p);
   spd_tape_free(t);
 }
@@ -1887,7 +1891,8 @@ static const bi_row matrix[] = {
   BI(spd_matmul_ex, b_matmul),
   BI(spd_conv2d, b_conv),
   BI(spd_conv2d_transpose, b_conv),
-  BI(spd_batch_norm, b_batch_norm),
+  BI_OP(spd_batch_norm, b_batch_norm),
+  BI_OP(spd_batch_norm_relu, b_batch_norm),
   BI_OP(spd_relu, b_unary),
   BI_OP(spd_leaky_relu, b_scalar_ops),
   BI_OP(spd_elu, b_scalar_ops),

@@ -111,6 +111,8 @@ START_TEST(golden_mlp)
 }
 END_TEST
 
+/* Run 0 builds relu(batch_norm) as two ops, run 1 as spd_batch_norm_relu:
+ * both must match the same PyTorch values. */
 START_TEST(golden_conv)
 {
   struct ctx c;
@@ -121,7 +123,8 @@ START_TEST(golden_conv)
   spd_tensor *gamma = in(&c, "gamma"), *beta = in(&c, "beta");
   spd_tensor *w2 = in(&c, "w2"), *w3 = in(&c, "w3");
   spd_tensor *y = spd_conv2d(t, x, w1, b1, 2, 2);
-  y = spd_relu(t, spd_batch_norm(t, y, gamma, beta, c.p, 0, 1, 1, 0.1f, 1e-5f));
+  y = _i ? spd_batch_norm_relu(t, y, gamma, beta, c.p, 0, 1, 1, 0.1f, 1e-5f)
+         : spd_relu(t, spd_batch_norm(t, y, gamma, beta, c.p, 0, 1, 1, 0.1f, 1e-5f));
   y = spd_conv2d(t, y, w2, NULL, 1, 1);
   const size_t flat[2] = { 2, 150 };
   y = spd_matmul_ex(t, spd_reshape(t, y, 2, flat), w3, 0, 1);
@@ -196,7 +199,10 @@ Suite *spdt_suite(void)
 {
   Suite *s = suite_create("golden");
   SPDT_ADD(s, golden_mlp, 10);
-  SPDT_ADD(s, golden_conv, 10);
+  TCase *tc = tcase_create("golden_conv");
+  tcase_add_loop_test(tc, golden_conv, 0, 2);
+  tcase_set_timeout(tc, 10);
+  suite_add_tcase(s, tc);
   SPDT_ADD(s, golden_decoder, 10);
   SPDT_ADD(s, golden_broadcast, 10);
   SPDT_ADD(s, golden_bn_eval, 10);

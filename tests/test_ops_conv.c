@@ -5,6 +5,7 @@
 #include "gradcheck.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,22 +197,67 @@ END_TEST
 /* ---- batch norm ---------------------------------------------------------- */
 
 struct bn_case {
-  int ndim, training, affine;
+  int ndim, training, affine, relu;
   spd_params *p; /* running statistics at indices 0 and 1 */
 };
 
 static spd_tensor *g_bn(spd_tape *t, spd_tensor **in, void *ctx)
 {
   const struct bn_case *k = ctx;
-  spd_tensor *y = spd_batch_norm(t, in[0], k->affine ? in[1] : NULL, k->affine ? in[2] : NULL,
-                                 k->p, 0, 1, k->training, 0.0f, 1e-5f);
+  spd_tensor *y = (k->relu ? spd_batch_norm_relu : spd_batch_norm)(
+      t, in[0], k->affine ? in[1] : NULL, k->affine ? in[2] : NULL, k->p, 0, 1, k->training,
+      0.0f, 1e-5f);
   /* A non-linear head, so that the loss is not invariant to the
-   * normalisation (sum of a normalised tensor has zero gradient). */
-  return spd_square(t, y);
+   * normalisation (sum of a normalised tensor has zero gradient). The
+   * fused ReLU is one already, and squaring its output would hide its mask
+   * (y^2 has zero gradient wherever the ReLU clips). */
+  return k->relu ? y : spd_square(t, y);
 }
 
+/* Whether the inputs exercise the fused ReLU's both sides and no central
+ * difference of the check crosses its kink: some normalised value
+ * z = gamma xhat + beta (in double, from the case's statistics) must be
+ * negative and some positive, and every one must lie further from 0 than
+ * twice the most one step moves it. A step h (|x|, |gamma|, |beta| <= 1, so h itself) moves z by
+ * h through beta, h |xhat| through gamma and, through x and the batch
+ * statistics, at most h |gamma| invstd (1 + 1/M + |xhat_i xhat_j| / M)
+ * <= 2 h |gamma| invstd max(1, xhat^2). */
+static bool bn_clear_of_kink(const struct bn_case *k, const spdt_input *in, double h)
+{
+  const size_t C = in[0].shape[1], M = in[0].shape[0] * (k->ndim == 4 ? 6 : 1);
+  const size_t inner = k->ndim == 4 ? 6 : 1;
+  const float *x = in[0].data, *rm = spd_params_data(k->p, 0), *rv = spd_params_data(k->p, 1);
+  size_t below = 0;
+  for (size_t c = 0; c < C; c++) {
+    double mu = 0, var = 0;
+    for (size_t i = 0; i < M; i++)
+      mu += x[(i / inner * C + c) * inner + i % inner] / (double)M;
+    for (size_t i = 0; i < M; i++) {
+      const double d = x[(i / inner * C + c) * inner + i % inner] - mu;
+      var += d * d / (double)M;
+    }
+    if (!k->training)
+      mu = rm[c], var = rv[c];
+    const double invstd = 1.0 / sqrt(var + 1e-5);
+    const double g = k->affine ? in[1].data[c] : 1.0, b = k->affine ? in[2].data[c] : 0.0;
+    for (size_t i = 0; i < M; i++) {
+      const double xh = (x[(i / inner * C + c) * inner + i % inner] - mu) * invstd;
+      const double step = h * (1 + fabs(xh) + 2 * fabs(g) * invstd * fmax(1, xh * xh));
+      if (fabs(g * xh + b) <= 2 * step)
+        return false;
+      below += g * xh + b < 0;
+    }
+  }
+  return below > 0 && below < C * M;
+}
+
+/* The loop index picks plain batch norm (0) or the fused spd_batch_norm_relu
+ * (1). For the fused op the inputs are redrawn (new seeds) until no step
+ * of the check crosses the ReLU's kink, where the finite difference of a
+ * non-smooth function is not its derivative. */
 START_TEST(grad_batch_norm)
 {
+  const int relu = _i;
   for (int ndim = 2; ndim <= 4; ndim += 2)
     for (int training = 0; training < 2; training++)
       for (int affine = 0; affine < 2; affine++) {
@@ -222,16 +268,22 @@ START_TEST(grad_batch_norm)
         const float rm[3] = { 0.1f, -0.2f, 0.3f }, rv[3] = { 0.5f, 1.5f, 2.0f };
         SPDT_OK(spd_params_add(p, "rm", 1, cs, rm, 0, NULL));
         SPDT_OK(spd_params_add(p, "rv", 1, cs, rv, 0, NULL));
-        spdt_input in[3] = {
-          ndim == 4 ? spdt_input_make(1, 300, 4, (size_t)2, C, (size_t)2, (size_t)3)
-                    : spdt_input_make(1, 301, 2, (size_t)5, C),
-          spdt_input_make(1, 302, 1, C),
-          spdt_input_make(1, 303, 1, C),
-        };
-        struct bn_case k = { ndim, training, affine, p };
+        struct bn_case k = { ndim, training, affine, relu, p };
+        spdt_input in[3];
+        for (unsigned seed = 300;; seed += 4) {
+          in[0] = ndim == 4 ? spdt_input_make(1, seed, 4, (size_t)2, C, (size_t)2, (size_t)3)
+                            : spdt_input_make(1, seed + 1, 2, (size_t)5, C);
+          in[1] = spdt_input_make(1, seed + 2, 1, C);
+          in[2] = spdt_input_make(1, seed + 3, 1, C);
+          if (!relu || bn_clear_of_kink(&k, in, H))
+            break;
+          for (int j = 0; j < 3; j++)
+            spdt_input_free(&in[j]);
+          ck_assert_msg(seed < 300 + 4 * 200, "no inputs clear of the kink in 200 draws");
+        }
         char what[64];
-        snprintf(what, sizeof what, "batch_norm %dD training=%d affine=%d", ndim, training,
-                 affine);
+        snprintf(what, sizeof what, "batch_norm%s %dD training=%d affine=%d",
+                 relu ? "_relu" : "", ndim, training, affine);
         /* momentum 0: the running statistics stay put across the many
          * forward passes of the check */
         spdt_gradcheck(what, affine ? 3 : 1, in, g_bn, &k, H, RTOL, ATOL);
@@ -279,6 +331,83 @@ START_TEST(batch_norm_values_and_running_stats)
   ck_assert(rm[0] == r0 && rv[0] == v0);
   spd_tape_free(t);
   spd_params_free(p);
+}
+END_TEST
+
+/* One run of relu(batch_norm) on [8, 6, 32, 32] (past the parallel
+ * threshold), fused or as two ops; loss sum(r y). Writes y, the updated
+ * running statistics and the gradients of x, gamma and beta to out. */
+enum { BNR_N = 8 * 6 * 32 * 32, BNR_C = 6, BNR_OUT = 2 * BNR_N + 4 * BNR_C };
+
+static void bn_relu_run(int fused, int training, int affine, const float *x, const float *gb,
+                        const float *r, float *out)
+{
+  const size_t xs[4] = { 8, BNR_C, 32, 32 }, cs[1] = { BNR_C };
+  const float rm[BNR_C] = { 0.1f, -0.2f, 0.3f, 0, 0.5f, -1 };
+  const float rv[BNR_C] = { 0.5f, 1.5f, 2, 1, 0.25f, 3 };
+  spd_params *p = NULL;
+  spd_tape *t = NULL;
+  SPDT_OK(spd_params_create(&p));
+  SPDT_OK(spd_params_add(p, "rm", 1, cs, rm, 0, NULL));
+  SPDT_OK(spd_params_add(p, "rv", 1, cs, rv, 0, NULL));
+  SPDT_OK(spd_tape_create(&t));
+  spd_tensor *tx = spd_leaf(t, 4, xs, x, 1);
+  spd_tensor *g = affine ? spd_leaf(t, 1, cs, gb, 1) : NULL;
+  spd_tensor *b = affine ? spd_leaf(t, 1, cs, gb + BNR_C, 1) : NULL;
+  spd_tensor *y = fused ? spd_batch_norm_relu(t, tx, g, b, p, 0, 1, training, 0.1f, 1e-5f)
+                        : spd_relu(t, spd_batch_norm(t, tx, g, b, p, 0, 1, training, 0.1f,
+                                                     1e-5f));
+  spd_tensor *loss = spd_sum(t, spd_mul(t, y, spd_leaf(t, 4, xs, r, 0)));
+  SPDT_OK(spd_backward(t, loss));
+  memcpy(out, spd_tensor_data(y), BNR_N * sizeof *out);
+  memcpy(out + BNR_N, spd_tensor_grad(tx), BNR_N * sizeof *out);
+  memcpy(out + 2 * BNR_N, spd_params_data(p, 0), BNR_C * sizeof *out);
+  memcpy(out + 2 * BNR_N + BNR_C, spd_params_data(p, 1), BNR_C * sizeof *out);
+  if (affine) {
+    memcpy(out + 2 * BNR_N + 2 * BNR_C, spd_tensor_grad(g), BNR_C * sizeof *out);
+    memcpy(out + 2 * BNR_N + 3 * BNR_C, spd_tensor_grad(b), BNR_C * sizeof *out);
+  }
+  spd_tape_free(t);
+  spd_params_free(p);
+}
+
+START_TEST(batch_norm_relu_matches_unfused)
+{
+  /* The fused op's backward recomputes the batch norm's output to mask the
+   * gradient; it must reproduce the two-op graph bit for bit, on 1 and 2
+   * threads, in both modes. gamma has negative entries (the mask then
+   * selects x below the mean). */
+  float *x = malloc(BNR_N * sizeof *x), *r = malloc(BNR_N * sizeof *r), gb[2 * BNR_C];
+  float *fused = calloc(BNR_OUT, sizeof *fused), *plain = calloc(BNR_OUT, sizeof *plain);
+  float *one = malloc(BNR_OUT * sizeof *one);
+  ck_assert(x && r && fused && plain && one);
+  spdt_fill(x, BNR_N, 41, -2, 3, 0);
+  spdt_fill(r, BNR_N, 42, -1, 1, 0);
+  spdt_fill(gb, 2 * BNR_C, 43, -1.5f, 1.5f, 0);
+  for (int training = 0; training < 2; training++)
+    for (int affine = 0; affine < 2; affine++)
+      for (int threads = 1; threads <= 2; threads++) {
+        SPDT_OK(spd_set_num_threads(threads));
+        bn_relu_run(1, training, affine, x, gb, r, fused);
+        bn_relu_run(0, training, affine, x, gb, r, plain);
+        size_t zeros = 0;
+        for (size_t i = 0; i < BNR_N; i++)
+          zeros += fused[i] == 0.0f;
+        ck_assert_msg(zeros > BNR_N / 10 && zeros < BNR_N * 9 / 10,
+                      "training=%d affine=%d: %zu of %d outputs clipped", training, affine,
+                      zeros, BNR_N);
+        for (size_t i = 0; i < BNR_OUT; i++)
+          ck_assert_msg(memcmp(&fused[i], &plain[i], sizeof *fused) == 0,
+                        "training=%d affine=%d threads=%d: value %zu fused %a, two ops %a",
+                        training, affine, threads, i, (double)fused[i], (double)plain[i]);
+        if (threads == 1)
+          memcpy(one, fused, BNR_OUT * sizeof *one);
+        else
+          ck_assert_msg(memcmp(one, fused, BNR_OUT * sizeof *one) == 0,
+                        "training=%d affine=%d: 1 and 2 threads differ", training, affine);
+      }
+  SPDT_OK(spd_set_num_threads(1));
+  free(x), free(r), free(fused), free(plain), free(one);
 }
 END_TEST
 
@@ -450,7 +579,11 @@ Suite *spdt_suite(void)
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   SPDT_ADD(s, conv_batch_split_matches_whole_batch, 60);
-  SPDT_ADD(s, grad_batch_norm, 60);
+  tc = tcase_create("grad_batch_norm");
+  tcase_add_loop_test(tc, grad_batch_norm, 0, 2);
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(s, tc);
+  SPDT_ADD(s, batch_norm_relu_matches_unfused, 60);
   SPDT_ADD(s, batch_norm_values_and_running_stats, 10);
   return s;
 }

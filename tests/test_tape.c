@@ -528,6 +528,11 @@ static spd_tensor *b_bn_gamma(spd_tape *t, spd_params *p)
   return spd_batch_norm(t, leafs(t, 2, 4, 3, 0, 0), leafs(t, 1, 4, 0, 0, 0), NULL, p, 0, 1, 1,
                         0.1f, 1e-5f);
 }
+static spd_tensor *b_bnr_gamma(spd_tape *t, spd_params *p)
+{
+  return spd_batch_norm_relu(t, leafs(t, 2, 4, 3, 0, 0), leafs(t, 1, 4, 0, 0, 0), NULL, p, 0, 1,
+                             1, 0.1f, 1e-5f);
+}
 static spd_tensor *b_bn_single(spd_tape *t, spd_params *p)
 {
   return spd_batch_norm(t, leafs(t, 2, 1, 3, 0, 0), NULL, NULL, p, 0, 1, 1, 0.1f, 1e-5f);
@@ -661,6 +666,8 @@ static const struct bad bads[] = {
     b_tconv_weights },
   { "bn rank", SPD_E_SHAPE, { "spd_batch_norm", "[2, 3, 4]", NULL }, b_bn_rank },
   { "bn gamma", SPD_E_SHAPE, { "spd_batch_norm", "gamma [4]", "3 values" }, b_bn_gamma },
+  { "bn relu gamma", SPD_E_SHAPE, { "spd_batch_norm_relu:", "gamma [4]", "3 values" },
+    b_bnr_gamma },
   { "bn one value", SPD_E_SHAPE, { "spd_batch_norm", "[1, 3]", "training" }, b_bn_single },
   { "bn no store", SPD_E_INVALID, { "spd_batch_norm", "inference", NULL }, b_bn_no_store },
   { "bn stats size", SPD_E_INVALID, { "spd_batch_norm", "running mean", "5 values" },

@@ -436,6 +436,35 @@ SPD_API spd_tensor *spd_batch_norm(spd_tape *t, spd_tensor *x, spd_tensor *gamma
                                    size_t running_mean, size_t running_var,
                                    int training, float momentum, float eps);
 
+/**
+ * @brief spd_relu(spd_batch_norm(...)) as one op: the same values, the same
+ * running-statistics update and the same gradients, bit for bit, with
+ * the intermediate tensor never formed.
+ *
+ * The fused op streams the tensor nine times over forward and backward
+ * where the two ops stream it fourteen, and keeps one tensor on the tape
+ * instead of two: use it for the conv, batch norm, ReLU blocks of a
+ * network. The arguments, modes and errors are those of spd_batch_norm();
+ * error messages name spd_batch_norm_relu. The gradient at 0 is 0, as for
+ * spd_relu().
+ *
+ * @param t Tape.
+ * @param x Input, 2-D or 4-D, C = dimension 1.
+ * @param gamma Scale, C values (1-D), or NULL for 1.
+ * @param beta Shift, C values (1-D), or NULL for 0.
+ * @param p Store of the running statistics, or NULL (training only). Borrowed.
+ * @param running_mean Index in @p p of the C running means.
+ * @param running_var Index in @p p of the C running variances.
+ * @param training Non-zero for training mode.
+ * @param momentum Running-average momentum in [0, 1].
+ * @param eps Added to the variance, > 0.
+ * @return max(batch_norm(x), 0), or NULL on error (as spd_batch_norm()).
+ */
+SPD_API spd_tensor *spd_batch_norm_relu(spd_tape *t, spd_tensor *x, spd_tensor *gamma,
+                                        spd_tensor *beta, spd_params *p,
+                                        size_t running_mean, size_t running_var,
+                                        int training, float momentum, float eps);
+
 /* ---- activations and elementwise functions ------------------------------- */
 
 /**

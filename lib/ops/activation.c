@@ -7,9 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-/* c ? a : b with both operands evaluated: a vectorisable select. */
-static inline float pick(bool c, float a, float b) { return c ? a : b; }
-
 static int same_shape(spd_tensor *y)
 {
   y->ndim = y->in[0]->ndim;
@@ -27,10 +24,8 @@ static int same_shape(spd_tensor *y)
 
 /* gx = (or += while the input's gradient was written before: these ops
  * assign first gradients, spdi_grad_first) the value of DX at element i.
- * DX must not read memory under a condition (`c ? dy[i] : 0`): C lets such
- * a load not happen, so the loop stays scalar with a branch per element
- * (relu's backward was 28 % of a conv layer's step that way). Pass the
- * loaded values to a select function (pick) instead. */
+ * DX must not read memory under a condition (relu's backward was 28 % of a
+ * conv layer's step that way): pass loaded values to spdi_pick. */
 #define UNARY_BACKWARD(DX)                                                    \
   do {                                                                        \
     if (spdi_grad_first(y->in[0]))                                            \
@@ -46,7 +41,7 @@ int spdi_op_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
   switch (action) {
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : 0.0f); break;
-  case SPDI_BACKWARD: UNARY_BACKWARD(pick(x[i] > 0.0f, dy[i], 0.0f)); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(spdi_pick(x[i] > 0.0f, dy[i], 0.0f)); break;
   }
   return SPD_OK;
 }
@@ -61,7 +56,7 @@ int spdi_op_leaky_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
       return spdi_tape_fail(t, SPD_E_DOMAIN, "slope %g is not finite", (double)s);
     return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : s * x[i]); break;
-  case SPDI_BACKWARD: UNARY_BACKWARD(pick(x[i] > 0.0f, dy[i], s * dy[i])); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(spdi_pick(x[i] > 0.0f, dy[i], s * dy[i])); break;
   }
   return SPD_OK;
 }
@@ -77,7 +72,7 @@ int spdi_op_elu(spd_tape *t, spd_tensor *y, enum spdi_action action)
     return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : a * expm1f(x[i])); break;
   /* d/dx a (e^x - 1) = a e^x = y + a */
-  case SPDI_BACKWARD: UNARY_BACKWARD(pick(x[i] > 0.0f, dy[i], dy[i] * (out[i] + a))); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(spdi_pick(x[i] > 0.0f, dy[i], dy[i] * (out[i] + a))); break;
   }
   return SPD_OK;
 }
@@ -88,7 +83,7 @@ int spdi_op_elu(spd_tape *t, spd_tensor *y, enum spdi_action action)
 static inline float sigmoidf(float v)
 {
   const float e = spdi_expf(-fabsf(v)), r = 1.0f / (1.0f + e);
-  return pick(v >= 0.0f, r, e * r);
+  return spdi_pick(v >= 0.0f, r, e * r);
 }
 
 SPDI_CLONES static void sigmoid_span(const float *x, float *out, size_t n)

@@ -1,12 +1,21 @@
 /* Batch normalisation over dimension 1, training and inference modes, with
- * PyTorch's running-statistics update. Channel statistics and gradient sums
- * are accumulated in double, one channel per thread, in a fixed order. */
+ * PyTorch's running-statistics update, alone or followed by a ReLU in the
+ * same op (spd_batch_norm_relu). Channel statistics and gradient sums are
+ * accumulated in double, one channel per thread, in a fixed order.
+ *
+ * The fused ReLU saves five passes over the tensor (the ReLU's read and
+ * write forward, its two reads and a write backward): its backward
+ * recomputes the batch norm's output from x with the forward's exact float
+ * expression (bn_affine, bn_out) instead of reading it, so the mask, and
+ * every value and gradient, equal those of relu(batch_norm(x)) bit for
+ * bit. */
 #include "tape_impl.h"
 
 #include <math.h>
 #include <string.h>
 
-/* iarg: 0 has gamma, 1 has beta, 2 training, 3 running_mean, 4 running_var.
+/* iarg: 0 has gamma, 1 has beta, 2 training, 3 running_mean, 4 running_var,
+ * 5 followed by a ReLU.
  * farg: 0 momentum, 1 eps. ptr: the params store (may be NULL).
  * saved: mean[C] then invstd[C], the statistics used by the forward. */
 
@@ -63,6 +72,26 @@ static const float *bn_beta(const spd_tensor *y)
   return y->iarg[1] ? y->in[1 + (y->iarg[0] != 0)]->data : NULL;
 }
 
+/* The channel's affine map x -> x sc + sh that the forward applies. */
+static inline void bn_affine(const spd_tensor *y, const float *mean, const float *invstd,
+                             size_t c, float *sc, float *sh)
+{
+  const float *gamma = bn_gamma(y), *beta = bn_beta(y);
+  *sc = invstd[c] * (gamma != NULL ? gamma[c] : 1.0f);
+  *sh = (beta != NULL ? beta[c] : 0.0f) - mean[c] * *sc;
+}
+
+/* The batch norm's output for x; forward and backward must both use this
+ * expression so that the fused ReLU's mask is the same in each. */
+static inline float bn_out(float x, float sc, float sh) { return x * sc + sh; }
+
+/* The gradient reaching the batch norm: dy, or dy masked by the fused
+ * ReLU (d is loaded by the caller: no load under a condition). */
+static inline float bn_dy(bool relu, float x, float sc, float sh, float d)
+{
+  return relu ? spdi_pick(bn_out(x, sc, sh) > 0.0f, d, 0.0f) : d;
+}
+
 static int bn_forward(spd_tape *t, spd_tensor *y)
 {
   const spd_tensor *x = y->in[0];
@@ -114,18 +143,26 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
       }
     }
   }
-  const float *gamma = bn_gamma(y), *beta = bn_beta(y), *xd = x->data;
+  const bool relu = y->iarg[5] != 0;
+  const float *xd = x->data;
   float *out = y->data;
 #pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
   for (size_t r = 0; r < N * C; r++) {
-    const size_t c = r % C;
-    const float sc = invstd[c] * (gamma != NULL ? gamma[c] : 1.0f);
-    const float sh = (beta != NULL ? beta[c] : 0.0f) - mean[c] * sc;
+    float sc, sh;
+    bn_affine(y, mean, invstd, r % C, &sc, &sh);
     const float *px = xd + r * inner;
     float *py = out + r * inner;
+    if (relu) {
 #pragma omp simd
-    for (size_t j = 0; j < inner; j++)
-      py[j] = px[j] * sc + sh;
+      for (size_t j = 0; j < inner; j++) {
+        const float v = bn_out(px[j], sc, sh);
+        py[j] = v > 0.0f ? v : 0.0f; /* as spd_relu */
+      }
+    } else {
+#pragma omp simd
+      for (size_t j = 0; j < inner; j++)
+        py[j] = bn_out(px[j], sc, sh);
+    }
   }
   y->saved = stats;
   return SPD_OK;
@@ -135,9 +172,8 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
 {
   spd_tensor *x = y->in[0];
   const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C), M = N * inner;
-  const bool training = y->iarg[2] != 0;
+  const bool training = y->iarg[2] != 0, relu = y->iarg[5] != 0;
   const float *mean = y->saved, *invstd = (const float *)y->saved + C;
-  const float *gamma = bn_gamma(y);
   spd_tensor *tg = y->iarg[0] ? y->in[1] : NULL;
   spd_tensor *tb = y->iarg[1] ? y->in[1 + (y->iarg[0] != 0)] : NULL;
   /* sums[c] = sum dy, sums[C + c] = sum dy xhat */
@@ -149,12 +185,15 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   for (size_t c = 0; c < C; c++) {
     double s = 0, sx = 0;
     const float mu = mean[c];
+    float sc, sh;
+    bn_affine(y, mean, invstd, c, &sc, &sh);
     for (size_t n = 0; n < N; n++) {
       const float *px = xd + (n * C + c) * inner, *pd = dy + (n * C + c) * inner;
 #pragma omp simd reduction(+ : s, sx)
       for (size_t j = 0; j < inner; j++) {
-        s += pd[j];
-        sx += (double)pd[j] * (px[j] - mu);
+        const float d = bn_dy(relu, px[j], sc, sh, pd[j]);
+        s += d;
+        sx += (double)d * (px[j] - mu);
       }
     }
     sums[c] = s;
@@ -177,7 +216,8 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
 #pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
   for (size_t r = 0; r < N * C; r++) {
     const size_t c = r % C;
-    const float k = invstd[c] * (gamma != NULL ? gamma[c] : 1.0f);
+    float k, sh; /* k: the channel's scale, gamma invstd */
+    bn_affine(y, mean, invstd, c, &k, &sh);
     const float *px = xd + r * inner, *pd = dy + r * inner;
     float *pg = gx + r * inner;
     if (training) {
@@ -188,20 +228,20 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
       if (first) {
 #pragma omp simd
         for (size_t j = 0; j < inner; j++)
-          pg[j] = k * (pd[j] - mdy - (px[j] - mu) * mdx);
+          pg[j] = k * (bn_dy(relu, px[j], k, sh, pd[j]) - mdy - (px[j] - mu) * mdx);
       } else {
 #pragma omp simd
         for (size_t j = 0; j < inner; j++)
-          pg[j] += k * (pd[j] - mdy - (px[j] - mu) * mdx);
+          pg[j] += k * (bn_dy(relu, px[j], k, sh, pd[j]) - mdy - (px[j] - mu) * mdx);
       }
     } else if (first) {
 #pragma omp simd
       for (size_t j = 0; j < inner; j++)
-        pg[j] = k * pd[j];
+        pg[j] = k * bn_dy(relu, px[j], k, sh, pd[j]);
     } else {
 #pragma omp simd
       for (size_t j = 0; j < inner; j++)
-        pg[j] += k * pd[j];
+        pg[j] += k * bn_dy(relu, px[j], k, sh, pd[j]);
     }
   }
   return SPD_OK;
@@ -217,9 +257,14 @@ int spdi_op_batch_norm(spd_tape *t, spd_tensor *y, enum spdi_action action)
   return SPD_OK;
 }
 
-spd_tensor *spd_batch_norm(spd_tape *t, spd_tensor *x, spd_tensor *gamma, spd_tensor *beta,
-                           spd_params *p, size_t running_mean, size_t running_var,
-                           int training, float momentum, float eps)
+int spdi_op_batch_norm_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
+{
+  return spdi_op_batch_norm(t, y, action);
+}
+
+static spd_tensor *bn_node(spd_tape *t, enum spdi_op op, spd_tensor *x, spd_tensor *gamma,
+                           spd_tensor *beta, spd_params *p, size_t running_mean,
+                           size_t running_var, int training, float momentum, float eps)
 {
   spd_tensor *in[3] = { x };
   int nin = 1;
@@ -229,9 +274,25 @@ spd_tensor *spd_batch_norm(spd_tape *t, spd_tensor *x, spd_tensor *gamma, spd_te
     in[nin++] = beta;
   struct spdi_args a = {
     .i = { gamma != NULL, beta != NULL, training != 0, (int64_t)running_mean,
-           (int64_t)running_var },
+           (int64_t)running_var, op == SPDI_OP_BATCH_NORM_RELU },
     .f = { momentum, eps },
     .ptr = p,
   };
-  return spdi_node(t, SPDI_OP_BATCH_NORM, nin, in, &a);
+  return spdi_node(t, op, nin, in, &a);
+}
+
+spd_tensor *spd_batch_norm(spd_tape *t, spd_tensor *x, spd_tensor *gamma, spd_tensor *beta,
+                           spd_params *p, size_t running_mean, size_t running_var,
+                           int training, float momentum, float eps)
+{
+  return bn_node(t, SPDI_OP_BATCH_NORM, x, gamma, beta, p, running_mean, running_var,
+                 training, momentum, eps);
+}
+
+spd_tensor *spd_batch_norm_relu(spd_tape *t, spd_tensor *x, spd_tensor *gamma,
+                                spd_tensor *beta, spd_params *p, size_t running_mean,
+                                size_t running_var, int training, float momentum, float eps)
+{
+  return bn_node(t, SPDI_OP_BATCH_NORM_RELU, x, gamma, beta, p, running_mean, running_var,
+                 training, momentum, eps);
 }

@@ -159,8 +159,8 @@ static struct result run_layer(const struct layer *l, size_t batch, int reps, in
       y = spd_conv2d_transpose(t, in, spd_param(t, p, w), bias, l->stride, l->pad, l->opad);
     }
     if (l->post == BN_RELU)
-      y = spd_relu(t, spd_batch_norm(t, y, spd_param(t, p, g), spd_param(t, p, be), p, rm, rv,
-                                     1, 0.1f, 1e-5f));
+      y = spd_batch_norm_relu(t, y, spd_param(t, p, g), spd_param(t, p, be), p, rm, rv, 1,
+                              0.1f, 1e-5f);
     else if (l->post == RELU)
       y = spd_relu(t, y);
     else if (l->post == SIGMOID)
