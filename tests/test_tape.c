@@ -137,45 +137,76 @@ START_TEST(first_gradient_writes_assign)
 }
 END_TEST
 
-/* Batch norm and a transposed convolution, which assign their inputs'
- * first gradients, over pending intermediates (and leaves for gamma, beta
- * and the weights): three steps, the last two in the same memory, give the
- * same gradients bit for bit. The values themselves are checked against
- * finite differences in the ops suites. */
+/* Batch norm (alone and fused with ReLU), convolutions and a transposed
+ * convolution, which assign their inputs' first gradients, over pending
+ * intermediates (and leaves for gamma, beta and the weights): three steps,
+ * the last two in the same memory, give the same gradients bit for bit.
+ * The convolutions' input gradients take each form: stride 2 (PHASE with
+ * its phase-split buffer), stride 1 (PHASE into the gradient), 12 output
+ * channels for 3 input ones (SCATTER), and once over an input whose
+ * gradient another op wrote first. The values themselves are checked
+ * against finite differences in the ops suites. */
 START_TEST(assigning_conv_ops_reuse_memory)
 {
   spd_tape *t = NULL;
   SPDT_OK(spd_tape_create(&t));
-  const size_t xs[4] = { 2, 3, 4, 4 }, ws[4] = { 3, 2, 3, 3 }, cs[1] = { 3 };
-  enum { NX = 96, NW = 54, NC = 3, NG = NX + NW + 2 * NC };
-  float xv[NX], wv[NW], first[NG], got[NG];
+  const size_t xs[4] = { 2, 3, 4, 4 }, cs[1] = { 3 };
+  const size_t ws[4][4] = { { 3, 2, 3, 3 }, { 4, 3, 3, 3 }, { 2, 3, 3, 3 }, { 12, 3, 3, 3 } };
+  enum { NX = 96, NC = 3, NMAX = 12 * 27 };
+  float xv[NX], wv[NMAX];
   const float gv[NC] = { 1.5f, -0.5f, 2.0f }, bv[NC] = { 0.1f, 0.2f, -0.3f };
+  const float cb[2] = { 0.25f, -0.75f };
   for (int i = 0; i < NX; i++)
     xv[i] = spdt_hash_value((size_t)i, 3);
-  for (int i = 0; i < NW; i++)
-    wv[i] = spdt_hash_value((size_t)i, 5);
+  for (int i = 0; i < NMAX; i++)
+    wv[i] = spdt_hash_value((size_t)i, 5) * 0.3f;
+  float *first = NULL, *got = NULL;
+  size_t ng = 0;
   for (int step = 0; step < 3; step++) {
     spd_tape_reset(t);
-    spd_tensor *x = spd_leaf(t, 4, xs, xv, 1), *w = spd_leaf(t, 4, ws, wv, 1);
+    spd_tensor *x = spd_leaf(t, 4, xs, xv, 1), *w[4];
+    for (int k = 0; k < 4; k++)
+      w[k] = spd_leaf(t, 4, ws[k], wv, 1);
     spd_tensor *g = spd_leaf(t, 1, cs, gv, 1), *b = spd_leaf(t, 1, cs, bv, 1);
+    spd_tensor *c2b = spd_leaf(t, 1, (const size_t[1]){ 2 }, cb, 1);
     spd_tensor *n = spd_batch_norm(t, spd_scale(t, x, 2.0f), g, b, NULL, 0, 0, 1, 0.1f, 1e-5f);
-    spd_tensor *u = spd_conv2d_transpose(t, spd_tanh(t, n), w, NULL, 2, 1, 1);
+    spd_tensor *r = spd_batch_norm_relu(t, spd_scale(t, x, -1.0f), g, b, NULL, 0, 0, 1, 0.1f,
+                                        1e-5f);
+    spd_tensor *u = spd_conv2d_transpose(t, spd_tanh(t, n), w[0], NULL, 2, 1, 1);
+    spd_tensor *convs[4] = {
+      spd_conv2d(t, spd_tanh(t, r), w[1], NULL, 2, 1),
+      spd_conv2d(t, spd_sigmoid(t, n), w[2], c2b, 1, 1),
+      spd_conv2d(t, spd_softplus(t, n), w[3], NULL, 1, 0),
+      spd_conv2d(t, n, w[1], NULL, 2, 1), /* n's gradient: sum(n) writes it first */
+    };
     spd_tensor *loss = spd_add(t, spd_sum(t, spd_square(t, u)), spd_sum(t, n));
+    for (int k = 0; k < 4; k++)
+      loss = spd_add(t, loss, spd_sum(t, spd_square(t, convs[k])));
     SPDT_OK(spd_backward(t, loss));
-    const spd_tensor *parts[4] = { x, w, g, b };
+    const spd_tensor *parts[] = { x, w[0], w[1], w[2], w[3], g, b, c2b };
+    const int np = (int)(sizeof parts / sizeof parts[0]);
+    if (step == 0) {
+      for (int k = 0; k < np; k++)
+        ng += spd_tensor_size(parts[k]);
+      first = malloc(ng * sizeof *first);
+      got = malloc(ng * sizeof *got);
+      ck_assert(first != NULL && got != NULL);
+    }
     size_t at = 0;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < np; k++) {
       memcpy(got + at, spd_tensor_grad(parts[k]), spd_tensor_size(parts[k]) * sizeof *got);
       at += spd_tensor_size(parts[k]);
     }
-    ck_assert_uint_eq(at, NG);
+    ck_assert_uint_eq(at, ng);
     if (step == 0)
-      memcpy(first, got, sizeof first);
-    for (int i = 0; i < NG; i++)
+      memcpy(first, got, ng * sizeof *first);
+    for (size_t i = 0; i < ng; i++)
       ck_assert_msg(memcmp(&got[i], &first[i], sizeof *got) == 0,
-                    "step %d: gradient value %d is %.9g, step 0 gave %.9g", step, i,
+                    "step %d: gradient value %zu is %.9g, step 0 gave %.9g", step, i,
                     (double)got[i], (double)first[i]);
   }
+  free(first);
+  free(got);
   spd_tape_free(t);
 }
 END_TEST

@@ -279,15 +279,29 @@ static size_t phase_out(const struct geom *g)
   return g->s == 1 || g->s > PHASE_OUT_MAX_S ? 0 : (phase_group(g) * g->C * g->H * g->W + 15) / 16 * 16;
 }
 
+/* out[n, c, :] = bias[c] (or 0). */
+static void fill_bias(float *out, size_t N, size_t C, size_t HW, const float *bias)
+{
+#pragma omp parallel for if(N * C * HW >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t r = 0; r < N * C; r++) {
+    const float v = bias != NULL ? bias[r % C] : 0.0f;
+    for (size_t q = 0; q < HW; q++)
+      out[r * HW + q] = v;
+  }
+}
+
 /* image rows += the phase-split rows of buf: image pixel (h, w) of each
  * plane takes phase (h mod s, w mod s) at (h / s, w / s). Phase p's planes
- * (gn C of Hh x Wh) start at buf + off[p]. */
+ * (gn C of Hh x Wh) start at buf + off[p]. With assign, image rows = those
+ * of buf + bias[c] (or + 0, which is what adding buf to a fill_bias() of
+ * the image gives, bit for bit), so the image needs no fill beforehand. */
 static void phase_merge(const struct geom *g, size_t gn, const float *buf, const size_t *off,
-                        float *image)
+                        float *image, bool assign, const float *bias)
 {
   const size_t s = g->s, H = g->H, W = g->W, planes = gn * g->C;
 #pragma omp parallel for if(planes * H * W >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t pl = 0; pl < planes; pl++)
+  for (size_t pl = 0; pl < planes; pl++) {
+    const float v = bias != NULL ? bias[pl % g->C] : 0.0f;
     for (size_t h = 0; h < H; h++) {
       const size_t a = h % s, hh = h / s, Hh = (H - a + s - 1) / s;
       float *row = image + (pl * H + h) * W;
@@ -295,30 +309,41 @@ static void phase_merge(const struct geom *g, size_t gn, const float *buf, const
         const size_t W0 = (W + 1) / 2, W1 = W / 2;
         const float *r0 = buf + off[2 * a] + (pl * Hh + hh) * W0;
         const float *r1 = buf + off[2 * a + 1] + (pl * Hh + hh) * W1;
+        if (assign) {
 #pragma omp simd
-        for (size_t x = 0; x < W1; x++) {
-          row[2 * x] += r0[x];
-          row[2 * x + 1] += r1[x];
+          for (size_t x = 0; x < W1; x++) {
+            row[2 * x] = r0[x] + v;
+            row[2 * x + 1] = r1[x] + v;
+          }
+        } else {
+#pragma omp simd
+          for (size_t x = 0; x < W1; x++) {
+            row[2 * x] += r0[x];
+            row[2 * x + 1] += r1[x];
+          }
         }
         if (W % 2 == 1)
-          row[W - 1] += r0[W1];
+          row[W - 1] = (assign ? v : row[W - 1]) + r0[W1];
         continue;
       }
       for (size_t w = 0; w < W; w++) {
         const size_t b = w % s, Wh = (W - b + s - 1) / s;
-        row[w] += buf[off[a * s + b] + (pl * Hh + hh) * Wh + w / s];
+        row[w] = (assign ? v : row[w]) + buf[off[a * s + b] + (pl * Hh + hh) * Wh + w / s];
       }
     }
+  }
 }
 
 /* PHASE: image (N x C x H x W) += gather of grid (N x G x Ho x Wo) through
- * W (G x C x kh x kw), a group of images at a time. With a stride, each
- * phase's GEMM overwrites its part of a phase-split buffer (phase_out)
- * whose columns are consecutive floats, so its tiles go to C as whole
- * vectors instead of one strided float at a time; one pass then adds the
- * buffer into the image (which stays in L2 with the group). */
+ * W (G x C x kh x kw), a group of images at a time; with assign, image =
+ * bias (or 0) + that gather. With a stride, each phase's GEMM overwrites
+ * its part of a phase-split buffer (phase_out) whose columns are
+ * consecutive floats, so its tiles go to C as whole vectors instead of one
+ * strided float at a time; one pass then adds the buffer into the image
+ * (which stays in L2 with the group), or assigns it, so an assigned image
+ * is written once. */
 static void form_phase(const struct geom *g, const float *wt, const float *grid, float *image,
-                       struct work *w)
+                       struct work *w, const float *bias, bool assign)
 {
   const size_t s = g->s, C = g->C, G = g->G, kk = g->kh * g->kw, HW = g->H * g->W;
   size_t pt, pb, pl, pr;
@@ -327,6 +352,8 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
   const size_t Hq = g->Ho + pt + pb, Wq = g->Wo + pl + pr, gmax = phase_group(g);
   pad_planes(grid, g->N * G, g->Ho, g->Wo, pt, pb, pl, pr, w->pad);
   float *buf = phase_out(g) > 0 ? w->pad + (phase_padded(g) + 15) / 16 * 16 : NULL;
+  if (assign && buf == NULL) /* the GEMMs add into the image */
+    fill_bias(image, g->N, C, HW, bias);
   size_t ti[64], tj[64], off[PHASE_OUT_MAX_S * PHASE_OUT_MAX_S] = { 0 };
   ptrdiff_t di[64], dj[64];
   for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
@@ -375,7 +402,7 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
         spdi_igemm(&gm, &w->u, w->gemm, w->nt);
       }
     if (buf != NULL)
-      phase_merge(g, gn, buf, off, image + n0 * C * HW);
+      phase_merge(g, gn, buf, off, image + n0 * C * HW, assign, bias);
   }
 }
 
@@ -432,13 +459,15 @@ static size_t scatter_col(const struct geom *g)
   return g->C * g->kh * g->kw * scatter_group(g) * g->Ho * g->Wo;
 }
 
-/* SCATTER: image += col2im(W^T grid), W: G x (C kh kw), row-major. The
- * column buffer is w->pad. */
+/* SCATTER: image += col2im(W^T grid), W: G x (C kh kw), row-major; with
+ * assign, image = bias (or 0) + col2im(...). The column buffer is w->pad. */
 static void form_scatter(const struct geom *g, const float *wt, const float *grid,
-                         float *image, struct work *w)
+                         float *image, struct work *w, const float *bias, bool assign)
 {
   const size_t M = g->C * g->kh * g->kw, G = g->G, P = g->Ho * g->Wo;
   const size_t gn_max = scatter_group(g), img = g->C * g->H * g->W;
+  if (assign)
+    fill_bias(image, g->N, g->C, g->H * g->W, bias);
   for (size_t n0 = 0; n0 < g->N; n0 += gn_max) {
     const size_t gn = g->N - n0 < gn_max ? g->N - n0 : gn_max, cols = gn * P;
     ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + G, *bc = bk + G, *cr = bc + cols;
@@ -462,14 +491,15 @@ static void form_scatter(const struct geom *g, const float *wt, const float *gri
   }
 }
 
-/* image += the PHASE-form product, by whichever form suits the shapes. */
+/* image += the PHASE-form product, or with assign image = bias (or 0) +
+ * that product, by whichever form suits the shapes. */
 static void form_gather(const struct geom *g, const float *wt, const float *grid, float *image,
-                        struct work *w)
+                        struct work *w, const float *bias, bool assign)
 {
   if (use_scatter(g))
-    form_scatter(g, wt, grid, image, w);
+    form_scatter(g, wt, grid, image, w, bias, assign);
   else
-    form_phase(g, wt, grid, image, w);
+    form_phase(g, wt, grid, image, w, bias, assign);
 }
 
 /* WGRAD by whichever layout suits the shapes. */
@@ -495,17 +525,6 @@ static size_t gather_scratch_idx(const struct geom *g)
 static size_t gather_padded(const struct geom *g)
 {
   return use_scatter(g) ? scatter_col(g) : (phase_padded(g) + 15) / 16 * 16 + phase_out(g);
-}
-
-/* out[n, c, :] = bias[c] (or 0). */
-static void fill_bias(float *out, size_t N, size_t C, size_t HW, const float *bias)
-{
-#pragma omp parallel for if(N * C * HW >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t r = 0; r < N * C; r++) {
-    const float v = bias != NULL ? bias[r % C] : 0.0f;
-    for (size_t q = 0; q < HW; q++)
-      out[r * HW + q] = v;
-  }
 }
 
 /* db[o] += sum over n, q of dy[n][o][q]. */
@@ -586,7 +605,7 @@ int spdi_op_conv2d(spd_tape *t, spd_tensor *y, enum spdi_action action)
 {
   if (action == SPDI_SHAPE)
     return conv_shape(t, y, false);
-  const spd_tensor *x = y->in[0], *w = y->in[1], *b = y->nin > 2 ? y->in[2] : NULL;
+  spd_tensor *x = y->in[0], *w = y->in[1], *b = y->nin > 2 ? y->in[2] : NULL;
   const struct geom g = geom_of(x, y, w, y);
   const size_t O = g.G;
   struct work wk;
@@ -602,11 +621,18 @@ int spdi_op_conv2d(spd_tape *t, spd_tensor *y, enum spdi_action action)
   const size_t npad = max3(wgrad_padded(&g), gather_padded(&g), 0);
   if (work_get(t, nidx, npad, &wk) != SPD_OK)
     return spd_tape_status(t);
-  if (w->requires_grad)
+  /* an assigning op (spdi_grad_first): the input gradient is written
+   * whole when it is pending; the weight and bias gradients add */
+  if (w->requires_grad) {
+    spdi_grad_materialize(w);
     form_wgrad_any(&g, O, y->grad, x->data, w->grad, &wk);
+  }
   if (x->requires_grad)
-    form_gather(&g, w->data, y->grad, x->grad, &wk);
-  return b != NULL && b->requires_grad ? bias_grad(t, y, b->grad) : SPD_OK;
+    form_gather(&g, w->data, y->grad, x->grad, &wk, NULL, spdi_grad_first(x));
+  if (b == NULL || !b->requires_grad)
+    return SPD_OK;
+  spdi_grad_materialize(b);
+  return bias_grad(t, y, b->grad);
 }
 
 int spdi_op_conv2d_transpose(spd_tape *t, spd_tensor *y, enum spdi_action action)
@@ -621,8 +647,7 @@ int spdi_op_conv2d_transpose(spd_tape *t, spd_tensor *y, enum spdi_action action
   if (action == SPDI_FORWARD) {
     if (work_get(t, gather_scratch_idx(&g), gather_padded(&g), &wk) != SPD_OK)
       return spd_tape_status(t);
-    fill_bias(y->data, g.N, g.C, g.H * g.W, b != NULL ? b->data : NULL);
-    form_gather(&g, w->data, x->data, y->data, &wk);
+    form_gather(&g, w->data, x->data, y->data, &wk, b != NULL ? b->data : NULL, true);
     return SPD_OK;
   }
   if (work_get(t, fwd_scratch_idx(&g, Cin), wgrad_padded(&g), &wk) != SPD_OK)

@@ -17,7 +17,7 @@ const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
   OP(SPDI_OP_SCALE, "spd_scale", scale, true),
   OP(SPDI_OP_ADD_SCALAR, "spd_add_scalar", add_scalar, true),
   OPA(SPDI_OP_MATMUL, "spd_matmul", matmul),
-  OP(SPDI_OP_CONV2D, "spd_conv2d", conv2d, true),
+  OPA(SPDI_OP_CONV2D, "spd_conv2d", conv2d),
   OPA(SPDI_OP_CONV2D_TRANSPOSE, "spd_conv2d_transpose", conv2d_transpose),
   OPA(SPDI_OP_BATCH_NORM, "spd_batch_norm", batch_norm),
   OPA(SPDI_OP_RELU, "spd_relu", relu),
