@@ -334,6 +334,111 @@ START_TEST(batch_norm_values_and_running_stats)
 }
 END_TEST
 
+/* The batch statistics are one shifted pass (lib/ops/batchnorm.c): with a
+ * mean 1e4 times the spread and the shift (the channel's first value) an
+ * outlier 50 spreads off, mean and variance must still match a two-pass
+ * computation in double to float rounding. momentum 1 makes the running
+ * statistics the batch's (the variance unbiased). */
+START_TEST(batch_norm_statistics_off_centre)
+{
+  enum { N = 4, C = 2, HW = 25, M = N * HW };
+  float x[N * C * HW];
+  for (size_t i = 0; i < N * C * HW; i++)
+    x[i] = (i / HW % C ? -3e4f : 1e4f) + spdt_hash_value(i, 7); /* spread ~0.6 */
+  x[0] = 1e4f + 50.0f;
+  x[HW] = -3e4f - 50.0f;
+  const size_t xs[4] = { N, C, 5, 5 }, cs[1] = { C };
+  spd_params *p = NULL;
+  SPDT_OK(spd_params_create(&p));
+  SPDT_OK(spd_params_add(p, "m", 1, cs, NULL, 0, NULL));
+  SPDT_OK(spd_params_add(p, "v", 1, cs, NULL, 0, NULL));
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  ck_assert_ptr_nonnull(spd_batch_norm(t, spd_leaf(t, 4, xs, x, 0), NULL, NULL, p, 0, 1, 1, 1.0f,
+                                       1e-5f));
+  for (size_t c = 0; c < C; c++) {
+    double mu = 0, ss = 0;
+    for (size_t i = 0; i < M; i++)
+      mu += x[(i / HW * C + c) * HW + i % HW];
+    mu /= M;
+    for (size_t i = 0; i < M; i++) {
+      const double d = x[(i / HW * C + c) * HW + i % HW] - mu;
+      ss += d * d;
+    }
+    /* float rounding of the results (6e-8) and of the inputs' spread */
+    SPDT_CLOSE(spd_params_data(p, 0)[c], mu, 1e-7, 0);
+    SPDT_CLOSE(spd_params_data(p, 1)[c], ss / (M - 1), 1e-6, 0);
+  }
+  spd_tape_free(t);
+  spd_params_free(p);
+}
+END_TEST
+
+/* Every SPDI_CLONES version of the batch-norm kernels (AVX-512 here,
+ * AVX2 under valgrind, the baseline elsewhere) must sum in the order the
+ * kernels define: element j of a row into lane j mod 16, a row's last
+ * partial chunk into the first lanes, lanes added in order at the end.
+ * Values of 1e20 among ones make double sums depend on that order (1e20 +
+ * 1 is 1e20), so this emulation of the order, in scalar code, pins the
+ * bits of the running mean and of beta's gradient. */
+static double lane_order_sum(const float *x, size_t N, size_t stride, size_t n, double k)
+{
+  double lane[16] = { 0 };
+  for (size_t r = 0; r < N; r++)
+    for (size_t j = 0; j < n; j++) {
+      const size_t full = n / 16 * 16;
+      lane[j < full ? j % 16 : j - full] += x[r * stride + j] - k;
+    }
+  double s = 0;
+  for (size_t l = 0; l < 16; l++)
+    s += lane[l];
+  return s;
+}
+
+START_TEST(batch_norm_sums_in_lane_order)
+{
+  enum { N = 3, C = 2, HW = 37, M = N * HW };
+  float x[N * C * HW], dy[N * C * HW];
+  for (size_t i = 0; i < N * C * HW; i++) {
+    const size_t j = i % HW;
+    /* +1e20 and -1e20 cancel in each row, in lanes 3 and 4; the small
+     * values around them survive or not depending on the order */
+    const float big = j == 3 ? 1e20f : j == 20 ? -1e20f : 0.0f;
+    x[i] = big != 0.0f ? big : (float)(j % 3);
+    dy[i] = big != 0.0f ? big : 1.0f;
+  }
+  const size_t xs[4] = { N, C, 1, HW }, cs[1] = { C };
+  spd_params *p = NULL;
+  SPDT_OK(spd_params_create(&p));
+  SPDT_OK(spd_params_add(p, "m", 1, cs, NULL, 0, NULL));
+  SPDT_OK(spd_params_add(p, "v", 1, cs, NULL, 0, NULL));
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  spd_tensor *b = spd_leaf(t, 1, cs, (const float[C]){ 0, 0 }, 1);
+  spd_tensor *y = spd_batch_norm(t, spd_leaf(t, 4, xs, x, 0), NULL, b, p, 0, 1, 1, 1.0f, 1e-5f);
+  SPDT_OK(spd_backward(t, spd_sum(t, spd_mul(t, y, spd_leaf(t, 4, xs, dy, 0)))));
+  for (size_t c = 0; c < C; c++) {
+    const double k = x[c * HW];
+    const float mean = (float)(k + lane_order_sum(x + c * HW, N, C * HW, HW, k) / M);
+    const float dbeta = (float)lane_order_sum(dy + c * HW, N, C * HW, HW, 0.0);
+    /* in plain order the same sums give other values: the test can tell */
+    double px = 0, pd = 0;
+    for (size_t i = 0; i < M; i++) {
+      px += x[(i / HW * C + c) * HW + i % HW] - k;
+      pd += dy[(i / HW * C + c) * HW + i % HW];
+    }
+    ck_assert_msg((float)(k + px / M) != mean && (float)pd != dbeta,
+                  "channel %zu: the data do not depend on the order", c);
+    ck_assert_msg(spd_params_data(p, 0)[c] == mean, "channel %zu: mean %a, lane order %a", c,
+                  (double)spd_params_data(p, 0)[c], (double)mean);
+    ck_assert_msg(spd_tensor_grad(b)[c] == dbeta, "channel %zu: dbeta %a, lane order %a", c,
+                  (double)spd_tensor_grad(b)[c], (double)dbeta);
+  }
+  spd_tape_free(t);
+  spd_params_free(p);
+}
+END_TEST
+
 /* One run of relu(batch_norm) on [8, 6, 32, 32] (past the parallel
  * threshold), fused or as two ops; loss sum(r y). Writes y, the updated
  * running statistics and the gradients of x, gamma and beta to out. */
@@ -584,6 +689,8 @@ Suite *spdt_suite(void)
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   SPDT_ADD(s, batch_norm_relu_matches_unfused, 60);
+  SPDT_ADD(s, batch_norm_statistics_off_centre, 10);
+  SPDT_ADD(s, batch_norm_sums_in_lane_order, 10);
   SPDT_ADD(s, batch_norm_values_and_running_stats, 10);
   return s;
 }

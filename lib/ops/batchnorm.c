@@ -10,6 +10,7 @@
  * every value and gradient, equal those of relu(batch_norm(x)) bit for
  * bit. */
 #include "tape_impl.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -92,6 +93,127 @@ static inline float bn_dy(bool relu, float x, float sc, float sh, float d)
   return relu ? spdi_pick(bn_out(x, sc, sh) > 0.0f, d, 0.0f) : d;
 }
 
+/* ---- kernels ----------------------------------------------------------------
+ * Compiled for AVX-512, AVX2 and the baseline (SPDI_CLONES): with the
+ * tensor in cache the double sums make these loops compute-bound, and SSE2
+ * converts and adds two doubles at a time. A channel's sums go through
+ * SPDI_LANES partial sums (element j of each row to lane j mod LANES, a
+ * row's last partial chunk to the first lanes), added in lane order at the
+ * end, and ISO C mode contracts no FMAs, so every clone gives the same
+ * bits. The others work on one (n, c) row of n values. */
+
+/* One channel: its N rows of n values, `stride` apart. s[0] = sum (x - k),
+ * s[1] = sum (x - k)^2, in double. */
+SPDI_CLONES static void chan_moments(const float *x, size_t N, size_t stride, size_t n,
+                                     double k, double s[2])
+{
+  double a1[SPDI_LANES] = { 0 }, a2[SPDI_LANES] = { 0 };
+  for (size_t r = 0; r < N; r++, x += stride) {
+    size_t j = 0;
+    for (; j + SPDI_LANES <= n; j += SPDI_LANES) {
+#pragma omp simd
+      for (size_t l = 0; l < SPDI_LANES; l++) {
+        const double d = x[j + l] - k;
+        a1[l] += d;
+        a2[l] += d * d;
+      }
+    }
+    for (size_t l = 0; j < n; j++, l++) {
+      const double d = x[j] - k;
+      a1[l] += d;
+      a2[l] += d * d;
+    }
+  }
+  s[0] = s[1] = 0;
+  for (size_t l = 0; l < SPDI_LANES; l++) {
+    s[0] += a1[l];
+    s[1] += a2[l];
+  }
+}
+
+SPDI_CLONES static void row_apply(const float *x, float *y, size_t n, float sc, float sh,
+                                  bool relu)
+{
+  if (relu) {
+#pragma omp simd
+    for (size_t j = 0; j < n; j++) {
+      const float v = bn_out(x[j], sc, sh);
+      y[j] = v > 0.0f ? v : 0.0f; /* as spd_relu */
+    }
+  } else {
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+      y[j] = bn_out(x[j], sc, sh);
+  }
+}
+
+/* A channel's constants for its rows' backward. */
+struct bn_chan {
+  float sc, sh, mu; /* the forward's affine map and mean */
+  float mdy, mdx;   /* training: mean(dy), mean(dy xhat) invstd */
+  bool relu, training;
+};
+
+/* One channel, as chan_moments(): s[0] = sum d, s[1] = sum d (x - mu), d
+ * the gradient reaching the batch norm, in double. */
+SPDI_CLONES static void chan_grad_sums(const float *x, const float *dy, size_t N,
+                                       size_t stride, size_t n, const struct bn_chan *ch,
+                                       double s[2])
+{
+  const float sc = ch->sc, sh = ch->sh, mu = ch->mu;
+  const bool relu = ch->relu;
+  double a1[SPDI_LANES] = { 0 }, a2[SPDI_LANES] = { 0 };
+  for (size_t r = 0; r < N; r++, x += stride, dy += stride) {
+    size_t j = 0;
+    for (; j + SPDI_LANES <= n; j += SPDI_LANES) {
+#pragma omp simd
+      for (size_t l = 0; l < SPDI_LANES; l++) {
+        const float d = bn_dy(relu, x[j + l], sc, sh, dy[j + l]);
+        a1[l] += d;
+        a2[l] += (double)d * (x[j + l] - mu);
+      }
+    }
+    for (size_t l = 0; j < n; j++, l++) {
+      const float d = bn_dy(relu, x[j], sc, sh, dy[j]);
+      a1[l] += d;
+      a2[l] += (double)d * (x[j] - mu);
+    }
+  }
+  s[0] = s[1] = 0;
+  for (size_t l = 0; l < SPDI_LANES; l++) {
+    s[0] += a1[l];
+    s[1] += a2[l];
+  }
+}
+
+/* gx = (or += unless first) sc (d - mdy - (x - mu) mdx) in training,
+ * sc d in inference. */
+SPDI_CLONES static void row_grad_input(const float *x, const float *dy, float *gx, size_t n,
+                                       const struct bn_chan *ch, bool first)
+{
+  const float k = ch->sc, sh = ch->sh, mu = ch->mu, mdy = ch->mdy, mdx = ch->mdx;
+  const bool relu = ch->relu;
+  if (ch->training && first) {
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+      gx[j] = k * (bn_dy(relu, x[j], k, sh, dy[j]) - mdy - (x[j] - mu) * mdx);
+  } else if (ch->training) {
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+      gx[j] += k * (bn_dy(relu, x[j], k, sh, dy[j]) - mdy - (x[j] - mu) * mdx);
+  } else if (first) {
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+      gx[j] = k * bn_dy(relu, x[j], k, sh, dy[j]);
+  } else {
+#pragma omp simd
+    for (size_t j = 0; j < n; j++)
+      gx[j] += k * bn_dy(relu, x[j], k, sh, dy[j]);
+  }
+}
+
+/* ---- the op ---------------------------------------------------------------- */
+
 static int bn_forward(spd_tape *t, spd_tensor *y)
 {
   const spd_tensor *x = y->in[0];
@@ -105,6 +227,7 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
   float *mean = stats, *invstd = stats + C;
   float *rm = p != NULL ? spd_params_data(p, (size_t)y->iarg[3]) : NULL;
   float *rv = p != NULL ? spd_params_data(p, (size_t)y->iarg[4]) : NULL;
+  const float *xd = x->data;
   if (!training) {
     for (size_t c = 0; c < C; c++)
       if (!(rv[c] >= 0.0f) || !isfinite(rv[c]) || !isfinite(rm[c]))
@@ -116,53 +239,33 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
       invstd[c] = (float)(1.0 / sqrt((double)rv[c] + eps));
     }
   } else {
-    const float *xd = x->data;
 #pragma omp parallel for if(x->n >= SPDI_PAR_MIN && C > 1) num_threads(spdi_threads())
     for (size_t c = 0; c < C; c++) {
-      double s = 0, s2 = 0;
-      for (size_t n = 0; n < N; n++) {
-        const float *px = xd + (n * C + c) * inner;
-#pragma omp simd reduction(+ : s)
-        for (size_t j = 0; j < inner; j++)
-          s += px[j];
-      }
-      const double mu = s / (double)M;
-      for (size_t n = 0; n < N; n++) {
-        const float *px = xd + (n * C + c) * inner;
-#pragma omp simd reduction(+ : s2)
-        for (size_t j = 0; j < inner; j++)
-          s2 += (px[j] - mu) * (px[j] - mu);
-      }
-      const double var = s2 / (double)M;
+      /* One pass, shifted by the channel's first value k: the sum of
+       * squared deviations is m2 - m1^2 / M, which loses to cancellation
+       * only about (mean - k)^2 / var times double's rounding (PyTorch uses
+       * Welford's one-pass update to the same end). */
+      const double k = xd[c * inner];
+      double m[2];
+      chan_moments(xd + c * inner, N, C * inner, inner, k, m);
+      const double d = m[0] / (double)M, ss = fmax(m[1] - m[0] * d, 0.0);
+      const double mu = k + d, var = ss / (double)M;
       mean[c] = (float)mu;
       invstd[c] = (float)(1.0 / sqrt(var + eps));
       if (rm != NULL) {
         /* in double, as PyTorch's CPU kernel */
         rm[c] = (float)(momentum * mu + (1.0 - momentum) * rm[c]);
-        rv[c] = (float)(momentum * (s2 / (double)(M - 1)) + (1.0 - momentum) * rv[c]);
+        rv[c] = (float)(momentum * (ss / (double)(M - 1)) + (1.0 - momentum) * rv[c]);
       }
     }
   }
   const bool relu = y->iarg[5] != 0;
-  const float *xd = x->data;
   float *out = y->data;
 #pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
   for (size_t r = 0; r < N * C; r++) {
     float sc, sh;
     bn_affine(y, mean, invstd, r % C, &sc, &sh);
-    const float *px = xd + r * inner;
-    float *py = out + r * inner;
-    if (relu) {
-#pragma omp simd
-      for (size_t j = 0; j < inner; j++) {
-        const float v = bn_out(px[j], sc, sh);
-        py[j] = v > 0.0f ? v : 0.0f; /* as spd_relu */
-      }
-    } else {
-#pragma omp simd
-      for (size_t j = 0; j < inner; j++)
-        py[j] = bn_out(px[j], sc, sh);
-    }
+    row_apply(xd + r * inner, out + r * inner, inner, sc, sh, relu);
   }
   y->saved = stats;
   return SPD_OK;
@@ -183,21 +286,12 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   const float *xd = x->data, *dy = y->grad;
 #pragma omp parallel for if(x->n >= SPDI_PAR_MIN && C > 1) num_threads(spdi_threads())
   for (size_t c = 0; c < C; c++) {
-    double s = 0, sx = 0;
-    const float mu = mean[c];
-    float sc, sh;
-    bn_affine(y, mean, invstd, c, &sc, &sh);
-    for (size_t n = 0; n < N; n++) {
-      const float *px = xd + (n * C + c) * inner, *pd = dy + (n * C + c) * inner;
-#pragma omp simd reduction(+ : s, sx)
-      for (size_t j = 0; j < inner; j++) {
-        const float d = bn_dy(relu, px[j], sc, sh, pd[j]);
-        s += d;
-        sx += (double)d * (px[j] - mu);
-      }
-    }
-    sums[c] = s;
-    sums[C + c] = sx * invstd[c];
+    struct bn_chan ch = { .mu = mean[c], .relu = relu };
+    bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
+    double s[2];
+    chan_grad_sums(xd + c * inner, dy + c * inner, N, C * inner, inner, &ch, s);
+    sums[c] = s[0];
+    sums[C + c] = s[1] * invstd[c];
   }
   if (tg != NULL && tg->requires_grad) {
     const bool first = spdi_grad_first(tg);
@@ -216,33 +310,16 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
 #pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
   for (size_t r = 0; r < N * C; r++) {
     const size_t c = r % C;
-    float k, sh; /* k: the channel's scale, gamma invstd */
-    bn_affine(y, mean, invstd, c, &k, &sh);
-    const float *px = xd + r * inner, *pd = dy + r * inner;
-    float *pg = gx + r * inner;
-    if (training) {
-      /* dx = k (dy - mean(dy) - xhat mean(dy xhat)) */
-      const float mdy = (float)(sums[c] / (double)M);
-      const float mdx = (float)(sums[C + c] / (double)M) * invstd[c];
-      const float mu = mean[c];
-      if (first) {
-#pragma omp simd
-        for (size_t j = 0; j < inner; j++)
-          pg[j] = k * (bn_dy(relu, px[j], k, sh, pd[j]) - mdy - (px[j] - mu) * mdx);
-      } else {
-#pragma omp simd
-        for (size_t j = 0; j < inner; j++)
-          pg[j] += k * (bn_dy(relu, px[j], k, sh, pd[j]) - mdy - (px[j] - mu) * mdx);
-      }
-    } else if (first) {
-#pragma omp simd
-      for (size_t j = 0; j < inner; j++)
-        pg[j] = k * bn_dy(relu, px[j], k, sh, pd[j]);
-    } else {
-#pragma omp simd
-      for (size_t j = 0; j < inner; j++)
-        pg[j] += k * bn_dy(relu, px[j], k, sh, pd[j]);
-    }
+    /* dx = k (dy - mean(dy) - xhat mean(dy xhat)), k = gamma invstd */
+    struct bn_chan ch = {
+      .mu = mean[c],
+      .mdy = (float)(sums[c] / (double)M),
+      .mdx = (float)(sums[C + c] / (double)M) * invstd[c],
+      .relu = relu,
+      .training = training,
+    };
+    bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
+    row_grad_input(xd + r * inner, dy + r * inner, gx + r * inner, inner, &ch, first);
   }
   return SPD_OK;
 }
