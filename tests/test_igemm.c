@@ -196,12 +196,22 @@ static void problem_permute_c(struct problem *p, bool cols)
     p->cc[j] = (ptrdiff_t)((j * 7) % p->N);
 }
 
+/* C's columns in runs of 10 consecutive offsets, the runs in reverse
+ * order: an NCHW output whose micro-tiles span images (the write-back then
+ * goes a run at a time). */
+static void problem_runs_c(struct problem *p)
+{
+  ck_assert(p->N % 10 == 0);
+  for (size_t j = 0; j < p->N; j++)
+    p->cc[j] = (ptrdiff_t)((p->N / 10 - 1 - j / 10) * 10 + j % 10);
+}
+
 struct packed_case {
   size_t M, N, K;
   enum layout l;
   bool k_runs;
   const char *what;
-  enum { C_PLAIN, C_ROWS_SCRAMBLED, C_SCRAMBLED } c;
+  enum { C_PLAIN, C_ROWS_SCRAMBLED, C_SCRAMBLED, C_COL_RUNS } c;
 };
 
 /* Shapes above the direct path's 16 rows, so every panel is packed. */
@@ -217,6 +227,7 @@ static const struct packed_case packed_cases[] = {
   { 40, 300, 300, CONTIGUOUS, true, "C's rows unevenly spaced, K > one block", C_ROWS_SCRAMBLED },
   { 300, 40, 70, RUNS, true, "tall, C's rows unevenly spaced", C_ROWS_SCRAMBLED },
   { 40, 300, 70, RUNS, true, "C's rows and columns unevenly spaced", C_SCRAMBLED },
+  { 40, 300, 300, RUNS, true, "C's columns in runs of 10, K > one block", C_COL_RUNS },
 };
 #define NPACKED (sizeof packed_cases / sizeof packed_cases[0])
 
@@ -225,7 +236,9 @@ START_TEST(packed_paths_match_reference)
   const struct packed_case *k = &packed_cases[_i];
   struct problem p;
   problem_make(&p, k->M, k->N, k->K, k->l, k->k_runs);
-  if (k->c != C_PLAIN)
+  if (k->c == C_COL_RUNS)
+    problem_runs_c(&p);
+  else if (k->c != C_PLAIN)
     problem_permute_c(&p, k->c == C_SCRAMBLED);
   for (int isa = SPDI_ISA_PORTABLE; isa <= SPDI_ISA_AVX512; isa++) {
     problem_run(&p, isa, 1);

@@ -300,6 +300,9 @@ bool spdi_igemm_transposes(size_t M, size_t N, const struct spdi_ukernel *u)
   return swap > 1.05 * keep || (swap >= keep / 1.05 && M < 64 && N > 4 * M);
 }
 
+/* The widest micro-tile whose write-back goes by runs of C's columns. */
+#define MAX_RUNS 64
+
 /* The most floats of packed B for which micro-tiles may go along C's rows
  * (see gemm_serial): half of a 1 MiB L2. */
 #define B_L2_FLOATS 131072
@@ -364,6 +367,32 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
               for (size_t i = 0; i < m; i++)
                 d[i] = (acc ? d[i] : 0.0f) + tc[(ptrdiff_t)i * rs];
             }
+            continue;
+          }
+          if (cst == 0 && cs == 1 && n <= MAX_RUNS) {
+            /* C's columns in runs (the pixels of one image in an NCHW
+             * output): whole runs at a time, which vectorise, rather than
+             * one float per index (11 % of a deep encoder layer's step) */
+            size_t run[MAX_RUNS + 1], nrun = 0;
+            for (size_t j = 0; j < n; j++)
+              if (j == 0 || cc[j] != cc[j - 1] + 1)
+                run[nrun++] = j;
+            run[nrun] = n;
+            for (size_t i = 0; i < m; i++)
+              for (size_t q = 0; q < nrun; q++) {
+                float *d = dst + cr[i] + cc[run[q]];
+                const float *tr = tile + (ptrdiff_t)i * rs + run[q];
+                const size_t len = run[q + 1] - run[q];
+                if (acc) {
+#pragma omp simd
+                  for (size_t j = 0; j < len; j++)
+                    d[j] += tr[j];
+                } else {
+#pragma omp simd
+                  for (size_t j = 0; j < len; j++)
+                    d[j] = 0.0f + tr[j];
+                }
+              }
             continue;
           }
           for (size_t i = 0; i < m; i++) {
