@@ -576,6 +576,12 @@ static const struct direct_case direct_cases[] = {
   { 0, 8, 2, 10, 11, 3, 4, 3, 1, 0 },   /* stride 3, even kernel */
   { 1, 8, 6, 4, 4, 5, 5, 2, 2, 1 },     /* the decoder's first layer */
   { 1, 10, 3, 5, 3, 4, 3, 2, 1, 1 },    /* transpose, odd sizes */
+  /* the batch-innermost copies with wider rows: stride 2 over rows of 24
+   * and 21 (a batch of 12), and a transposed convolution's 16 x 16
+   * gradient */
+  { 0, 8, 2, 20, 24, 3, 5, 2, 2, 0 },   /* stride 2, rows of 24 */
+  { 0, 12, 3, 19, 21, 2, 3, 2, 1, 0 },  /* odd sizes */
+  { 1, 8, 4, 8, 8, 3, 5, 2, 2, 1 },     /* transpose: the gradient of 16 x 16 */
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 
