@@ -197,7 +197,7 @@ END_TEST
 /* ---- batch norm ---------------------------------------------------------- */
 
 struct bn_case {
-  int ndim, training, affine, relu;
+  int ndim, training, affine, relu, add;
   spd_params *p; /* running statistics at indices 0 and 1 */
 };
 
@@ -210,8 +210,12 @@ static spd_tensor *g_bn(spd_tape *t, spd_tensor **in, void *ctx)
   /* A non-linear head, so that the loss is not invariant to the
    * normalisation (sum of a normalised tensor has zero gradient). The
    * fused ReLU is one already, and squaring its output would hide its mask
-   * (y^2 has zero gradient wherever the ReLU clips). */
-  return k->relu ? y : spd_square(t, y);
+   * (y^2 has zero gradient wherever the ReLU clips). With `add`, plus
+   * x / 2, built after the batch norm: its backward runs first and writes
+   * x's gradient, so the batch norm's backward adds to it instead of
+   * assigning it. */
+  spd_tensor *head = k->relu ? y : spd_square(t, y);
+  return k->add ? spd_add(t, head, spd_scale(t, in[0], 0.5f)) : head;
 }
 
 /* Whether the inputs exercise the fused ReLU's both sides and no central
@@ -261,6 +265,7 @@ START_TEST(grad_batch_norm)
   for (int ndim = 2; ndim <= 4; ndim += 2)
     for (int training = 0; training < 2; training++)
       for (int affine = 0; affine < 2; affine++) {
+        const int add = (ndim == 4) == (affine == 1); /* half the cases */
         const size_t C = 3;
         spd_params *p = NULL;
         SPDT_OK(spd_params_create(&p));
@@ -268,7 +273,7 @@ START_TEST(grad_batch_norm)
         const float rm[3] = { 0.1f, -0.2f, 0.3f }, rv[3] = { 0.5f, 1.5f, 2.0f };
         SPDT_OK(spd_params_add(p, "rm", 1, cs, rm, 0, NULL));
         SPDT_OK(spd_params_add(p, "rv", 1, cs, rv, 0, NULL));
-        struct bn_case k = { ndim, training, affine, relu, p };
+        struct bn_case k = { ndim, training, affine, relu, add, p };
         spdt_input in[3];
         for (unsigned seed = 300;; seed += 4) {
           in[0] = ndim == 4 ? spdt_input_make(1, seed, 4, (size_t)2, C, (size_t)2, (size_t)3)
@@ -282,8 +287,8 @@ START_TEST(grad_batch_norm)
           ck_assert_msg(seed < 300 + 4 * 200, "no inputs clear of the kink in 200 draws");
         }
         char what[64];
-        snprintf(what, sizeof what, "batch_norm%s %dD training=%d affine=%d",
-                 relu ? "_relu" : "", ndim, training, affine);
+        snprintf(what, sizeof what, "batch_norm%s %dD training=%d affine=%d add=%d",
+                 relu ? "_relu" : "", ndim, training, affine, add);
         /* momentum 0: the running statistics stay put across the many
          * forward passes of the check */
         spdt_gradcheck(what, affine ? 3 : 1, in, g_bn, &k, H, RTOL, ATOL);
