@@ -18,6 +18,14 @@ void spdt_add(Suite *s, const char *name, const TTest *test, double timeout)
   suite_add_tcase(s, tc);
 }
 
+void spdt_add_loop(Suite *s, const char *name, const TTest *test, int n, double timeout)
+{
+  TCase *tc = tcase_create(name);
+  tcase_add_loop_test(tc, test, 0, n);
+  tcase_set_timeout(tc, timeout);
+  suite_add_tcase(s, tc);
+}
+
 int main(void)
 {
   if (spd_set_num_threads(1) != SPD_OK) {

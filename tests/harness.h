@@ -72,4 +72,8 @@ float spdt_hash_value(size_t i, unsigned seed);
 void spdt_add(Suite *s, const char *name, const TTest *test, double timeout);
 #define SPDT_ADD(suite, fn, timeout) spdt_add((suite), #fn, fn, (timeout))
 
+/* Add a test case holding one loop test, run for _i = 0 .. n - 1. */
+void spdt_add_loop(Suite *s, const char *name, const TTest *test, int n, double timeout);
+#define SPDT_ADD_LOOP(suite, fn, n, timeout) spdt_add_loop((suite), #fn, fn, (int)(n), (timeout))
+
 #endif /* SPDT_HARNESS_H */

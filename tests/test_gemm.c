@@ -208,10 +208,7 @@ END_TEST
 Suite *spdt_suite(void)
 {
   Suite *s = suite_create("gemm");
-  TCase *tc = tcase_create("sgemm_all_transposes_with_padding");
-  tcase_set_timeout(tc, 60);
-  tcase_add_loop_test(tc, sgemm_all_transposes_with_padding, 0, 2);
-  suite_add_tcase(s, tc);
+  SPDT_ADD_LOOP(s, sgemm_all_transposes_with_padding, 2, 60);
   SPDT_ADD(s, avx512_kernel_selected_where_blis_lacks_it, 10);
   SPDT_ADD(s, avx512_kernel_edge_tiles, 30);
   SPDT_ADD(s, beta_zero_ignores_nan_in_c, 10);

@@ -199,10 +199,7 @@ Suite *spdt_suite(void)
 {
   Suite *s = suite_create("golden");
   SPDT_ADD(s, golden_mlp, 10);
-  TCase *tc = tcase_create("golden_conv");
-  tcase_add_loop_test(tc, golden_conv, 0, 2);
-  tcase_set_timeout(tc, 10);
-  suite_add_tcase(s, tc);
+  SPDT_ADD_LOOP(s, golden_conv, 2, 10);
   SPDT_ADD(s, golden_decoder, 10);
   SPDT_ADD(s, golden_broadcast, 10);
   SPDT_ADD(s, golden_bn_eval, 10);

@@ -455,10 +455,7 @@ Suite *spdt_suite(void)
   SPDT_ADD(s, grad_mul, 30);
   SPDT_ADD(s, grad_div, 30);
   SPDT_ADD(s, broadcast_forward_values, 10);
-  TCase *tc = tcase_create("grad_unary");
-  tcase_add_loop_test(tc, grad_unary, 0, (int)(sizeof ucases / sizeof ucases[0]));
-  tcase_set_timeout(tc, 30);
-  suite_add_tcase(s, tc);
+  SPDT_ADD_LOOP(s, grad_unary, sizeof ucases / sizeof ucases[0], 30);
   SPDT_ADD(s, sigmoid_softplus_extremes, 10);
   SPDT_ADD(s, sigmoid_values_wide_range, 10);
   SPDT_ADD(s, grad_matmul, 30);

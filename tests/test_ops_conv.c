@@ -196,6 +196,18 @@ END_TEST
 
 /* ---- batch norm ---------------------------------------------------------- */
 
+/* A store of C running means (entry 0) and variances (entry 1), from rm
+ * and rv or, for NULL, zeros. */
+static spd_params *bn_store(size_t C, const float *rm, const float *rv)
+{
+  spd_params *p = NULL;
+  const size_t cs[1] = { C };
+  SPDT_OK(spd_params_create(&p));
+  SPDT_OK(spd_params_add(p, "rm", 1, cs, rm, 0, NULL));
+  SPDT_OK(spd_params_add(p, "rv", 1, cs, rv, 0, NULL));
+  return p;
+}
+
 struct bn_case {
   int ndim, training, affine, relu, add;
   spd_params *p; /* running statistics at indices 0 and 1 */
@@ -267,12 +279,8 @@ START_TEST(grad_batch_norm)
       for (int affine = 0; affine < 2; affine++) {
         const int add = (ndim == 4) == (affine == 1); /* half the cases */
         const size_t C = 3;
-        spd_params *p = NULL;
-        SPDT_OK(spd_params_create(&p));
-        const size_t cs[1] = { C };
         const float rm[3] = { 0.1f, -0.2f, 0.3f }, rv[3] = { 0.5f, 1.5f, 2.0f };
-        SPDT_OK(spd_params_add(p, "rm", 1, cs, rm, 0, NULL));
-        SPDT_OK(spd_params_add(p, "rv", 1, cs, rv, 0, NULL));
+        spd_params *p = bn_store(C, rm, rv);
         struct bn_case k = { ndim, training, affine, relu, add, p };
         spdt_input in[3];
         for (unsigned seed = 300;; seed += 4) {
@@ -307,10 +315,7 @@ START_TEST(batch_norm_values_and_running_stats)
   const size_t xs[2] = { 4, 2 }, cs[1] = { 2 };
   const float gamma[2] = { 2, 3 }, beta[2] = { 0.5f, -1 };
   const float rm0[2] = { 0, 1 }, rv0[2] = { 1, 2 };
-  spd_params *p = NULL;
-  SPDT_OK(spd_params_create(&p));
-  SPDT_OK(spd_params_add(p, "m", 1, cs, rm0, 0, NULL));
-  SPDT_OK(spd_params_add(p, "v", 1, cs, rv0, 0, NULL));
+  spd_params *p = bn_store(2, rm0, rv0);
   spd_tape *t = NULL;
   SPDT_OK(spd_tape_create(&t));
   spd_tensor *g = spd_leaf(t, 1, cs, gamma, 0), *b = spd_leaf(t, 1, cs, beta, 0);
@@ -352,11 +357,8 @@ START_TEST(batch_norm_statistics_off_centre)
     x[i] = (i / HW % C ? -3e4f : 1e4f) + spdt_hash_value(i, 7); /* spread ~0.6 */
   x[0] = 1e4f + 50.0f;
   x[HW] = -3e4f - 50.0f;
-  const size_t xs[4] = { N, C, 5, 5 }, cs[1] = { C };
-  spd_params *p = NULL;
-  SPDT_OK(spd_params_create(&p));
-  SPDT_OK(spd_params_add(p, "m", 1, cs, NULL, 0, NULL));
-  SPDT_OK(spd_params_add(p, "v", 1, cs, NULL, 0, NULL));
+  const size_t xs[4] = { N, C, 5, 5 };
+  spd_params *p = bn_store(C, NULL, NULL);
   spd_tape *t = NULL;
   SPDT_OK(spd_tape_create(&t));
   ck_assert_ptr_nonnull(spd_batch_norm(t, spd_leaf(t, 4, xs, x, 0), NULL, NULL, p, 0, 1, 1, 1.0f,
@@ -413,10 +415,7 @@ START_TEST(batch_norm_sums_in_lane_order)
     dy[i] = big != 0.0f ? big : 1.0f;
   }
   const size_t xs[4] = { N, C, 1, HW }, cs[1] = { C };
-  spd_params *p = NULL;
-  SPDT_OK(spd_params_create(&p));
-  SPDT_OK(spd_params_add(p, "m", 1, cs, NULL, 0, NULL));
-  SPDT_OK(spd_params_add(p, "v", 1, cs, NULL, 0, NULL));
+  spd_params *p = bn_store(C, NULL, NULL);
   spd_tape *t = NULL;
   SPDT_OK(spd_tape_create(&t));
   spd_tensor *b = spd_leaf(t, 1, cs, (const float[C]){ 0, 0 }, 1);
@@ -455,11 +454,8 @@ static void bn_relu_run(int fused, int training, int affine, const float *x, con
   const size_t xs[4] = { 8, BNR_C, 32, 32 }, cs[1] = { BNR_C };
   const float rm[BNR_C] = { 0.1f, -0.2f, 0.3f, 0, 0.5f, -1 };
   const float rv[BNR_C] = { 0.5f, 1.5f, 2, 1, 0.25f, 3 };
-  spd_params *p = NULL;
+  spd_params *p = bn_store(BNR_C, rm, rv);
   spd_tape *t = NULL;
-  SPDT_OK(spd_params_create(&p));
-  SPDT_OK(spd_params_add(p, "rm", 1, cs, rm, 0, NULL));
-  SPDT_OK(spd_params_add(p, "rv", 1, cs, rv, 0, NULL));
   SPDT_OK(spd_tape_create(&t));
   spd_tensor *tx = spd_leaf(t, 4, xs, x, 1);
   spd_tensor *g = affine ? spd_leaf(t, 1, cs, gb, 1) : NULL;
@@ -682,23 +678,11 @@ END_TEST
 Suite *spdt_suite(void)
 {
   Suite *s = suite_create("ops_conv");
-  TCase *tc = tcase_create("conv_forward_matches_direct_loops");
-  tcase_add_loop_test(tc, conv_forward_matches_direct_loops, 0, (int)NCASES);
-  tcase_set_timeout(tc, 30);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("grad_conv");
-  tcase_add_loop_test(tc, grad_conv, 0, (int)NCASES);
-  tcase_set_timeout(tc, 60);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("conv_direct_path_matches_reference");
-  tcase_add_loop_test(tc, conv_direct_path_matches_reference, 0, (int)NDIRECT);
-  tcase_set_timeout(tc, 60);
-  suite_add_tcase(s, tc);
+  SPDT_ADD_LOOP(s, conv_forward_matches_direct_loops, NCASES, 30);
+  SPDT_ADD_LOOP(s, grad_conv, NCASES, 60);
+  SPDT_ADD_LOOP(s, conv_direct_path_matches_reference, NDIRECT, 60);
   SPDT_ADD(s, conv_batch_split_matches_whole_batch, 60);
-  tc = tcase_create("grad_batch_norm");
-  tcase_add_loop_test(tc, grad_batch_norm, 0, 2);
-  tcase_set_timeout(tc, 60);
-  suite_add_tcase(s, tc);
+  SPDT_ADD_LOOP(s, grad_batch_norm, 2, 60);
   SPDT_ADD(s, batch_norm_relu_matches_unfused, 60);
   SPDT_ADD(s, batch_norm_statistics_off_centre, 10);
   SPDT_ADD(s, batch_norm_sums_in_lane_order, 10);
