@@ -1143,6 +1143,12 @@ static void b_batch_norm(const bi_row *r)
   BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, rm, rm, 1, 0.1f, 1e-5f));
   BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, NULL, rm, rv, 0, 0.1f, 1e-5f));
   BN_CASE((t, 2, 3, 1, 0, 0), bn(t, x, g, b, p, rm, rv, 1, 0.1f, 1e-5f));
+  /* inference with running statistics that are not usable */
+  spd_params_data(p, rv)[1] = -1.0f;
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, rm, rv, 0, 0.1f, 1e-5f));
+  spd_params_data(p, rv)[1] = 1.0f;
+  spd_params_data(p, rm)[2] = NAN;
+  BN_CASE((t, 1, 3, 0, 0, 0), bn(t, x, g, b, p, rm, rv, 0, 0.1f, 1e-5f));
   spd_params_free(p);
   spd_tape_free(t);
 }
