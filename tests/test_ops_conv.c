@@ -556,6 +556,8 @@ static const struct direct_case direct_cases[] = {
   { 0, 4, 20, 16, 16, 12, 5, 2, 2, 0 }, /* output and phases 8 x 8: runs of 8 */
   { 1, 2, 4, 16, 16, 3, 5, 2, 2, 1 },  /* decoder layer 16 -> 32, RGB out */
   { 1, 2, 4, 16, 16, 2, 5, 1, 2, 0 },  /* decoder's last layer, stride 1 */
+  { 1, 2, 16, 16, 16, 3, 5, 1, 2, 0 }, /* RGB out of 16 channels: PHASE, direct */
+  { 1, 2, 16, 12, 12, 3, 5, 1, 2, 0 }, /* the same, rows of 12: SCATTER */
   { 1, 1, 6, 16, 16, 2, 3, 2, 1, 1 },  /* 3x3 stride 2, output pad 1 */
   /* images of 64 Ki floats: PHASE takes one image at a time (two groups) */
   { 0, 2, 4, 128, 128, 2, 5, 2, 2, 0 }, /* conv2d input gradient */

@@ -435,9 +435,16 @@ static void col2im_add(const struct geom *g, size_t nimg, const float *col, floa
   }
 }
 
+/* SCATTER for images of few channels (4 C <= G), except where PHASE takes
+ * the GEMM driver's direct path (at most spdi_igemm_direct_max_m() image
+ * channels, stride 1, image rows a whole number of 16-pixel vectors): its
+ * reading the grid in place costs less than writing and reading back a
+ * column buffer of C kh kw rows per pixel (the paper's RGB output layer at
+ * width 1024: forward 53 -> 38 ms on one thread). */
 static bool use_scatter(const struct geom *g)
 {
-  return 4 * g->C <= g->G;
+  const bool phase_direct = g->s == 1 && g->W % 16 == 0 && g->C <= spdi_igemm_direct_max_m();
+  return 4 * g->C <= g->G && !phase_direct;
 }
 
 /* Images per SCATTER group: a column buffer of at most 8 Mi floats. */
