@@ -131,6 +131,15 @@ static inline bool spdi_grad_first(spd_tensor *x)
   return first;
 }
 
+/* Hand back a gradient that spdi_grad_first() reported pending when the op
+ * then failed before writing it (unwritten true): it stays pending, so it
+ * reads as zero after the pass rather than as garbage. */
+static inline void spdi_grad_unclaim(spd_tensor *x, bool unwritten)
+{
+  if (unwritten)
+    x->grad_pending = true;
+}
+
 /* A pending gradient written as zeros (and no longer pending): for ops
  * marked as assigning whose backward adds into some of their inputs. */
 void spdi_grad_materialize(spd_tensor *x);
@@ -278,7 +287,6 @@ SPDI_DECLARE_OP(concat);
 SPDI_DECLARE_OP(logsumexp);
 SPDI_DECLARE_OP(gaussian_log_density);
 SPDI_DECLARE_OP(spread_noise);
-SPDI_DECLARE_OP(batch_norm_relu);
 
 /* Resolve a possibly negative axis against ndim; -1 when out of range. */
 static inline int spdi_axis(int axis, int ndim)

@@ -334,11 +334,6 @@ int spdi_op_batch_norm(spd_tape *t, spd_tensor *y, enum spdi_action action)
   return SPD_OK;
 }
 
-int spdi_op_batch_norm_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
-{
-  return spdi_op_batch_norm(t, y, action);
-}
-
 static spd_tensor *bn_node(spd_tape *t, enum spdi_op op, spd_tensor *x, spd_tensor *gamma,
                            spd_tensor *beta, spd_params *p, size_t running_mean,
                            size_t running_var, int training, float momentum, float eps)

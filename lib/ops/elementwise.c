@@ -125,7 +125,7 @@ int spdi_op_add(spd_tape *t, spd_tensor *y, enum spdi_action action)
   }
   const bool first = r.gsmall != NULL && spdi_grad_first(small_t);
   const int rc = reduce_into_small(t, &r, dy, NULL, y->n, 1.0f, first);
-  small_t->grad_pending = first && rc != SPD_OK; /* nothing written on failure */
+  spdi_grad_unclaim(small_t, first && rc != SPD_OK);
   return rc;
 }
 

@@ -84,13 +84,13 @@ int spdi_op_matmul(spd_tape *t, spd_tensor *y, enum spdi_action action)
     const bool first = spdi_grad_first(y->in[0]);
     rc = !ta ? product(t, false, !tb, m, k, n, dc, n, b->data, ldb, a->grad, lda, !first)
              : product(t, tb, true, k, m, n, b->data, ldb, dc, n, a->grad, lda, !first);
-    y->in[0]->grad_pending = first && rc != SPD_OK; /* nothing written on failure */
+    spdi_grad_unclaim(y->in[0], first && rc != SPD_OK);
   }
   if (rc == SPD_OK && b->requires_grad) {
     const bool first = spdi_grad_first(y->in[1]);
     rc = !tb ? product(t, !ta, false, k, n, m, a->data, lda, dc, n, b->grad, ldb, !first)
              : product(t, true, ta, n, k, m, dc, n, a->data, lda, b->grad, ldb, !first);
-    y->in[1]->grad_pending = first && rc != SPD_OK;
+    spdi_grad_unclaim(y->in[1], first && rc != SPD_OK);
   }
   return rc;
 }

@@ -38,7 +38,7 @@ const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
   OP(SPDI_OP_LOGSUMEXP, "spd_logsumexp", logsumexp, true),
   OP(SPDI_OP_GAUSSIAN_LOG_DENSITY, "spd_gaussian_log_density", gaussian_log_density, true),
   OP(SPDI_OP_SPREAD_NOISE, "spd_spread_noise", spread_noise, true),
-  OPA(SPDI_OP_BATCH_NORM_RELU, "spd_batch_norm_relu", batch_norm_relu),
+  OPA(SPDI_OP_BATCH_NORM_RELU, "spd_batch_norm_relu", batch_norm), /* iarg[5] set */
 };
 
 /* Bump together with a new enum entry and its row above. */
