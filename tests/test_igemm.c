@@ -228,6 +228,10 @@ static const struct packed_case packed_cases[] = {
   { 300, 40, 70, RUNS, true, "tall, C's rows unevenly spaced", C_ROWS_SCRAMBLED },
   { 40, 300, 70, RUNS, true, "C's rows and columns unevenly spaced", C_SCRAMBLED },
   { 40, 300, 300, RUNS, true, "C's columns in runs of 10, K > one block", C_COL_RUNS },
+  /* B packed a micro-panel at a time (M within one block, tiles down C's
+   * columns) across several N blocks, and packed whole (M past a block) */
+  { 40, 4201, 70, CONTIGUOUS, true, "late B panels, N > one block", C_SCRAMBLED },
+  { 200, 300, 300, CONTIGUOUS, true, "M > one block, K > one block", C_SCRAMBLED },
 };
 #define NPACKED (sizeof packed_cases / sizeof packed_cases[0])
 
