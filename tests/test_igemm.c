@@ -105,13 +105,14 @@ static void problem_make_runs(struct problem *p, size_t M, size_t N, size_t K, e
   p->ar = offsets(M), p->ak = offsets(K), p->bk = offsets(K), p->bc = offsets(N);
   p->cr = offsets(M), p->cc = offsets(N);
   const size_t span = column_offsets(l, N, p->bc) + 3 + b_run;
-  p->bsrc = malloc(K * span * sizeof *p->bsrc);
+  const size_t brows = b_run > 0 ? (K + b_run - 1) / b_run : K; /* runs share a row */
+  p->bsrc = malloc(brows * span * sizeof *p->bsrc);
   p->asrc = malloc(M * K * sizeof *p->asrc);
   p->c = calloc(M * N, sizeof *p->c);
   p->want = calloc(M * N, sizeof *p->want);
   p->mag = calloc(M * N, sizeof *p->mag);
   ck_assert(p->bsrc && p->asrc && p->c && p->want && p->mag);
-  for (size_t i = 0; i < K * span; i++)
+  for (size_t i = 0; i < brows * span; i++)
     p->bsrc[i] = spdt_hash_value(i, 7);
   for (size_t i = 0; i < M * K; i++)
     p->asrc[i] = spdt_hash_value(i, 11);
@@ -336,13 +337,16 @@ END_TEST
 
 /* The dot path (a small C over a long K read in runs by both A and B, as
  * in a weight gradient): runs of 32 and 40 (a masked last piece), edge
- * blocks in both directions; the same bits on 1 and 2 threads. */
+ * blocks in both directions, and one run over all of K (a dense layer's
+ * forward pass), which the path cuts into chunks; the same bits on 1 and 2
+ * threads. */
 START_TEST(dot_path_matches_reference)
 {
   static const size_t shape[][4] = { /* M, N, K, run */
     { 16, 75, 2048, 32 },
     { 10, 17, 2400, 40 },
     { 4, 6, 1024, 64 },
+    { 9, 14, 5000, 5000 },
   };
   const size_t *k = shape[_i];
   struct problem p;
@@ -369,7 +373,7 @@ Suite *spdt_suite(void)
   tcase_add_loop_test(tc, packed_paths_match_reference, 0, (int)NPACKED);
   tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 32);
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
-  tcase_add_loop_test(tc, dot_path_matches_reference, 0, 3);
+  tcase_add_loop_test(tc, dot_path_matches_reference, 0, 4);
   suite_add_tcase(s, tc);
   return s;
 }
