@@ -27,6 +27,28 @@ store_cols8(const __m256 *r, float *c, ptrdiff_t cs, __m256 va, __m256 vb, int b
   }
 }
 
+/* acc[r][v] = the tile's row r, vector v (v < nv <= NV) of A B over k:
+ * each k, nv vectors of B, MR broadcasts of A, MR * nv independent FMAs
+ * (enough to cover the FMA latency on two ports when nv = NV). */
+__attribute__((target("avx512f,fma"), always_inline)) static inline void
+tile_product(const int nv, size_t k, const float *a, const float *b, __m512 acc[MR][NV])
+{
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+      acc[r][v] = _mm512_setzero_ps();
+  for (size_t p = 0; p < k; p++) {
+    const float *bp = b + p * NR, *ap = a + p * MR;
+    __m512 bv[NV];
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+      bv[v] = _mm512_load_ps(bp + 16 * v);
+    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
+      const __m512 av = _mm512_set1_ps(ap[r]);
+      _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+        acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+  }
+}
+
 /* C's m x n block at c (element (i, j) at c + i * rs_c + j * cs_c) =
  * alpha t + beta C, t row-stored with row stride NR. */
 static void store_edge(const float *t, size_t m, size_t n, float alpha, float beta, float *c,
@@ -47,21 +69,8 @@ __attribute__((target("avx512f,fma"), always_inline)) static inline void
 narrow_tile(const int nv, size_t m, size_t n, size_t k, float alpha, const float *a,
             const float *b, float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
-  __m512 acc[MR][NV - 1];
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
-    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
-      acc[r][v] = _mm512_setzero_ps();
-  for (size_t p = 0; p < k; p++) {
-    const float *bp = b + p * NR, *ap = a + p * MR;
-    __m512 bv[NV - 1];
-    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
-      bv[v] = _mm512_load_ps(bp + 16 * v);
-    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-      const __m512 av = _mm512_set1_ps(ap[r]);
-      _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
-        acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
-    }
-  }
+  __m512 acc[MR][NV];
+  tile_product(nv, k, a, b, acc);
   float t[MR * NR];
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
@@ -90,22 +99,7 @@ __attribute__((target("avx512f,fma"))) void spdi_ukr512(size_t m, size_t n, size
       _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)
         _mm_prefetch((const char *)(c + r * rs_c + 16 * v), _MM_HINT_T0);
   __m512 acc[MR][NV];
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
-    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)
-      acc[r][v] = _mm512_setzero_ps();
-  /* Each k: NV vectors of B, MR broadcasts of A, MR * NV independent
-   * FMAs (enough to cover the FMA latency on two ports). */
-  for (size_t p = 0; p < k; p++) {
-    const float *bp = b + p * NR, *ap = a + p * MR;
-    __m512 bv[NV];
-    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)
-      bv[v] = _mm512_load_ps(bp + 16 * v);
-    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-      const __m512 av = _mm512_set1_ps(ap[r]);
-      _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)
-        acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
-    }
-  }
+  tile_product(NV, k, a, b, acc);
   const __m512 va = _mm512_set1_ps(alpha);
   if (m == MR && n == NR && cs_c == 1) {
     /* a whole tile with contiguous rows: straight from the registers */
