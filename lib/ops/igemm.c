@@ -341,10 +341,11 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
        * NC x KC floats: past L2, so written out to L3 and read back). A
        * dense layer's 32 x 16384 x 100 forward ran 1.3 times faster. */
       const bool late_b = M <= MC && !along_rows;
-      for (size_t jp = 0; jp < npan && !late_b; jp++) {
-        const size_t j0 = jp * NR;
-        pack_b(g, pc, kc, jc + j0, nc - j0 < NR ? nc - j0 : NR, u->packnr, bp + jp * PB);
-      }
+      if (!late_b)
+        for (size_t jp = 0; jp < npan; jp++) {
+          const size_t j0 = jp * NR;
+          pack_b(g, pc, kc, jc + j0, nc - j0 < NR ? nc - j0 : NR, u->packnr, bp + jp * PB);
+        }
       for (size_t ic = 0; ic < M; ic += MC) {
         const size_t mc = M - ic < MC ? M - ic : MC, mpan = (mc + MR - 1) / MR;
         for (size_t ip = 0; ip < mpan; ip++) {
