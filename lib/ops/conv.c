@@ -176,65 +176,141 @@ static size_t fwd_group(const struct geom *g, size_t M)
   return M > spdi_igemm_direct_max_m() ? g->N : image_group(g, 256);
 }
 
+/* The index arrays of one FWD or WGRAD GEMM over a group of gmax images
+ * (the A, B and C sides' row and k / column offsets); the arrays of the
+ * first group serve every group from shifted base pointers. */
+struct form_index {
+  ptrdiff_t *ar, *ak, *bk, *bc, *cr, *cc;
+};
+
+static struct form_index fwd_index(const struct geom *g, size_t M, size_t gmax, ptrdiff_t *idx)
+{
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = gmax * P;
+  struct geom sub = *g;
+  sub.N = gmax;
+  struct form_index x = { idx, idx + M, idx + M + K, idx + M + 2 * K,
+                          idx + M + 2 * K + cols, idx + 2 * M + 2 * K + cols };
+  /* the weights (A) are read along taps: keep their natural order */
+  im2col_index(&sub, false, x.bk, x.ak, x.bc);
+  for (size_t r = 0; r < M; r++) {
+    x.ar[r] = (ptrdiff_t)(r * K);
+    x.cr[r] = (ptrdiff_t)(r * P);
+  }
+  for (size_t q = 0; q < cols; q++)
+    x.cc[q] = (ptrdiff_t)(q / P * M * P + q % P);
+  return x;
+}
+
+/* FWD over images n0 .. n0 + gn, whose padded copy is in w->pad. */
+static void fwd_gemm(const struct geom *g, size_t M, const struct form_index *x, size_t n0,
+                     size_t gn, const float *wt, float *grid, bool overwrite, struct work *w)
+{
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
+  struct spdi_igemm gm = { M, gn * P, K, { wt, x->ar, x->ak }, { w->pad, x->bk, x->bc },
+                           { grid + n0 * M * P, x->cr, x->cc }, overwrite };
+  spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+}
+
+/* Pads images n0 .. n0 + gn of image into w->pad (pad_image()). */
+static void pad_group(const struct geom *g, const float *image, size_t n0, size_t gn,
+                      struct work *w)
+{
+  struct geom sub = *g;
+  sub.N = gn;
+  pad_image(&sub, image + n0 * g->C * g->H * g->W, w->pad);
+}
+
 /* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image); = with
- * overwrite. A group of images at a time (fwd_group): the index arrays of
- * the first group serve every group from shifted base pointers. */
+ * overwrite. A group of images at a time (fwd_group). */
 static void form_fwd(const struct geom *g, size_t M, const float *wt, const float *image,
                      float *grid, bool overwrite, struct work *w)
 {
-  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, gmax = fwd_group(g, M);
-  struct geom sub = *g;
-  sub.N = gmax;
-  const size_t cols = gmax * P;
-  ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
-  ptrdiff_t *cc = cr + M;
-  /* the weights (A) are read along taps: keep their natural order */
-  im2col_index(&sub, false, bk, ak, bc);
-  for (size_t r = 0; r < M; r++) {
-    ar[r] = (ptrdiff_t)(r * K);
-    cr[r] = (ptrdiff_t)(r * P);
-  }
-  for (size_t q = 0; q < cols; q++)
-    cc[q] = (ptrdiff_t)(q / P * M * P + q % P);
+  const size_t gmax = fwd_group(g, M);
+  const struct form_index x = fwd_index(g, M, gmax, w->idx);
   for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
-    sub.N = g->N - n0 < gmax ? g->N - n0 : gmax;
-    pad_image(&sub, image + n0 * g->C * g->H * g->W, w->pad);
-    struct spdi_igemm gm = { M, sub.N * P, K, { wt, ar, ak }, { w->pad, bk, bc },
-                             { grid + n0 * M * P, cr, cc }, overwrite };
-    spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+    const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
+    pad_group(g, image, n0, gn, w);
+    fwd_gemm(g, M, &x, n0, gn, wt, grid, overwrite, w);
   }
 }
 
-/* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
- * im2col(image)^T, a group of images (a slice of the GEMM's K) at a time,
- * padded just before use as in form_fwd(); slices of at least 1024 terms
- * keep the driver's dot path. Every group adds into dw, so the split costs
- * only dw's write-back. */
-static void form_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
-                       float *dw, struct work *w)
+/* Images per WGRAD group: slices of the GEMM's K of at least 1024 terms
+ * keep the driver's dot path. */
+static size_t wgrad_group(const struct geom *g)
 {
-  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, gmax = image_group(g, 1024);
+  return image_group(g, 1024);
+}
+
+static struct form_index wgrad_index(const struct geom *g, size_t M, size_t gmax,
+                                     ptrdiff_t *idx, const struct work *w)
+{
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = gmax * P;
   struct geom sub = *g;
   sub.N = gmax;
-  const size_t cols = gmax * P;
-  ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + cols, *bc = bk + cols, *cr = bc + K;
-  ptrdiff_t *cc = cr + M;
+  struct form_index x = { idx, idx + M, idx + M + cols, idx + M + 2 * cols,
+                          idx + M + 2 * cols + K, idx + 2 * M + 2 * cols + K };
   /* small M: the driver transposes, taps become the rows of the packed A
    * (make them evenly spaced; C is small). Otherwise keep C = dW contiguous
    * along taps. */
-  im2col_index(&sub, spdi_igemm_transposes(M, K, &w->u), bc, cc, bk);
+  im2col_index(&sub, spdi_igemm_transposes(M, K, &w->u), x.bc, x.cc, x.bk);
   for (size_t r = 0; r < M; r++) {
-    ar[r] = (ptrdiff_t)(r * P);
-    cr[r] = (ptrdiff_t)(r * K);
+    x.ar[r] = (ptrdiff_t)(r * P);
+    x.cr[r] = (ptrdiff_t)(r * K);
   }
   for (size_t q = 0; q < cols; q++)
-    ak[q] = (ptrdiff_t)(q / P * M * P + q % P);
+    x.ak[q] = (ptrdiff_t)(q / P * M * P + q % P);
+  return x;
+}
+
+/* WGRAD over images n0 .. n0 + gn (a slice of the GEMM's K), padded in
+ * w->pad: every group adds into dw. */
+static void wgrad_gemm(const struct geom *g, size_t M, const struct form_index *x, size_t n0,
+                       size_t gn, const float *grid, float *dw, struct work *w)
+{
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
+  struct spdi_igemm gm = { M, K, gn * P, { grid + n0 * M * P, x->ar, x->ak },
+                           { w->pad, x->bk, x->bc }, { dw, x->cr, x->cc }, false };
+  spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+}
+
+/* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
+ * im2col(image)^T, a group of images at a time, padded just before use as
+ * in form_fwd(); the split costs only dw's write-back. */
+static void form_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
+                       float *dw, struct work *w)
+{
+  const size_t gmax = wgrad_group(g);
+  const struct form_index x = wgrad_index(g, M, gmax, w->idx, w);
   for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
-    sub.N = g->N - n0 < gmax ? g->N - n0 : gmax;
-    pad_image(&sub, image + n0 * g->C * g->H * g->W, w->pad);
-    struct spdi_igemm gm = { M, K, sub.N * P, { grid + n0 * M * P, ar, ak },
-                             { w->pad, bk, bc }, { dw, cr, cc }, false };
-    spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+    const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
+    pad_group(g, image, n0, gn, w);
+    wgrad_gemm(g, M, &x, n0, gn, grid, dw, w);
+  }
+}
+
+/* Whether FWD and WGRAD of g (over the same image) can share each group's
+ * padded copy (form_fwd_wgrad()): same groups, WGRAD on NCHW operands. */
+static bool fwd_wgrad_share(const struct geom *g, size_t M)
+{
+  return !spdi_conv_chwn(g) && fwd_group(g, M) == wgrad_group(g);
+}
+
+/* form_fwd() then form_wgrad() of the same image, padding each group once
+ * for both GEMMs (which then reads it from cache): the same GEMMs in the
+ * same order per output, so the same bits. Needs 2 fwd_scratch_idx()
+ * index entries. */
+static void form_fwd_wgrad(const struct geom *g, size_t M, const float *wt,
+                           const float *image, float *grid, bool overwrite,
+                           const float *wgrid, float *dw, struct work *w)
+{
+  const size_t gmax = fwd_group(g, M);
+  const struct form_index f = fwd_index(g, M, gmax, w->idx);
+  const struct form_index d = wgrad_index(g, M, gmax, w->idx + fwd_scratch_idx(g, M), w);
+  for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
+    const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
+    pad_group(g, image, n0, gn, w);
+    fwd_gemm(g, M, &f, n0, gn, wt, grid, overwrite, w);
+    wgrad_gemm(g, M, &d, n0, gn, wgrid, dw, w);
   }
 }
 
@@ -657,15 +733,23 @@ int spdi_op_conv2d_transpose(spd_tape *t, spd_tensor *y, enum spdi_action action
     form_gather(&g, w->data, x->data, y->data, &wk, b != NULL ? b->data : NULL, true);
     return SPD_OK;
   }
-  if (work_get(t, fwd_scratch_idx(&g, Cin), wgrad_padded(&g), &wk) != SPD_OK)
+  /* both gradients read y's gradient as the image: pad it once */
+  const bool shared = x->requires_grad && w->requires_grad && fwd_wgrad_share(&g, Cin);
+  if (work_get(t, (shared ? 2 : 1) * fwd_scratch_idx(&g, Cin), wgrad_padded(&g), &wk) != SPD_OK)
     return spd_tape_status(t);
   /* an assigning op (spdi_grad_first): the input gradient's GEMM writes
    * it whole when it is pending; the weight and bias gradients add */
-  if (x->requires_grad)
-    form_fwd(&g, Cin, w->data, y->grad, x->grad, spdi_grad_first(x), &wk);
-  if (w->requires_grad) {
+  if (shared) {
     spdi_grad_materialize(w);
-    form_wgrad_any(&g, Cin, x->data, y->grad, w->grad, &wk);
+    form_fwd_wgrad(&g, Cin, w->data, y->grad, x->grad, spdi_grad_first(x), x->data, w->grad,
+                   &wk);
+  } else {
+    if (x->requires_grad)
+      form_fwd(&g, Cin, w->data, y->grad, x->grad, spdi_grad_first(x), &wk);
+    if (w->requires_grad) {
+      spdi_grad_materialize(w);
+      form_wgrad_any(&g, Cin, x->data, y->grad, w->grad, &wk);
+    }
   }
   if (b == NULL || !b->requires_grad)
     return SPD_OK;
