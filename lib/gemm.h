@@ -39,6 +39,7 @@ bool spdi_sgemm_own_kernel(void);
 struct spdi_ukernel {
   size_t mr, nr, packmr, packnr, mc, kc, nc;
   bool row_pref;      /* the kernel is fastest with a row-stored C tile */
+  bool b_in_place;    /* spdi_ukernel_run_ldb() may be used (the AVX-512 kernel) */
   const void *impl;   /* BLIS context; opaque */
   void (*kernel)(void); /* the micro-kernel, type-erased */
 };
@@ -49,5 +50,12 @@ void spdi_ukernel_get(struct spdi_ukernel *u);
 void spdi_ukernel_run(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
                       const float *a, const float *b, float *c, ptrdiff_t rs_c,
                       ptrdiff_t cs_c, bool accumulate);
+
+/* spdi_ukernel_run() on B in place: element (p, j) at b[p * ldb + j], j < n
+ * (nothing past column n is read). Only where u->b_in_place; the same bits
+ * as on a packed copy of B. */
+void spdi_ukernel_run_ldb(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
+                          const float *a, const float *b, size_t ldb, float *c,
+                          ptrdiff_t rs_c, ptrdiff_t cs_c, bool accumulate);
 
 #endif /* SPDI_GEMM_H */

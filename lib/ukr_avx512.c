@@ -2,6 +2,8 @@
 #include "ukr_avx512.h"
 #include "transpose8.h"
 
+#include <stdbool.h>
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #  include <immintrin.h>
 #  define UKR_X86 1
@@ -10,6 +12,10 @@
 #define NV (SPDI_UKR512_NR / 16) /* vectors per row of the tile */
 #define MR SPDI_UKR512_MR
 #define NR SPDI_UKR512_NR
+/* B read in place comes from L3 or memory on its first pass (a dense
+ * layer's weights): prefetch its rows this many k ahead. A 32 x 100 x
+ * 16384 product took 1.6 ms with, 1.8-2.0 without, 2.0-2.3 packing B. */
+#define B_PREFETCH_ROWS 16
 
 #ifdef UKR_X86
 /* C's 8 x 8 block at c (column j at c + j * cs, 8 contiguous floats) =
@@ -29,18 +35,28 @@ store_cols8(const __m256 *r, float *c, ptrdiff_t cs, __m256 va, __m256 vb, int b
 
 /* acc[r][v] = the tile's row r, vector v (v < nv <= NV) of A B over k:
  * each k, nv vectors of B, MR broadcasts of A, MR * nv independent FMAs
- * (enough to cover the FMA latency on two ports when nv = NV). */
+ * (enough to cover the FMA latency on two ports when nv = NV). B's row p
+ * is at b + p * ldb: a packed panel (ldb = NR, aligned, zero-padded) or,
+ * with `masked`, B read in place, its last vector's lanes limited to
+ * `last` (nothing past the row's n columns is read). */
 __attribute__((target("avx512f,fma"), always_inline)) static inline void
-tile_product(const int nv, size_t k, const float *a, const float *b, __m512 acc[MR][NV])
+tile_product(const int nv, size_t k, const float *a, const float *b, size_t ldb, bool masked,
+             __mmask16 last, __m512 acc[MR][NV])
 {
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
       acc[r][v] = _mm512_setzero_ps();
   for (size_t p = 0; p < k; p++) {
-    const float *bp = b + p * NR, *ap = a + p * MR;
+    const float *bp = b + p * ldb, *ap = a + p * MR;
     __m512 bv[NV];
+    if (masked) {
+      _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+        _mm_prefetch((const char *)(bp + B_PREFETCH_ROWS * ldb + 16 * v), _MM_HINT_T0);
+    }
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
-      bv[v] = _mm512_load_ps(bp + 16 * v);
+      bv[v] = !masked ? _mm512_load_ps(bp + 16 * v)
+              : v < nv - 1 ? _mm512_loadu_ps(bp + 16 * v)
+                           : _mm512_maskz_loadu_ps(last, bp + 16 * v);
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
       const __m512 av = _mm512_set1_ps(ap[r]);
       _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
@@ -67,10 +83,11 @@ static void store_edge(const float *t, size_t m, size_t n, float alpha, float be
  * tile, so the same bits. */
 __attribute__((target("avx512f,fma"), always_inline)) static inline void
 narrow_tile(const int nv, size_t m, size_t n, size_t k, float alpha, const float *a,
-            const float *b, float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+            const float *b, size_t ldb, bool masked, __mmask16 last, float beta, float *c,
+            ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
   __m512 acc[MR][NV];
-  tile_product(nv, k, a, b, acc);
+  tile_product(nv, k, a, b, ldb, masked, last, acc);
   float t[MR * NR];
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
@@ -78,18 +95,19 @@ narrow_tile(const int nv, size_t m, size_t n, size_t k, float alpha, const float
   store_edge(t, m, n, alpha, beta, c, rs_c, cs_c);
 }
 
-__attribute__((target("avx512f,fma"))) void spdi_ukr512(size_t m, size_t n, size_t k,
-                                                       float alpha, const float *a,
-                                                       const float *b, float beta, float *c,
-                                                       ptrdiff_t rs_c, ptrdiff_t cs_c)
+/* The kernel on a packed B (masked false, ldb = NR) or on B in place. */
+__attribute__((target("avx512f,fma"), always_inline)) static inline void
+ukr_body(size_t m, size_t n, size_t k, float alpha, const float *a, const float *b,
+         size_t ldb, bool masked, float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
   _Static_assert(NV == 3, "the narrow tiles below are for 3 vectors per row");
+  const __mmask16 last = (__mmask16)(n % 16 == 0 ? 0xffff : (1u << (n % 16)) - 1);
   if (n <= 16) {
-    narrow_tile(1, m, n, k, alpha, a, b, beta, c, rs_c, cs_c);
+    narrow_tile(1, m, n, k, alpha, a, b, ldb, masked, last, beta, c, rs_c, cs_c);
     return;
   }
   if (n <= 32) {
-    narrow_tile(2, m, n, k, alpha, a, b, beta, c, rs_c, cs_c);
+    narrow_tile(2, m, n, k, alpha, a, b, ldb, masked, last, beta, c, rs_c, cs_c);
     return;
   }
   /* C's tile usually comes from memory (a row of a large C per row of the
@@ -99,7 +117,7 @@ __attribute__((target("avx512f,fma"))) void spdi_ukr512(size_t m, size_t n, size
       _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)
         _mm_prefetch((const char *)(c + r * rs_c + 16 * v), _MM_HINT_T0);
   __m512 acc[MR][NV];
-  tile_product(NV, k, a, b, acc);
+  tile_product(NV, k, a, b, ldb, masked, last, acc);
   const __m512 va = _mm512_set1_ps(alpha);
   if (m == MR && n == NR && cs_c == 1) {
     /* a whole tile with contiguous rows: straight from the registers */
@@ -143,6 +161,22 @@ __attribute__((target("avx512f,fma"))) void spdi_ukr512(size_t m, size_t n, size
       _mm512_storeu_ps(t + r * NR + 16 * v, acc[r][v]);
   store_edge(t, m, n, alpha, beta, c, rs_c, cs_c);
 }
+
+__attribute__((target("avx512f,fma"))) void spdi_ukr512(size_t m, size_t n, size_t k,
+                                                       float alpha, const float *a,
+                                                       const float *b, float beta, float *c,
+                                                       ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  ukr_body(m, n, k, alpha, a, b, NR, false, beta, c, rs_c, cs_c);
+}
+
+__attribute__((target("avx512f,fma"))) void spdi_ukr512_ldb(size_t m, size_t n, size_t k,
+                                                           const float *a, const float *b,
+                                                           size_t ldb, float beta, float *c,
+                                                           ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  ukr_body(m, n, k, 1.0f, a, b, ldb, true, beta, c, rs_c, cs_c);
+}
 #else
 void spdi_ukr512(size_t m, size_t n, size_t k, float alpha, const float *a, const float *b,
                  float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
@@ -155,6 +189,19 @@ void spdi_ukr512(size_t m, size_t n, size_t k, float alpha, const float *a, cons
         s += a[p * MR + i] * b[p * NR + j];
       float *d = c + (ptrdiff_t)i * rs_c + (ptrdiff_t)j * cs_c;
       *d = beta == 0.0f ? alpha * s : beta * *d + alpha * s;
+    }
+}
+
+void spdi_ukr512_ldb(size_t m, size_t n, size_t k, const float *a, const float *b, size_t ldb,
+                     float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      float s = 0.0f;
+      for (size_t p = 0; p < k; p++)
+        s += a[p * MR + i] * b[p * ldb + j];
+      float *d = c + (ptrdiff_t)i * rs_c + (ptrdiff_t)j * cs_c;
+      *d = beta == 0.0f ? s : beta * *d + s;
     }
 }
 #endif

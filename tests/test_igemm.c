@@ -290,21 +290,68 @@ START_TEST(direct_path_same_bits_at_every_isa)
 }
 END_TEST
 
-/* B's rows moved span floats apart (span at least the old spacing), in the
- * same reversed order: a dense layer's wide weights. */
-static void problem_space_b(struct problem *p, size_t span)
+/* B's rows moved span floats apart (span at least the old spacing), in
+ * the same order of k, placed in reverse (a dense layer's wide weights) or
+ * in order (forward: a constant positive stride). The product's bits do
+ * not depend on where B's rows lie. */
+static void problem_place_b(struct problem *p, size_t span, bool forward)
 {
-  const ptrdiff_t old = p->bk[0] - p->bk[1];
+  const ptrdiff_t d = p->bk[1] - p->bk[0], old = d < 0 ? -d : d;
   float *b = malloc(p->K * span * sizeof *b);
   ck_assert(b != NULL && old > 0 && (size_t)old <= span);
   for (size_t k = 0; k < p->K; k++) {
-    const ptrdiff_t at = (ptrdiff_t)((p->K - 1 - k) * span);
+    const ptrdiff_t at = (ptrdiff_t)((forward ? k : p->K - 1 - k) * span);
     memcpy(b + at, p->bsrc + p->bk[k], (size_t)old * sizeof *b);
     p->bk[k] = at;
   }
   free(p->bsrc);
   p->bsrc = b;
 }
+
+static void problem_space_b(struct problem *p, size_t span)
+{
+  problem_place_b(p, span, false);
+}
+
+/* The packed path with B read in place by the AVX-512 micro-kernel (a
+ * narrow row-major B with rows in order at most 192 floats apart and at
+ * most 64 rows of A: a dense layer's input gradient): the same bits as
+ * with B packed (its rows in reverse order, which the kernel cannot read
+ * in place), on 1 and 2 threads, for the kernel's edge tiles (1, 2 and 3
+ * vectors with a masked last one), edge rows and K over one block. */
+START_TEST(packed_b_in_place_same_bits)
+{
+  static const size_t shape[][3] = { /* M, N, K */
+    { 32, 100, 700 }, /* 48 + 48 + 4 columns */
+    { 20, 40, 300 },  /* rows 8 + 8 + 4; 3 vectors, the last 8 lanes */
+    { 50, 33, 70 },   /* the last vector 1 lane */
+    { 10, 16, 300 },  /* one full vector */
+    { 10, 30, 300 },  /* two vectors, the last 14 lanes */
+  };
+  const size_t M = shape[_i][0], N = shape[_i][1], K = shape[_i][2];
+  struct problem p;
+  problem_make(&p, M, N, K, CONTIGUOUS, true);
+  if (_i == 1)
+    problem_permute_c(&p, true); /* C through the kernel's tile buffer */
+  float *packed = malloc(M * N * sizeof *packed);
+  ck_assert_ptr_nonnull(packed);
+  problem_run(&p, SPDI_ISA_AVX512, 1);
+  problem_check(&p, "B packed", SPDI_ISA_AVX512);
+  memcpy(packed, p.c, M * N * sizeof *packed);
+  problem_place_b(&p, N + 3, true);
+  problem_run(&p, SPDI_ISA_AVX512, 1);
+  problem_check(&p, "B in place", SPDI_ISA_AVX512);
+  ck_assert_mem_eq(packed, p.c, M * N * sizeof *packed);
+  problem_run(&p, SPDI_ISA_AVX512, 2);
+  ck_assert_mem_eq(packed, p.c, M * N * sizeof *packed);
+  for (int isa = SPDI_ISA_PORTABLE; isa < SPDI_ISA_AVX512; isa++) {
+    problem_run(&p, isa, 1);
+    problem_check(&p, "B in place, below AVX-512", isa);
+  }
+  free(packed);
+  problem_free(&p);
+}
+END_TEST
 
 /* The direct path with B's rows 4 KiB or more apart and more than one
  * block of rows copies B to contiguous panels first (igemm_direct.c): the
@@ -374,6 +421,7 @@ Suite *spdt_suite(void)
   tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 32);
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
   tcase_add_loop_test(tc, dot_path_matches_reference, 0, 4);
+  tcase_add_loop_test(tc, packed_b_in_place_same_bits, 0, 5);
   suite_add_tcase(s, tc);
   return s;
 }

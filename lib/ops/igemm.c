@@ -307,6 +307,37 @@ bool spdi_igemm_transposes(size_t M, size_t N, const struct spdi_ukernel *u)
  * (see gemm_serial): half of a 1 MiB L2. */
 #define B_L2_FLOATS 131072
 
+/* B read in place by the micro-kernel (spdi_ukernel_run_ldb) rather than
+ * packed: when its rows have a constant stride of at most B_IN_PLACE_LD
+ * floats (a narrow row-major B: its K block then spans a compact 200 KiB,
+ * no cache-set conflicts) with contiguous columns, and A has at most
+ * B_IN_PLACE_M rows, so each B block serves only a few micro-panels of A.
+ * A dense layer's 32 x 100 input gradient (K = 16384) spent as long
+ * copying the weights into panels as multiplying them. */
+#define B_IN_PLACE_LD 192
+#define B_IN_PLACE_M 64
+
+static bool b_in_place(const struct spdi_igemm *g, const struct spdi_ukernel *u, size_t *ldb)
+{
+  if (!u->b_in_place || g->K < 2 || g->M > B_IN_PLACE_M ||
+      (g->N > 1 && spdi_even_stride(g->b.c, g->N) != 1))
+    return false;
+  const ptrdiff_t st = spdi_even_stride(g->b.k, g->K);
+  *ldb = (size_t)st;
+  return st >= (ptrdiff_t)g->N && st <= B_IN_PLACE_LD;
+}
+
+/* One micro-tile from packed A and from B packed (ldb 0) or in place. */
+static void tile_run(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
+                     const float *a, const float *b, size_t ldb, float *c, ptrdiff_t rs_c,
+                     ptrdiff_t cs_c, bool acc)
+{
+  if (ldb != 0)
+    spdi_ukernel_run_ldb(u, m, n, k, a, b, ldb, c, rs_c, cs_c, acc);
+  else
+    spdi_ukernel_run(u, m, n, k, a, b, c, rs_c, cs_c, acc);
+}
+
 /* The BLIS loop nest on one thread: jc over N, pc over K (pack B), ic over
  * M (pack A), then the micro-tiles, B panel outer, A panel inner, so that a
  * B panel stays in cache across the A panels (or along C's rows: below).
@@ -321,6 +352,9 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
   const ptrdiff_t rs = u->row_pref ? (ptrdiff_t)u->packnr : 1;
   const ptrdiff_t cs = u->row_pref ? 1 : (ptrdiff_t)u->packmr;
   const size_t M = g->M, N = g->N, K = g->K;
+  size_t ldb = 0; /* B in place with this row stride, or packed (0) */
+  if (!b_in_place(g, u, &ldb))
+    ldb = 0;
   for (size_t jc = 0; jc < N; jc += NC) {
     const size_t nc = N - jc < NC ? N - jc : NC, npan = (nc + NR - 1) / NR;
     const bool c_rows = spdi_even_stride(g->c.c + jc, nc) == 1;
@@ -340,8 +374,8 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
        * buffer that stays in L1, rather than the whole block first (up to
        * NC x KC floats: past L2, so written out to L3 and read back). A
        * dense layer's 32 x 16384 x 100 forward ran 1.3 times faster. */
-      const bool late_b = M <= MC && !along_rows;
-      if (!late_b)
+      const bool late_b = M <= MC && !along_rows && ldb == 0;
+      if (!late_b && ldb == 0)
         for (size_t jp = 0; jp < npan; jp++) {
           const size_t j0 = jp * NR;
           pack_b(g, pc, kc, jc + j0, nc - j0 < NR ? nc - j0 : NR, u->packnr, bp + jp * PB);
@@ -359,18 +393,19 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
           const size_t m = mc - i0 < MR ? mc - i0 : MR, n = nc - j0 < NR ? nc - j0 : NR;
           if (late_b && ip == 0)
             pack_b(g, pc, kc, jc + j0, n, u->packnr, bp);
-          const float *bpan = late_b ? bp : bp + jp * PB;
+          const float *bpan = ldb != 0 ? g->b.src + g->b.k[pc] + g->b.c[jc + j0]
+                              : late_b ? bp
+                                       : bp + jp * PB;
           const ptrdiff_t *cr = g->c.r + ic + i0, *cc = g->c.c + jc + j0;
           float *dst = g->c.dst;
           const ptrdiff_t cst = n > 1 ? spdi_even_stride(cc, n) : 1;
           const ptrdiff_t rst = m > 1 ? spdi_even_stride(cr, m) : 1;
           if (cst != 0 && rst != 0) {
             /* a plain strided block of C: the kernel adds into it */
-            spdi_ukernel_run(u, m, n, kc, ap + ip * PA, bpan, dst + cr[0] + cc[0],
-                             rst, cst, acc);
+            tile_run(u, m, n, kc, ap + ip * PA, bpan, ldb, dst + cr[0] + cc[0], rst, cst, acc);
             continue;
           }
-          spdi_ukernel_run(u, m, n, kc, ap + ip * PA, bpan, tile, rs, cs, false);
+          tile_run(u, m, n, kc, ap + ip * PA, bpan, ldb, tile, rs, cs, false);
           if (rst == 1) {
             /* C is contiguous down the tile's columns: walk them */
             for (size_t j = 0; j < n; j++) {
