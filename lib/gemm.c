@@ -134,7 +134,7 @@ void spdi_ukernel_get(struct spdi_ukernel *u)
     u->kc = SPDI_UKR512_KC;
     u->nc = SPDI_UKR512_NC;
     u->row_pref = true;
-    u->b_in_place = true;
+    u->in_place = true;
     u->impl = own;
     u->kernel = (void (*)(void))ukr512_blis;
     return;
@@ -148,7 +148,7 @@ void spdi_ukernel_get(struct spdi_ukernel *u)
   u->kc = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_KC, cntx);
   u->nc = (size_t)bli_cntx_get_blksz_def_dt(BLIS_FLOAT, BLIS_NC, cntx);
   u->row_pref = !bli_cntx_l3_nat_ukr_prefers_cols_dt(BLIS_FLOAT, BLIS_GEMM_UKR, cntx);
-  u->b_in_place = false;
+  u->in_place = false;
   u->impl = cntx;
   /* BLIS keeps kernels as void *; POSIX guarantees the representations
    * agree (as for dlsym), ISO C has no conversion: copy the bits. */
@@ -175,10 +175,10 @@ void spdi_ukernel_run(const struct spdi_ukernel *u, size_t m, size_t n, size_t k
       (inc_t)cs_c, &aux, cntx);
 }
 
-void spdi_ukernel_run_ldb(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
-                          const float *a, const float *b, size_t ldb, float *c,
-                          ptrdiff_t rs_c, ptrdiff_t cs_c, bool accumulate)
+void spdi_ukernel_run_ex(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
+                         const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                         ptrdiff_t rs_c, ptrdiff_t cs_c, bool accumulate)
 {
   (void)u;
-  spdi_ukr512_ldb(m, n, k, a, b, ldb, accumulate ? 1.0f : 0.0f, c, rs_c, cs_c);
+  spdi_ukr512_ex(m, n, k, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, rs_c, cs_c);
 }

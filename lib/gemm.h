@@ -39,7 +39,7 @@ bool spdi_sgemm_own_kernel(void);
 struct spdi_ukernel {
   size_t mr, nr, packmr, packnr, mc, kc, nc;
   bool row_pref;      /* the kernel is fastest with a row-stored C tile */
-  bool b_in_place;    /* spdi_ukernel_run_ldb() may be used (the AVX-512 kernel) */
+  bool in_place;      /* spdi_ukernel_run_ex() may be used (the AVX-512 kernel) */
   const void *impl;   /* BLIS context; opaque */
   void (*kernel)(void); /* the micro-kernel, type-erased */
 };
@@ -51,11 +51,12 @@ void spdi_ukernel_run(const struct spdi_ukernel *u, size_t m, size_t n, size_t k
                       const float *a, const float *b, float *c, ptrdiff_t rs_c,
                       ptrdiff_t cs_c, bool accumulate);
 
-/* spdi_ukernel_run() on B in place: element (p, j) at b[p * ldb + j], j < n
- * (nothing past column n is read). Only where u->b_in_place; the same bits
- * as on a packed copy of B. */
-void spdi_ukernel_run_ldb(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
-                          const float *a, const float *b, size_t ldb, float *c,
-                          ptrdiff_t rs_c, ptrdiff_t cs_c, bool accumulate);
+/* spdi_ukernel_run() with one operand in place: A by rows (lda != 0,
+ * element (i, p) at a[i * lda + p], i < m) or B by rows (ldb != 0, element
+ * (p, j) at b[p * ldb + j], j < n), not both; nothing else of them is read.
+ * Only where u->in_place; the same bits as on packed copies. */
+void spdi_ukernel_run_ex(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
+                         const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                         ptrdiff_t rs_c, ptrdiff_t cs_c, bool accumulate);
 
 #endif /* SPDI_GEMM_H */

@@ -33,32 +33,46 @@ store_cols8(const __m256 *r, float *c, ptrdiff_t cs, __m256 va, __m256 vb, int b
   }
 }
 
+/* Where a tile's operands come from: packed panels (A's (i, p) at
+ * a[p * MR + i], B's (p, j) at b[p * NR + j]: aligned, zero-padded) or in
+ * place, A by rows (A's (i, p) at a[i * lda + p], i < m) or B by rows (B's
+ * (p, j) at b[p * ldb + j], j < n; `last` masks its last vector's lanes past
+ * n). Nothing outside the m x k and k x n operands is read. */
+struct tile_src {
+  const float *a, *b;
+  size_t lda, ldb;
+  __mmask16 last;
+};
+
 /* acc[r][v] = the tile's row r, vector v (v < nv <= NV) of A B over k:
  * each k, nv vectors of B, MR broadcasts of A, MR * nv independent FMAs
- * (enough to cover the FMA latency on two ports when nv = NV). B's row p
- * is at b + p * ldb: a packed panel (ldb = NR, aligned, zero-padded) or,
- * with `masked`, B read in place, its last vector's lanes limited to
- * `last` (nothing past the row's n columns is read). */
+ * (enough to cover the FMA latency on two ports when nv = NV). a_rows and
+ * b_rows (compile-time constants after inlining) say which operand is read
+ * in place. Rows of A past m read row 0 (their results are not stored). */
 __attribute__((target("avx512f,fma"), always_inline)) static inline void
-tile_product(const int nv, size_t k, const float *a, const float *b, size_t ldb, bool masked,
-             __mmask16 last, __m512 acc[MR][NV])
+tile_product(const int nv, const bool a_rows, const bool b_rows, size_t m, size_t k,
+             const struct tile_src *src, __m512 acc[MR][NV])
 {
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
       acc[r][v] = _mm512_setzero_ps();
+  const float *row[MR];
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+    row[r] = src->a + ((size_t)r < m ? (size_t)r : 0) * src->lda;
+  const size_t ldb = b_rows ? src->ldb : NR;
   for (size_t p = 0; p < k; p++) {
-    const float *bp = b + p * ldb, *ap = a + p * MR;
+    const float *bp = src->b + p * ldb, *ap = src->a + p * MR;
     __m512 bv[NV];
-    if (masked) {
+    if (b_rows) {
       _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
         _mm_prefetch((const char *)(bp + B_PREFETCH_ROWS * ldb + 16 * v), _MM_HINT_T0);
     }
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
-      bv[v] = !masked ? _mm512_load_ps(bp + 16 * v)
+      bv[v] = !b_rows ? _mm512_load_ps(bp + 16 * v)
               : v < nv - 1 ? _mm512_loadu_ps(bp + 16 * v)
-                           : _mm512_maskz_loadu_ps(last, bp + 16 * v);
+                           : _mm512_maskz_loadu_ps(src->last, bp + 16 * v);
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-      const __m512 av = _mm512_set1_ps(ap[r]);
+      const __m512 av = _mm512_set1_ps(a_rows ? row[r][p] : ap[r]);
       _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
         acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
     }
@@ -77,17 +91,42 @@ static void store_edge(const float *t, size_t m, size_t n, float alpha, float be
     }
 }
 
+/* A tile of MR rows stored by columns (rs_c = 1: the driver's transposed
+ * problems, a dense layer's weight gradient or forward pass as C^T), its
+ * first 8 nb columns: 8 x 8 blocks transposed in registers, each of C's
+ * columns written as one vector. Element by element, this write-back cost
+ * more than the arithmetic at K = 32. */
+__attribute__((target("avx512f,fma"), always_inline)) static inline void
+store_by_columns(const int nb, __m512 acc[MR][NV], float alpha, float beta, float *c,
+                 ptrdiff_t cs_c)
+{
+  _Static_assert(MR == 8, "the transposes below are 8 x 8");
+  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+  _Pragma("GCC unroll 6") for (int q = 0; q < nb; q++) {
+    __m256 h[MR];
+    _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+      h[r] = q % 2 == 0 ? _mm512_castps512_ps256(acc[r][q / 2])
+                        : _mm256_castpd_ps(_mm512_extractf64x4_pd(
+                              _mm512_castps_pd(acc[r][q / 2]), 1));
+    store_cols8(h, c + (8 * q) * cs_c, cs_c, va, vb, beta == 0.0f);
+  }
+}
+
 /* An edge tile of at most 16 nv < NR columns: only nv vectors of B per k
  * (a GEMM 100 columns wide spent 44 % more than its arithmetic on its
  * last tile's 4 columns), each element the same FMA chain as in a full
  * tile, so the same bits. */
 __attribute__((target("avx512f,fma"), always_inline)) static inline void
-narrow_tile(const int nv, size_t m, size_t n, size_t k, float alpha, const float *a,
-            const float *b, size_t ldb, bool masked, __mmask16 last, float beta, float *c,
-            ptrdiff_t rs_c, ptrdiff_t cs_c)
+narrow_tile(const int nv, const bool a_rows, const bool b_rows, size_t m, size_t n, size_t k,
+            float alpha, const struct tile_src *src, float beta, float *c, ptrdiff_t rs_c,
+            ptrdiff_t cs_c)
 {
   __m512 acc[MR][NV];
-  tile_product(nv, k, a, b, ldb, masked, last, acc);
+  tile_product(nv, a_rows, b_rows, m, k, src, acc);
+  if (m == MR && rs_c == 1 && n == (size_t)(16 * nv)) {
+    store_by_columns(2 * nv, acc, alpha, beta, c, cs_c);
+    return;
+  }
   float t[MR * NR];
   _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
     _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
@@ -95,19 +134,18 @@ narrow_tile(const int nv, size_t m, size_t n, size_t k, float alpha, const float
   store_edge(t, m, n, alpha, beta, c, rs_c, cs_c);
 }
 
-/* The kernel on a packed B (masked false, ldb = NR) or on B in place. */
+/* The kernel, with each operand packed or in place (tile_product). */
 __attribute__((target("avx512f,fma"), always_inline)) static inline void
-ukr_body(size_t m, size_t n, size_t k, float alpha, const float *a, const float *b,
-         size_t ldb, bool masked, float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+ukr_body(const bool a_rows, const bool b_rows, size_t m, size_t n, size_t k, float alpha,
+         const struct tile_src *src, float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
   _Static_assert(NV == 3, "the narrow tiles below are for 3 vectors per row");
-  const __mmask16 last = (__mmask16)(n % 16 == 0 ? 0xffff : (1u << (n % 16)) - 1);
   if (n <= 16) {
-    narrow_tile(1, m, n, k, alpha, a, b, ldb, masked, last, beta, c, rs_c, cs_c);
+    narrow_tile(1, a_rows, b_rows, m, n, k, alpha, src, beta, c, rs_c, cs_c);
     return;
   }
   if (n <= 32) {
-    narrow_tile(2, m, n, k, alpha, a, b, ldb, masked, last, beta, c, rs_c, cs_c);
+    narrow_tile(2, a_rows, b_rows, m, n, k, alpha, src, beta, c, rs_c, cs_c);
     return;
   }
   /* C's tile usually comes from memory (a row of a large C per row of the
@@ -117,7 +155,7 @@ ukr_body(size_t m, size_t n, size_t k, float alpha, const float *a, const float 
       _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)
         _mm_prefetch((const char *)(c + r * rs_c + 16 * v), _MM_HINT_T0);
   __m512 acc[MR][NV];
-  tile_product(NV, k, a, b, ldb, masked, last, acc);
+  tile_product(NV, a_rows, b_rows, m, k, src, acc);
   const __m512 va = _mm512_set1_ps(alpha);
   if (m == MR && n == NR && cs_c == 1) {
     /* a whole tile with contiguous rows: straight from the registers */
@@ -137,21 +175,7 @@ ukr_body(size_t m, size_t n, size_t k, float alpha, const float *a, const float 
     return;
   }
   if (m == MR && n == NR && rs_c == 1) {
-    /* a whole tile stored by columns (the driver's transposed problems: a
-     * dense layer's weight gradient as C^T): 8 x 8 blocks transposed in
-     * registers, each of C's columns written as one vector. Element by
-     * element, this write-back cost more than the arithmetic at K = 32. */
-    _Static_assert(MR == 8, "the transposes below are 8 x 8");
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++) {
-      __m256 lo[MR], hi[MR];
-      _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++) {
-        lo[r] = _mm512_castps512_ps256(acc[r][v]);
-        hi[r] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][v]), 1));
-      }
-      store_cols8(lo, c + (16 * v) * cs_c, cs_c, va, vb, beta == 0.0f);
-      store_cols8(hi, c + (16 * v + 8) * cs_c, cs_c, va, vb, beta == 0.0f);
-    }
+    store_by_columns(2 * NV, acc, alpha, beta, c, cs_c);
     return;
   }
   /* an edge tile or a strided C: through memory, element by element */
@@ -167,15 +191,25 @@ __attribute__((target("avx512f,fma"))) void spdi_ukr512(size_t m, size_t n, size
                                                        const float *b, float beta, float *c,
                                                        ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
-  ukr_body(m, n, k, alpha, a, b, NR, false, beta, c, rs_c, cs_c);
+  const struct tile_src src = { a, b, 0, NR, 0xffff };
+  ukr_body(false, false, m, n, k, alpha, &src, beta, c, rs_c, cs_c);
 }
 
-__attribute__((target("avx512f,fma"))) void spdi_ukr512_ldb(size_t m, size_t n, size_t k,
-                                                           const float *a, const float *b,
-                                                           size_t ldb, float beta, float *c,
-                                                           ptrdiff_t rs_c, ptrdiff_t cs_c)
+__attribute__((target("avx512f,fma"))) void spdi_ukr512_ex(size_t m, size_t n, size_t k,
+                                                          const float *a, size_t lda,
+                                                          const float *b, size_t ldb,
+                                                          float beta, float *c, ptrdiff_t rs_c,
+                                                          ptrdiff_t cs_c)
 {
-  ukr_body(m, n, k, 1.0f, a, b, ldb, true, beta, c, rs_c, cs_c);
+  const struct tile_src src = {
+    a, b, lda, ldb, (__mmask16)(n % 16 == 0 ? 0xffff : (1u << (n % 16)) - 1)
+  };
+  if (lda != 0)
+    ukr_body(true, false, m, n, k, 1.0f, &src, beta, c, rs_c, cs_c);
+  else if (ldb != 0)
+    ukr_body(false, true, m, n, k, 1.0f, &src, beta, c, rs_c, cs_c);
+  else
+    ukr_body(false, false, m, n, k, 1.0f, &src, beta, c, rs_c, cs_c);
 }
 #else
 void spdi_ukr512(size_t m, size_t n, size_t k, float alpha, const float *a, const float *b,
@@ -192,14 +226,14 @@ void spdi_ukr512(size_t m, size_t n, size_t k, float alpha, const float *a, cons
     }
 }
 
-void spdi_ukr512_ldb(size_t m, size_t n, size_t k, const float *a, const float *b, size_t ldb,
-                     float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+void spdi_ukr512_ex(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                    size_t ldb, float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
 {
   for (size_t i = 0; i < m; i++)
     for (size_t j = 0; j < n; j++) {
       float s = 0.0f;
       for (size_t p = 0; p < k; p++)
-        s += a[p * MR + i] * b[p * ldb + j];
+        s += (lda ? a[i * lda + p] : a[p * MR + i]) * b[p * (ldb ? ldb : NR) + j];
       float *d = c + (ptrdiff_t)i * rs_c + (ptrdiff_t)j * cs_c;
       *d = beta == 0.0f ? s : beta * *d + s;
     }

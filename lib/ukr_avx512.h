@@ -38,11 +38,12 @@
 void spdi_ukr512(size_t m, size_t n, size_t k, float alpha, const float *a, const float *b,
                  float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c);
 
-/* spdi_ukr512() with alpha = 1 on B read in place: element (p, j) at
- * b[p * ldb + j], for j < n only (no padding past n is read), any
- * alignment. The same FMA chain per element as with a packed B, so the
- * same bits. */
-void spdi_ukr512_ldb(size_t m, size_t n, size_t k, const float *a, const float *b, size_t ldb,
-                     float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c);
+/* spdi_ukr512() with alpha = 1 and one operand read in place: with lda
+ * != 0, A's element (i, p) at a[i * lda + p] (i < m); with ldb != 0, B's
+ * (p, j) at b[p * ldb + j] (j < n); not both. Nothing outside the m x k and
+ * k x n operands is read, at any alignment. The same FMA chain per element
+ * as from packed panels, so the same bits. */
+void spdi_ukr512_ex(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                    size_t ldb, float beta, float *c, ptrdiff_t rs_c, ptrdiff_t cs_c);
 
 #endif /* SPDI_UKR_AVX512_H */

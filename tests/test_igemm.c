@@ -316,21 +316,22 @@ static void problem_space_b(struct problem *p, size_t span)
 /* The packed path with B read in place by the AVX-512 micro-kernel (a
  * narrow row-major B with rows in order at most 192 floats apart and at
  * most 64 rows of A: a dense layer's input gradient): the same bits as
- * with B packed (its rows in reverse order, which the kernel cannot read
- * in place), on 1 and 2 threads, for the kernel's edge tiles (1, 2 and 3
+ * with both operands packed (B's rows in reverse order, which the kernel
+ * cannot read in place; A's K side permuted throughout), on 1 and 2 threads, for the kernel's edge tiles (1, 2 and 3
  * vectors with a masked last one), edge rows and K over one block. */
 START_TEST(packed_b_in_place_same_bits)
 {
   static const size_t shape[][3] = { /* M, N, K */
-    { 32, 100, 700 }, /* 48 + 48 + 4 columns */
+    { 32, 100, 701 }, /* 48 + 48 + 4 columns */
     { 20, 40, 300 },  /* rows 8 + 8 + 4; 3 vectors, the last 8 lanes */
-    { 50, 33, 70 },   /* the last vector 1 lane */
+    { 50, 33, 71 },   /* the last vector 1 lane */
     { 10, 16, 300 },  /* one full vector */
     { 10, 30, 300 },  /* two vectors, the last 14 lanes */
   };
   const size_t M = shape[_i][0], N = shape[_i][1], K = shape[_i][2];
   struct problem p;
-  problem_make(&p, M, N, K, CONTIGUOUS, true);
+  /* A's K side permuted, so that A is packed (never read in place) */
+  problem_make(&p, M, N, K, CONTIGUOUS, false);
   if (_i == 1)
     problem_permute_c(&p, true); /* C through the kernel's tile buffer */
   float *packed = malloc(M * N * sizeof *packed);
@@ -412,6 +413,62 @@ START_TEST(dot_path_matches_reference)
 }
 END_TEST
 
+/* B as the transpose of a row-major matrix (a dense layer's weights W as
+ * B = W^T): B[k][j] at bsrc[j * ld + k], with ld = K + 3 (uneven, the
+ * columns of B not evenly spaced, when skew): the same values of B. */
+static void problem_b_transposed(struct problem *p, bool skew)
+{
+  const size_t ld = p->K + 3;
+  float *b = malloc(p->N * (ld + 1) * sizeof *b);
+  ck_assert_ptr_nonnull(b);
+  for (size_t j = 0; j < p->N; j++) {
+    const size_t at = j * ld + (skew ? j % 2 : 0);
+    for (size_t k = 0; k < p->K; k++)
+      b[at + k] = p->bsrc[p->bk[k] + p->bc[j]];
+  }
+  for (size_t k = 0; k < p->K; k++)
+    p->bk[k] = (ptrdiff_t)k;
+  for (size_t j = 0; j < p->N; j++)
+    p->bc[j] = (ptrdiff_t)(j * ld + (skew ? j % 2 : 0));
+  free(p->bsrc);
+  p->bsrc = b;
+}
+
+/* The packed path solving C^T = B^T A^T with B^T, a tall row-major matrix,
+ * read in place by the AVX-512 micro-kernel as its A (a dense layer's
+ * forward pass: C = x W^T with few rows): the same bits as with every
+ * operand packed (B's columns unevenly spaced), on 1 and 2 threads, for
+ * C^T's column-stored tiles of 32, 20, 64 (48 + 16) and 8 columns, edge
+ * rows (N = 301, 129) and K over one block. */
+START_TEST(packed_a_in_place_same_bits)
+{
+  static const size_t shape[][3] = { /* M, N, K */
+    { 32, 300, 100 }, { 20, 301, 300 }, { 64, 129, 70 }, { 8, 250, 50 },
+  };
+  const size_t M = shape[_i][0], N = shape[_i][1], K = shape[_i][2];
+  struct problem p;
+  problem_make(&p, M, N, K, CONTIGUOUS, true);
+  problem_b_transposed(&p, true);
+  float *packed = malloc(M * N * sizeof *packed);
+  ck_assert_ptr_nonnull(packed);
+  problem_run(&p, SPDI_ISA_AVX512, 1);
+  problem_check(&p, "B^T skewed, packed", SPDI_ISA_AVX512);
+  memcpy(packed, p.c, M * N * sizeof *packed);
+  problem_b_transposed(&p, false);
+  problem_run(&p, SPDI_ISA_AVX512, 1);
+  problem_check(&p, "B^T read in place", SPDI_ISA_AVX512);
+  ck_assert_mem_eq(packed, p.c, M * N * sizeof *packed);
+  problem_run(&p, SPDI_ISA_AVX512, 2);
+  ck_assert_mem_eq(packed, p.c, M * N * sizeof *packed);
+  for (int isa = SPDI_ISA_PORTABLE; isa < SPDI_ISA_AVX512; isa++) {
+    problem_run(&p, isa, 1);
+    problem_check(&p, "B^T in place, below AVX-512", isa);
+  }
+  free(packed);
+  problem_free(&p);
+}
+END_TEST
+
 Suite *spdt_suite(void)
 {
   Suite *s = suite_create("igemm");
@@ -422,6 +479,7 @@ Suite *spdt_suite(void)
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
   tcase_add_loop_test(tc, dot_path_matches_reference, 0, 4);
   tcase_add_loop_test(tc, packed_b_in_place_same_bits, 0, 5);
+  tcase_add_loop_test(tc, packed_a_in_place_same_bits, 0, 4);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -307,19 +307,25 @@ bool spdi_igemm_transposes(size_t M, size_t N, const struct spdi_ukernel *u)
  * (see gemm_serial): half of a 1 MiB L2. */
 #define B_L2_FLOATS 131072
 
-/* B read in place by the micro-kernel (spdi_ukernel_run_ldb) rather than
- * packed: when its rows have a constant stride of at most B_IN_PLACE_LD
- * floats (a narrow row-major B: its K block then spans a compact 200 KiB,
- * no cache-set conflicts) with contiguous columns, and A has at most
- * B_IN_PLACE_M rows, so each B block serves only a few micro-panels of A.
- * A dense layer's 32 x 100 input gradient (K = 16384) spent as long
- * copying the weights into panels as multiplying them. */
+/* Operands read in place by the micro-kernel (spdi_ukernel_run_ex)
+ * rather than packed, where packing would copy a large operand for only a
+ * few tiles:
+ * - B, when its rows have a constant stride of at most B_IN_PLACE_LD
+ *   floats (a narrow row-major B: a K block of it spans a compact 200 KiB,
+ *   no cache-set conflicts) with contiguous columns, and A has at most
+ *   B_IN_PLACE_M rows. A dense layer's 32 x 100 input gradient (K = 16384)
+ *   spent as long copying the weights into panels as multiplying them.
+ * - A, when its rows are evenly spaced and contiguous along K, and C has
+ *   at most A_IN_PLACE_N columns (a few column panels). Packing that A is
+ *   an 8 x 8 transpose of all of it: a dense layer's forward pass as y^T =
+ *   W x^T, with the weights as A (spdi_igemm() transposes for it). */
 #define B_IN_PLACE_LD 192
 #define B_IN_PLACE_M 64
+#define A_IN_PLACE_N 64
 
 static bool b_in_place(const struct spdi_igemm *g, const struct spdi_ukernel *u, size_t *ldb)
 {
-  if (!u->b_in_place || g->K < 2 || g->M > B_IN_PLACE_M ||
+  if (!u->in_place || g->K < 2 || g->M > B_IN_PLACE_M ||
       (g->N > 1 && spdi_even_stride(g->b.c, g->N) != 1))
     return false;
   const ptrdiff_t st = spdi_even_stride(g->b.k, g->K);
@@ -327,13 +333,24 @@ static bool b_in_place(const struct spdi_igemm *g, const struct spdi_ukernel *u,
   return st >= (ptrdiff_t)g->N && st <= B_IN_PLACE_LD;
 }
 
-/* One micro-tile from packed A and from B packed (ldb 0) or in place. */
-static void tile_run(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
-                     const float *a, const float *b, size_t ldb, float *c, ptrdiff_t rs_c,
-                     ptrdiff_t cs_c, bool acc)
+static bool a_in_place(const struct spdi_igemm *g, const struct spdi_ukernel *u, size_t *lda)
 {
-  if (ldb != 0)
-    spdi_ukernel_run_ldb(u, m, n, k, a, b, ldb, c, rs_c, cs_c, acc);
+  if (!u->in_place || g->K < 2 || g->M < 2 || g->N > A_IN_PLACE_N ||
+      spdi_even_stride(g->a.k, g->K) != 1)
+    return false;
+  const ptrdiff_t st = spdi_even_stride(g->a.r, g->M);
+  *lda = (size_t)st;
+  return st >= (ptrdiff_t)g->K;
+}
+
+/* One micro-tile from A and B packed, or one of them in place (lda or
+ * ldb not 0). */
+static void tile_run(const struct spdi_ukernel *u, size_t m, size_t n, size_t k,
+                     const float *a, size_t lda, const float *b, size_t ldb, float *c,
+                     ptrdiff_t rs_c, ptrdiff_t cs_c, bool acc)
+{
+  if (lda != 0 || ldb != 0)
+    spdi_ukernel_run_ex(u, m, n, k, a, lda, b, ldb, c, rs_c, cs_c, acc);
   else
     spdi_ukernel_run(u, m, n, k, a, b, c, rs_c, cs_c, acc);
 }
@@ -352,9 +369,12 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
   const ptrdiff_t rs = u->row_pref ? (ptrdiff_t)u->packnr : 1;
   const ptrdiff_t cs = u->row_pref ? 1 : (ptrdiff_t)u->packmr;
   const size_t M = g->M, N = g->N, K = g->K;
-  size_t ldb = 0; /* B in place with this row stride, or packed (0) */
-  if (!b_in_place(g, u, &ldb))
+  size_t lda = 0, ldb = 0; /* an operand in place with this row stride, or packed (0) */
+  if (!b_in_place(g, u, &ldb)) {
     ldb = 0;
+    if (!a_in_place(g, u, &lda))
+      lda = 0;
+  }
   for (size_t jc = 0; jc < N; jc += NC) {
     const size_t nc = N - jc < NC ? N - jc : NC, npan = (nc + NR - 1) / NR;
     const bool c_rows = spdi_even_stride(g->c.c + jc, nc) == 1;
@@ -382,7 +402,7 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
         }
       for (size_t ic = 0; ic < M; ic += MC) {
         const size_t mc = M - ic < MC ? M - ic : MC, mpan = (mc + MR - 1) / MR;
-        for (size_t ip = 0; ip < mpan; ip++) {
+        for (size_t ip = 0; ip < mpan && lda == 0; ip++) {
           const size_t i0 = ip * MR;
           pack_a(g, ic + i0, mc - i0 < MR ? mc - i0 : MR, pc, kc, u->packmr, ap + ip * PA);
         }
@@ -393,6 +413,7 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
           const size_t m = mc - i0 < MR ? mc - i0 : MR, n = nc - j0 < NR ? nc - j0 : NR;
           if (late_b && ip == 0)
             pack_b(g, pc, kc, jc + j0, n, u->packnr, bp);
+          const float *apan = lda != 0 ? g->a.src + g->a.r[ic + i0] + g->a.k[pc] : ap + ip * PA;
           const float *bpan = ldb != 0 ? g->b.src + g->b.k[pc] + g->b.c[jc + j0]
                               : late_b ? bp
                                        : bp + jp * PB;
@@ -402,10 +423,10 @@ static void gemm_serial(const struct spdi_igemm *g, const struct spdi_ukernel *u
           const ptrdiff_t rst = m > 1 ? spdi_even_stride(cr, m) : 1;
           if (cst != 0 && rst != 0) {
             /* a plain strided block of C: the kernel adds into it */
-            tile_run(u, m, n, kc, ap + ip * PA, bpan, ldb, dst + cr[0] + cc[0], rst, cst, acc);
+            tile_run(u, m, n, kc, apan, lda, bpan, ldb, dst + cr[0] + cc[0], rst, cst, acc);
             continue;
           }
-          tile_run(u, m, n, kc, ap + ip * PA, bpan, ldb, tile, rs, cs, false);
+          tile_run(u, m, n, kc, apan, lda, bpan, ldb, tile, rs, cs, false);
           if (rst == 1) {
             /* C is contiguous down the tile's columns: walk them */
             for (size_t j = 0; j < n; j++) {
@@ -481,22 +502,26 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
   }
   struct spdi_igemm gt;
   const struct spdi_igemm *g = g0;
-  if (spdi_igemm_transposes(g0->M, g0->N, u)) {
-    gt.M = g0->N;
-    gt.N = g0->M;
-    gt.K = g0->K;
-    gt.a.src = g0->b.src;
-    gt.a.r = g0->b.c;
-    gt.a.k = g0->b.k;
-    gt.b.src = g0->a.src;
-    gt.b.k = g0->a.k;
-    gt.b.c = g0->a.r;
-    gt.c.dst = g0->c.dst;
-    gt.c.r = g0->c.c;
-    gt.c.c = g0->c.r;
-    gt.overwrite = g0->overwrite;
+  gt.M = g0->N;
+  gt.N = g0->M;
+  gt.K = g0->K;
+  gt.a.src = g0->b.src;
+  gt.a.r = g0->b.c;
+  gt.a.k = g0->b.k;
+  gt.b.src = g0->a.src;
+  gt.b.k = g0->a.k;
+  gt.b.c = g0->a.r;
+  gt.c.dst = g0->c.dst;
+  gt.c.r = g0->c.c;
+  gt.c.c = g0->c.r;
+  gt.overwrite = g0->overwrite;
+  /* Transposed also where that lets the kernel read a large A in place
+   * (a_in_place: a dense layer's forward pass), when neither operand of
+   * the problem as given can be. */
+  size_t ld;
+  if (spdi_igemm_transposes(g0->M, g0->N, u) ||
+      (!b_in_place(g0, u, &ld) && !a_in_place(g0, u, &ld) && a_in_place(&gt, u, &ld)))
     g = &gt;
-  }
   /* Threads split the side whose packed operand is the larger (the other
    * is packed by every thread) into contiguous ranges of whole micro-tiles
    * and run the loop nest on their range alone: no barrier inside the
