@@ -18,18 +18,30 @@
 #define B_PREFETCH_ROWS 16
 
 #ifdef UKR_X86
-/* C's 8 x 8 block at c (column j at c + j * cs, 8 contiguous floats) =
- * alpha r^T (+ beta C), r[i] holding row i of the block. */
+/* C's block of m <= 8 rows by ncol <= 8 columns at c (column j at c + j
+ * cs, m contiguous floats) = alpha r^T (+ beta C), r[i] holding row i of
+ * the block (rows past m are not stored). */
 __attribute__((target("avx512f,fma"))) static inline void
-store_cols8(const __m256 *r, float *c, ptrdiff_t cs, __m256 va, __m256 vb, int beta0)
+store_cols8(const __m256 *r, float *c, ptrdiff_t cs, __m256 va, __m256 vb, int beta0, int m,
+            int ncol)
 {
   __m256 col[8];
   spdi_transpose8(r, col);
+  const __m256i rows = _mm256_cmpgt_epi32(_mm256_set1_epi32(m),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   _Pragma("GCC unroll 8") for (int j = 0; j < 8; j++) {
+    if (j >= ncol)
+      break;
     float *d = c + j * cs;
-    _mm256_storeu_ps(d, beta0 ? _mm256_mul_ps(va, col[j])
-                              : _mm256_fmadd_ps(vb, _mm256_loadu_ps(d),
-                                                _mm256_mul_ps(va, col[j])));
+    if (m == 8) {
+      _mm256_storeu_ps(d, beta0 ? _mm256_mul_ps(va, col[j])
+                                : _mm256_fmadd_ps(vb, _mm256_loadu_ps(d),
+                                                  _mm256_mul_ps(va, col[j])));
+    } else {
+      _mm256_maskstore_ps(d, rows, beta0 ? _mm256_mul_ps(va, col[j])
+                                         : _mm256_fmadd_ps(vb, _mm256_maskload_ps(d, rows),
+                                                           _mm256_mul_ps(va, col[j])));
+    }
   }
 }
 
@@ -91,24 +103,28 @@ static void store_edge(const float *t, size_t m, size_t n, float alpha, float be
     }
 }
 
-/* A tile of MR rows stored by columns (rs_c = 1: the driver's transposed
- * problems, a dense layer's weight gradient or forward pass as C^T), its
- * first 8 nb columns: 8 x 8 blocks transposed in registers, each of C's
- * columns written as one vector. Element by element, this write-back cost
- * more than the arithmetic at K = 32. */
+/* A tile stored by columns (rs_c = 1: the driver's transposed problems, a
+ * dense layer's weight gradient or forward pass as C^T), its m rows and
+ * first n columns: 8 x 8 blocks transposed in registers, each of C's
+ * columns written as one vector (masked when m < 8). Element by element,
+ * this write-back cost more than the arithmetic at K = 32. */
 __attribute__((target("avx512f,fma"), always_inline)) static inline void
-store_by_columns(const int nb, __m512 acc[MR][NV], float alpha, float beta, float *c,
-                 ptrdiff_t cs_c)
+store_by_columns(const int nv, __m512 acc[MR][NV], size_t m, size_t n, float alpha, float beta,
+                 float *c, ptrdiff_t cs_c)
 {
   _Static_assert(MR == 8, "the transposes below are 8 x 8");
   const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-  _Pragma("GCC unroll 6") for (int q = 0; q < nb; q++) {
+  _Pragma("GCC unroll 6") for (int q = 0; q < 2 * nv; q++) {
+    if ((size_t)(8 * q) >= n)
+      break;
     __m256 h[MR];
     _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
       h[r] = q % 2 == 0 ? _mm512_castps512_ps256(acc[r][q / 2])
                         : _mm256_castpd_ps(_mm512_extractf64x4_pd(
                               _mm512_castps_pd(acc[r][q / 2]), 1));
-    store_cols8(h, c + (8 * q) * cs_c, cs_c, va, vb, beta == 0.0f);
+    const size_t left = n - (size_t)(8 * q);
+    store_cols8(h, c + (8 * q) * cs_c, cs_c, va, vb, beta == 0.0f, (int)m,
+                left < 8 ? (int)left : 8);
   }
 }
 
@@ -123,8 +139,8 @@ narrow_tile(const int nv, const bool a_rows, const bool b_rows, size_t m, size_t
 {
   __m512 acc[MR][NV];
   tile_product(nv, a_rows, b_rows, m, k, src, acc);
-  if (m == MR && rs_c == 1 && n == (size_t)(16 * nv)) {
-    store_by_columns(2 * nv, acc, alpha, beta, c, cs_c);
+  if (rs_c == 1 && cs_c != 1) {
+    store_by_columns(nv, acc, m, n, alpha, beta, c, cs_c);
     return;
   }
   float t[MR * NR];
@@ -174,8 +190,8 @@ ukr_body(const bool a_rows, const bool b_rows, size_t m, size_t n, size_t k, flo
     }
     return;
   }
-  if (m == MR && n == NR && rs_c == 1) {
-    store_by_columns(2 * NV, acc, alpha, beta, c, cs_c);
+  if (rs_c == 1 && cs_c != 1) {
+    store_by_columns(NV, acc, m, n, alpha, beta, c, cs_c);
     return;
   }
   /* an edge tile or a strided C: through memory, element by element */
