@@ -496,8 +496,9 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
     spdi_igemm_direct_run(g0, work, (size_t)nthreads * per_thread(u), nthreads);
     return;
   }
-  if (spdi_igemm_dot_suits(g0, per_thread(u))) {
-    spdi_igemm_dot_run(g0, work, nthreads);
+  const size_t nrun = spdi_igemm_dot_plan(g0, work, per_thread(u));
+  if (nrun > 0) {
+    spdi_igemm_dot_run(g0, work, nrun, nthreads);
     return;
   }
   struct spdi_igemm gt;

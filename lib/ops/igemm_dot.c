@@ -46,8 +46,9 @@ struct dot_run {
 };
 
 /* The runs of k over which a.k and b.k both step by one, at most
- * DOT_CHUNK long, into out (when not NULL); returns how many. */
-static size_t find_runs(const struct spdi_igemm *g, struct dot_run *out)
+ * DOT_CHUNK long, into out while there is room for them (cap runs);
+ * returns how many there are. */
+static size_t find_runs(const struct spdi_igemm *g, struct dot_run *out, size_t cap)
 {
   size_t n = 0;
   for (size_t k = 0; k < g->K;) {
@@ -55,7 +56,7 @@ static size_t find_runs(const struct spdi_igemm *g, struct dot_run *out)
     while (e < g->K && e - k < DOT_CHUNK && g->a.k[e] == g->a.k[e - 1] + 1 &&
            g->b.k[e] == g->b.k[e - 1] + 1)
       e++;
-    if (out != NULL) {
+    if (n < cap) {
       out[n].a = g->a.k[k];
       out[n].b = g->b.k[k];
       out[n].len = e - k;
@@ -66,18 +67,20 @@ static size_t find_runs(const struct spdi_igemm *g, struct dot_run *out)
   return n;
 }
 
-bool spdi_igemm_dot_suits(const struct spdi_igemm *g, size_t work_floats)
+size_t spdi_igemm_dot_plan(const struct spdi_igemm *g, float *work, size_t work_floats)
 {
 #ifdef DOT_X86
   if (!spdi_isa_ok(SPDI_ISA_AVX512))
-    return false;
+    return 0;
   if (g->M < DOT_RB || g->N < DOT_CB || g->M * g->N > DOT_MAX_C || g->K < DOT_CHUNK)
-    return false;
-  const size_t n = find_runs(g, NULL);
-  return g->K >= DOT_MIN_RUN * n && n * sizeof(struct dot_run) <= work_floats * sizeof(float);
+    return 0;
+  /* the runs go to the start of the work space, 64-byte aligned */
+  const size_t cap = work_floats * sizeof(float) / sizeof(struct dot_run);
+  const size_t n = find_runs(g, (struct dot_run *)(void *)work, cap);
+  return g->K >= DOT_MIN_RUN * n && n <= cap ? n : 0;
 #else
-  (void)g, (void)work_floats;
-  return false;
+  (void)g, (void)work, (void)work_floats;
+  return 0;
 #endif
 }
 
@@ -149,11 +152,12 @@ __attribute__((target("avx512f"))) static void dot_block(const struct spdi_igemm
 }
 #endif
 
-void spdi_igemm_dot_run(const struct spdi_igemm *g, float *work, int nthreads)
+void spdi_igemm_dot_run(const struct spdi_igemm *g, const float *work, size_t nrun,
+                        int nthreads)
 {
 #ifdef DOT_X86
-  struct dot_run *run = (struct dot_run *)(void *)work; /* 64-byte aligned */
-  const size_t nrun = find_runs(g, run), M = g->M, N = g->N;
+  const struct dot_run *run = (const struct dot_run *)(const void *)work;
+  const size_t M = g->M, N = g->N;
   const size_t rblocks = (M + DOT_RB - 1) / DOT_RB, cblocks = (N + DOT_CB - 1) / DOT_CB;
   const size_t nblk = rblocks * cblocks;
   if ((size_t)nthreads > nblk)
@@ -192,6 +196,6 @@ void spdi_igemm_dot_run(const struct spdi_igemm *g, float *work, int nthreads)
     }
   }
 #else
-  (void)g, (void)work, (void)nthreads;
+  (void)g, (void)work, (void)nrun, (void)nthreads;
 #endif
 }

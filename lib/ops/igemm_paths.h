@@ -36,10 +36,14 @@ void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, size_t work_
 /* Whether the dot path suits g with work_floats of work space: a small C
  * (a weight gradient) over a long K along which A and B both read runs of
  * consecutive offsets, on a CPU with AVX-512. Depends on the shapes, the
- * index arrays and the CPU only. */
-bool spdi_igemm_dot_suits(const struct spdi_igemm *g, size_t work_floats);
+ * index arrays and the CPU only. Returns the number of runs, written to
+ * the start of work for spdi_igemm_dot_run(), or 0 where the path does not
+ * suit. */
+size_t spdi_igemm_dot_plan(const struct spdi_igemm *g, float *work, size_t work_floats);
 
-/* C += A B by the dot path; work as for spdi_igemm(). */
-void spdi_igemm_dot_run(const struct spdi_igemm *g, float *work, int nthreads);
+/* C += A B by the dot path, over the nrun runs spdi_igemm_dot_plan() left
+ * at the start of work. */
+void spdi_igemm_dot_run(const struct spdi_igemm *g, const float *work, size_t nrun,
+                        int nthreads);
 
 #endif /* SPDI_IGEMM_PATHS_H */
