@@ -463,10 +463,12 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
               ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
               bk[k] = (ptrdiff_t)(o * Hq * Wq) + di[x] * (ptrdiff_t)Wq + dj[y];
             }
-        size_t q = 0;
+        /* (a decoder's last layer has 131072 columns: not on one thread) */
+#pragma omp parallel for if(cols >= SPDI_PAR_MIN) num_threads(spdi_threads())
         for (size_t n = 0; n < gn; n++)
           for (size_t hh = 0; hh < Hh; hh++)
-            for (size_t ww = 0; ww < Wh; ww++, q++) {
+            for (size_t ww = 0; ww < Wh; ww++) {
+              const size_t q = (n * Hh + hh) * Wh + ww;
               bc[q] = (ptrdiff_t)(n * G * Hq * Wq + (hh + pt) * Wq + ww + pl);
               cc[q] = (ptrdiff_t)(buf != NULL ? (n * C * Hh + hh) * Wh + ww
                                               : n * C * HW + (hh * s + a) * g->W + ww * s + b);
