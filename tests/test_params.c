@@ -314,6 +314,38 @@ START_TEST(options_and_bad_input)
 }
 END_TEST
 
+/* The NaN/Inf check of a bound parameter is split into chunks of 64 Ki
+ * floats over the library's threads: a bad value at either end of any
+ * chunk is found on 1 and 2 threads, and the same data without it binds. */
+START_TEST(large_param_bad_value_in_any_chunk)
+{
+  const size_t n = 3 * 65536 + 5, shape[1] = { n };
+  const size_t at[] = { 0, 65535, 65536, 2 * 65536 + 1, n - 1 };
+  spd_params *p = NULL;
+  spd_tape *t = NULL;
+  size_t w;
+  ck_assert_int_eq(spd_params_create(&p), SPD_OK);
+  ck_assert_int_eq(spd_tape_create(&t), SPD_OK);
+  ck_assert_int_eq(spd_params_add(p, "w", 1, shape, NULL, 1, &w), SPD_OK);
+  float *d = spd_params_data(p, w);
+  for (int threads = 1; threads <= 2; threads++) {
+    ck_assert_int_eq(spd_set_num_threads(threads), SPD_OK);
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+      d[at[i]] = i % 2 ? NAN : -INFINITY;
+      spd_tape_reset(t);
+      ck_assert_msg(spd_param(t, p, w) == NULL, "bad value at %zu, %d threads", at[i], threads);
+      ck_assert_int_eq(spd_tape_status(t), SPD_E_DOMAIN);
+      d[at[i]] = 1.0f;
+      spd_tape_reset(t);
+      ck_assert_ptr_nonnull(spd_param(t, p, w));
+    }
+  }
+  ck_assert_int_eq(spd_set_num_threads(1), SPD_OK);
+  spd_tape_free(t);
+  spd_params_free(p);
+}
+END_TEST
+
 Suite *spdt_suite(void)
 {
   Suite *s = suite_create("params");
@@ -325,5 +357,6 @@ Suite *spdt_suite(void)
   tcase_add_loop_test(tc, state_round_trip_is_bitwise, 0, 2);
   suite_add_tcase(s, tc);
   SPDT_ADD(s, options_and_bad_input, 10);
+  SPDT_ADD(s, large_param_bad_value_in_any_chunk, 30);
   return s;
 }
