@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* As in test_ops.c: the worst error seen is well under these bounds (run
  * with SPDT_GRADCHECK_VERBOSE=1), and a gradient off by 0.3% fails. */
@@ -647,32 +648,48 @@ START_TEST(conv_direct_path_matches_reference)
                 dwa[wi] += fabs(xv * rv);
               }
           }
-  spd_tape *t = NULL;
-  SPDT_OK(spd_tape_create(&t));
   const size_t xs[4] = {k->n, k->c, k->h, k->w};
   const size_t ws[4] = {k->transpose ? k->c : k->o, k->transpose ? k->o : k->c, k->k, k->k};
   const size_t ys[4] = {k->n, k->o, ho, wo};
-  spd_tensor *lx = spd_leaf(t, 4, xs, x, 1), *lw = spd_leaf(t, 4, ws, w, 1);
-  spd_tensor *out = k->transpose ? spd_conv2d_transpose(t, lx, lw, NULL, k->stride, k->pad,
-                                                        k->opad)
-                                 : spd_conv2d(t, lx, lw, NULL, k->stride, k->pad);
-  spd_tensor *loss = spd_sum(t, spd_mul(t, out, spd_leaf(t, 4, ys, r, 0)));
-  ck_assert_msg(loss != NULL, "direct case %d: %s", _i, spd_tape_error(t));
-  SPDT_OK(spd_backward(t, loss));
-  const float *got[3] = {spd_tensor_data(out), spd_tensor_grad(lx), spd_tensor_grad(lw)};
-  const double *want[3] = {y, dx, dw}, *mag[3] = {ya, dxa, dwa};
   const size_t cnt[3] = {ny, nx, nw};
-  static const char *const what[3] = {"forward", "input gradient", "weight gradient"};
-  for (int v = 0; v < 3; v++) {
-    size_t bad = cnt[v];
-    for (size_t q = 0; q < cnt[v] && bad == cnt[v]; q++)
-      if (!(fabs(got[v][q] - want[v][q]) <= 1e-5 * mag[v][q] + 1e-6))
-        bad = q;
-    ck_assert_msg(bad == cnt[v], "direct case %d (%s): %s element %zu is %.9g, want %.9g", _i,
-                  k->transpose ? "conv2d_transpose" : "conv2d", what[v], bad,
-                  bad < cnt[v] ? got[v][bad] : 0.0, bad < cnt[v] ? want[v][bad] : 0.0);
+  float *one[3] = {malloc(ny * sizeof(float)), malloc(nx * sizeof(float)),
+                   malloc(nw * sizeof(float))};
+  ck_assert(one[0] && one[1] && one[2]);
+  /* on 1 thread against the reference, then on 2 threads the same bits
+   * (PHASE groups of images scale with the thread count) */
+  for (int threads = 1; threads <= 2; threads++) {
+    SPDT_OK(spd_set_num_threads(threads));
+    spd_tape *t = NULL;
+    SPDT_OK(spd_tape_create(&t));
+    spd_tensor *lx = spd_leaf(t, 4, xs, x, 1), *lw = spd_leaf(t, 4, ws, w, 1);
+    spd_tensor *out = k->transpose ? spd_conv2d_transpose(t, lx, lw, NULL, k->stride, k->pad,
+                                                          k->opad)
+                                   : spd_conv2d(t, lx, lw, NULL, k->stride, k->pad);
+    spd_tensor *loss = spd_sum(t, spd_mul(t, out, spd_leaf(t, 4, ys, r, 0)));
+    ck_assert_msg(loss != NULL, "direct case %d: %s", _i, spd_tape_error(t));
+    SPDT_OK(spd_backward(t, loss));
+    const float *got[3] = {spd_tensor_data(out), spd_tensor_grad(lx), spd_tensor_grad(lw)};
+    const double *want[3] = {y, dx, dw}, *mag[3] = {ya, dxa, dwa};
+    static const char *const what[3] = {"forward", "input gradient", "weight gradient"};
+    for (int v = 0; v < 3; v++) {
+      if (threads == 2) {
+        ck_assert_msg(memcmp(got[v], one[v], cnt[v] * sizeof(float)) == 0,
+                      "direct case %d: %s differs on 1 and 2 threads", _i, what[v]);
+        continue;
+      }
+      memcpy(one[v], got[v], cnt[v] * sizeof(float));
+      size_t bad = cnt[v];
+      for (size_t q = 0; q < cnt[v] && bad == cnt[v]; q++)
+        if (!(fabs(got[v][q] - want[v][q]) <= 1e-5 * mag[v][q] + 1e-6))
+          bad = q;
+      ck_assert_msg(bad == cnt[v], "direct case %d (%s): %s element %zu is %.9g, want %.9g", _i,
+                    k->transpose ? "conv2d_transpose" : "conv2d", what[v], bad,
+                    bad < cnt[v] ? got[v][bad] : 0.0, bad < cnt[v] ? want[v][bad] : 0.0);
+    }
+    spd_tape_free(t);
   }
-  spd_tape_free(t);
+  SPDT_OK(spd_set_num_threads(1));
+  free(one[0]), free(one[1]), free(one[2]);
   free(x), free(w), free(r), free(y), free(ya), free(dx), free(dxa), free(dw), free(dwa);
 }
 END_TEST

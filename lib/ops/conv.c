@@ -343,7 +343,13 @@ static size_t phase_group(const struct geom *g)
 {
   if (g->s == 1 || g->G * g->kh * g->kw > 640 * g->s * g->s)
     return g->N;
-  return group_of(g->N, g->C * g->H * g->W, phase_h(g) * phase_w(g), 256);
+  /* Each of T threads takes about 1 / T of a group's GEMMs and merge, so a
+   * group of T times the images keeps each thread's part in its L2, with
+   * T times fewer GEMM calls (each a fork and join). Every element of the
+   * image is one GEMM's, whatever the group: the same bits. */
+  const size_t gn = group_of(g->N, g->C * g->H * g->W, phase_h(g) * phase_w(g), 256);
+  const size_t nt = (size_t)spdi_threads();
+  return gn * nt < g->N ? gn * nt : g->N;
 }
 
 /* Floats of the phase-split output buffer of PHASE (stride > 1): one
