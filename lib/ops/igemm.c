@@ -1,7 +1,10 @@
 /* GEMM driver over indexed operands: see igemm.h. The packed path's loop
  * nest is BLIS's (jc over N, pc over K, pack B, ic over M, pack A, then
  * micro-tiles), with packing and write-back done here through the index
- * arrays; the direct and dot paths are in igemm_direct.c and igemm_dot.c. */
+ * arrays, and a narrow B or a tall A read in place by the AVX-512 kernel
+ * where packing it would cost more than it saves (b_in_place,
+ * a_in_place); the direct and dot paths are in igemm_direct.c and
+ * igemm_dot.c. */
 #include "igemm.h"
 #include "igemm_paths.h"
 #include "tape_impl.h"
