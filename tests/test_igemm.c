@@ -313,6 +313,36 @@ static void problem_space_b(struct problem *p, size_t span)
   problem_place_b(p, span, false);
 }
 
+/* Runs p at AVX-512 with its operands packed, then again after `move`
+ * has laid one out for the micro-kernel to read in place (the same values,
+ * at other addresses): the same bits on 1 and 2 threads, and the reference
+ * at every lower instruction-set level. */
+static void same_bits_in_place(struct problem *p, void (*move)(struct problem *))
+{
+  const size_t MN = p->M * p->N;
+  float *packed = malloc(MN * sizeof *packed);
+  ck_assert_ptr_nonnull(packed);
+  problem_run(p, SPDI_ISA_AVX512, 1);
+  problem_check(p, "packed", SPDI_ISA_AVX512);
+  memcpy(packed, p->c, MN * sizeof *packed);
+  move(p);
+  problem_run(p, SPDI_ISA_AVX512, 1);
+  problem_check(p, "in place", SPDI_ISA_AVX512);
+  ck_assert_mem_eq(packed, p->c, MN * sizeof *packed);
+  problem_run(p, SPDI_ISA_AVX512, 2);
+  ck_assert_mem_eq(packed, p->c, MN * sizeof *packed);
+  for (int isa = SPDI_ISA_PORTABLE; isa < SPDI_ISA_AVX512; isa++) {
+    problem_run(p, isa, 1);
+    problem_check(p, "in place, below AVX-512", isa);
+  }
+  free(packed);
+}
+
+static void b_rows_in_order(struct problem *p)
+{
+  problem_place_b(p, p->N + 3, true);
+}
+
 /* The packed path with B read in place by the AVX-512 micro-kernel (a
  * narrow row-major B with rows in order at most 192 floats apart and at
  * most 64 rows of A: a dense layer's input gradient): the same bits as
@@ -334,22 +364,7 @@ START_TEST(packed_b_in_place_same_bits)
   problem_make(&p, M, N, K, CONTIGUOUS, false);
   if (_i == 1)
     problem_permute_c(&p, true); /* C through the kernel's tile buffer */
-  float *packed = malloc(M * N * sizeof *packed);
-  ck_assert_ptr_nonnull(packed);
-  problem_run(&p, SPDI_ISA_AVX512, 1);
-  problem_check(&p, "B packed", SPDI_ISA_AVX512);
-  memcpy(packed, p.c, M * N * sizeof *packed);
-  problem_place_b(&p, N + 3, true);
-  problem_run(&p, SPDI_ISA_AVX512, 1);
-  problem_check(&p, "B in place", SPDI_ISA_AVX512);
-  ck_assert_mem_eq(packed, p.c, M * N * sizeof *packed);
-  problem_run(&p, SPDI_ISA_AVX512, 2);
-  ck_assert_mem_eq(packed, p.c, M * N * sizeof *packed);
-  for (int isa = SPDI_ISA_PORTABLE; isa < SPDI_ISA_AVX512; isa++) {
-    problem_run(&p, isa, 1);
-    problem_check(&p, "B in place, below AVX-512", isa);
-  }
-  free(packed);
+  same_bits_in_place(&p, b_rows_in_order);
   problem_free(&p);
 }
 END_TEST
@@ -434,6 +449,11 @@ static void problem_b_transposed(struct problem *p, bool skew)
   p->bsrc = b;
 }
 
+static void b_transposed_in_order(struct problem *p)
+{
+  problem_b_transposed(p, false);
+}
+
 /* The packed path solving C^T = B^T A^T with B^T, a tall row-major matrix,
  * read in place by the AVX-512 micro-kernel as its A (a dense layer's
  * forward pass: C = x W^T with few rows): the same bits as with every
@@ -449,22 +469,7 @@ START_TEST(packed_a_in_place_same_bits)
   struct problem p;
   problem_make(&p, M, N, K, CONTIGUOUS, true);
   problem_b_transposed(&p, true);
-  float *packed = malloc(M * N * sizeof *packed);
-  ck_assert_ptr_nonnull(packed);
-  problem_run(&p, SPDI_ISA_AVX512, 1);
-  problem_check(&p, "B^T skewed, packed", SPDI_ISA_AVX512);
-  memcpy(packed, p.c, M * N * sizeof *packed);
-  problem_b_transposed(&p, false);
-  problem_run(&p, SPDI_ISA_AVX512, 1);
-  problem_check(&p, "B^T read in place", SPDI_ISA_AVX512);
-  ck_assert_mem_eq(packed, p.c, M * N * sizeof *packed);
-  problem_run(&p, SPDI_ISA_AVX512, 2);
-  ck_assert_mem_eq(packed, p.c, M * N * sizeof *packed);
-  for (int isa = SPDI_ISA_PORTABLE; isa < SPDI_ISA_AVX512; isa++) {
-    problem_run(&p, isa, 1);
-    problem_check(&p, "B^T in place, below AVX-512", isa);
-  }
-  free(packed);
+  same_bits_in_place(&p, b_transposed_in_order);
   problem_free(&p);
 }
 END_TEST
