@@ -128,6 +128,24 @@ store_by_columns(const int nv, __m512 acc[MR][NV], size_t m, size_t n, float alp
   }
 }
 
+/* The m x n tile in acc (its first nv vectors per row) into C when not
+ * stored straight from the registers: by columns (rs_c = 1), or else
+ * through memory, element by element (an edge tile or a strided C). */
+__attribute__((target("avx512f,fma"), always_inline)) static inline void
+store_tile(const int nv, __m512 acc[MR][NV], size_t m, size_t n, float alpha, float beta,
+           float *c, ptrdiff_t rs_c, ptrdiff_t cs_c)
+{
+  if (rs_c == 1 && cs_c != 1) {
+    store_by_columns(nv, acc, m, n, alpha, beta, c, cs_c);
+    return;
+  }
+  float t[MR * NR];
+  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
+    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
+      _mm512_storeu_ps(t + r * NR + 16 * v, acc[r][v]);
+  store_edge(t, m, n, alpha, beta, c, rs_c, cs_c);
+}
+
 /* An edge tile of at most 16 nv < NR columns: only nv vectors of B per k
  * (a GEMM 100 columns wide spent 44 % more than its arithmetic on its
  * last tile's 4 columns), each element the same FMA chain as in a full
@@ -139,15 +157,7 @@ narrow_tile(const int nv, const bool a_rows, const bool b_rows, size_t m, size_t
 {
   __m512 acc[MR][NV];
   tile_product(nv, a_rows, b_rows, m, k, src, acc);
-  if (rs_c == 1 && cs_c != 1) {
-    store_by_columns(nv, acc, m, n, alpha, beta, c, cs_c);
-    return;
-  }
-  float t[MR * NR];
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
-    _Pragma("GCC unroll 4") for (int v = 0; v < nv; v++)
-      _mm512_storeu_ps(t + r * NR + 16 * v, acc[r][v]);
-  store_edge(t, m, n, alpha, beta, c, rs_c, cs_c);
+  store_tile(nv, acc, m, n, alpha, beta, c, rs_c, cs_c);
 }
 
 /* The kernel, with each operand packed or in place (tile_product). */
@@ -190,16 +200,7 @@ ukr_body(const bool a_rows, const bool b_rows, size_t m, size_t n, size_t k, flo
     }
     return;
   }
-  if (rs_c == 1 && cs_c != 1) {
-    store_by_columns(NV, acc, m, n, alpha, beta, c, cs_c);
-    return;
-  }
-  /* an edge tile or a strided C: through memory, element by element */
-  float t[MR * NR];
-  _Pragma("GCC unroll 16") for (int r = 0; r < MR; r++)
-    _Pragma("GCC unroll 4") for (int v = 0; v < NV; v++)
-      _mm512_storeu_ps(t + r * NR + 16 * v, acc[r][v]);
-  store_edge(t, m, n, alpha, beta, c, rs_c, cs_c);
+  store_tile(NV, acc, m, n, alpha, beta, c, rs_c, cs_c);
 }
 
 __attribute__((target("avx512f,fma"))) void spdi_ukr512(size_t m, size_t n, size_t k,
