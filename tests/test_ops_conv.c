@@ -403,11 +403,14 @@ static double lane_order_sum(const float *x, size_t N, size_t stride, size_t n, 
   return s;
 }
 
-START_TEST(batch_norm_sums_in_lane_order)
+/* One batch norm over N x C x 1 x HW on `threads` threads: its running
+ * mean and beta's gradient must equal the lane-order sums bit for bit. */
+static void check_lane_order(size_t N, size_t C, size_t HW, int threads)
 {
-  enum { N = 3, C = 2, HW = 37, M = N * HW };
-  float x[N * C * HW], dy[N * C * HW];
-  for (size_t i = 0; i < N * C * HW; i++) {
+  const size_t n = N * C * HW, M = N * HW;
+  float *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy), *b0 = calloc(C, sizeof *b0);
+  ck_assert(x != NULL && dy != NULL && b0 != NULL);
+  for (size_t i = 0; i < n; i++) {
     const size_t j = i % HW;
     /* +1e20 and -1e20 cancel in each row, in lanes 3 and 4; the small
      * values around them survive or not depending on the order */
@@ -418,13 +421,14 @@ START_TEST(batch_norm_sums_in_lane_order)
   const size_t xs[4] = { N, C, 1, HW }, cs[1] = { C };
   spd_params *p = bn_store(C, NULL, NULL);
   spd_tape *t = NULL;
+  SPDT_OK(spd_set_num_threads(threads));
   SPDT_OK(spd_tape_create(&t));
-  spd_tensor *b = spd_leaf(t, 1, cs, (const float[C]){ 0, 0 }, 1);
+  spd_tensor *b = spd_leaf(t, 1, cs, b0, 1);
   spd_tensor *y = spd_batch_norm(t, spd_leaf(t, 4, xs, x, 0), NULL, b, p, 0, 1, 1, 1.0f, 1e-5f);
   SPDT_OK(spd_backward(t, spd_sum(t, spd_mul(t, y, spd_leaf(t, 4, xs, dy, 0)))));
   for (size_t c = 0; c < C; c++) {
     const double k = x[c * HW];
-    const float mean = (float)(k + lane_order_sum(x + c * HW, N, C * HW, HW, k) / M);
+    const float mean = (float)(k + lane_order_sum(x + c * HW, N, C * HW, HW, k) / (double)M);
     const float dbeta = (float)lane_order_sum(dy + c * HW, N, C * HW, HW, 0.0);
     /* in plain order the same sums give other values: the test can tell */
     double px = 0, pd = 0;
@@ -432,15 +436,31 @@ START_TEST(batch_norm_sums_in_lane_order)
       px += x[(i / HW * C + c) * HW + i % HW] - k;
       pd += dy[(i / HW * C + c) * HW + i % HW];
     }
-    ck_assert_msg((float)(k + px / M) != mean && (float)pd != dbeta,
+    ck_assert_msg((float)(k + px / (double)M) != mean && (float)pd != dbeta,
                   "channel %zu: the data do not depend on the order", c);
-    ck_assert_msg(spd_params_data(p, 0)[c] == mean, "channel %zu: mean %a, lane order %a", c,
-                  (double)spd_params_data(p, 0)[c], (double)mean);
-    ck_assert_msg(spd_tensor_grad(b)[c] == dbeta, "channel %zu: dbeta %a, lane order %a", c,
-                  (double)spd_tensor_grad(b)[c], (double)dbeta);
+    ck_assert_msg(spd_params_data(p, 0)[c] == mean,
+                  "%zu x %zu x %zu, %d threads, channel %zu: mean %a, lane order %a", N, C, HW,
+                  threads, c, (double)spd_params_data(p, 0)[c], (double)mean);
+    ck_assert_msg(spd_tensor_grad(b)[c] == dbeta,
+                  "%zu x %zu x %zu, %d threads, channel %zu: dbeta %a, lane order %a", N, C,
+                  HW, threads, c, (double)spd_tensor_grad(b)[c], (double)dbeta);
   }
+  SPDT_OK(spd_set_num_threads(1));
   spd_tape_free(t);
   spd_params_free(p);
+  free(x);
+  free(dy);
+  free(b0);
+}
+
+START_TEST(batch_norm_sums_in_lane_order)
+{
+  check_lane_order(3, 2, 37, 1);
+  /* above the parallel threshold: the channels split over 2 and 3
+   * threads (5 channels: ranges of 2 and 3, or 1, 2 and 2), rows of 1700
+   * with a partial chunk of 4 */
+  for (int threads = 1; threads <= 3; threads++)
+    check_lane_order(4, 5, 1700, threads);
 }
 END_TEST
 
