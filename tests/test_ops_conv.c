@@ -583,6 +583,10 @@ static const struct direct_case direct_cases[] = {
   /* images of 64 Ki floats: PHASE takes one image at a time (two groups) */
   { 0, 2, 4, 128, 128, 2, 5, 2, 2, 0 }, /* conv2d input gradient */
   { 1, 2, 2, 64, 64, 4, 5, 2, 2, 1 },   /* transpose forward, 128 x 128 out */
+  /* the same with 3 images: on 2 threads groups of 2, the last of 1 (a
+   * prefix of the group's column indices); odd rows: phases of 64 and 63 */
+  { 0, 3, 4, 127, 127, 2, 5, 2, 2, 0 },
+  { 1, 3, 2, 64, 64, 4, 5, 2, 2, 1 },
   /* padded images of 31 Ki floats: the forward takes two images at a
    * time, the last group one */
   { 0, 3, 16, 40, 40, 8, 5, 2, 2, 0 },

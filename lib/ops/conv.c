@@ -314,13 +314,6 @@ static void form_fwd_wgrad(const struct geom *g, size_t M, const float *wt,
   }
 }
 
-static size_t phase_scratch_idx(const struct geom *g)
-{
-  const size_t K = g->G * g->kh * g->kw;
-  const size_t cols = g->N * ((g->H + g->s - 1) / g->s) * ((g->W + g->s - 1) / g->s);
-  return 2 * g->C + 2 * K + 2 * cols;
-}
-
 static size_t phase_padded(const struct geom *g)
 {
   size_t t, b, l, r;
@@ -350,6 +343,13 @@ static size_t phase_group(const struct geom *g)
   const size_t gn = group_of(g->N, g->C * g->H * g->W, phase_h(g) * phase_w(g), 256);
   const size_t nt = (size_t)spdi_threads();
   return gn * nt < g->N ? gn * nt : g->N;
+}
+
+/* Index entries of PHASE: one phase's rows and K terms, then the columns
+ * of every phase for a group (phase_columns). */
+static size_t phase_scratch_idx(const struct geom *g)
+{
+  return 2 * g->C + 2 * g->G * g->kh * g->kw + 2 * phase_group(g) * g->H * g->W;
 }
 
 /* Floats of the phase-split output buffer of PHASE (stride > 1): one
@@ -416,6 +416,44 @@ static void phase_merge(const struct geom *g, size_t gn, const float *buf, const
   }
 }
 
+/* The column indices of PHASE's GEMMs for a group of gmax images, every
+ * phase's in turn at out (B's columns, then C's: 2 gmax H W in all). They
+ * count from the group's first image, so one set serves every group; a
+ * smaller last group uses a prefix of each. B's column: the output pixel's
+ * place in the padded grid; C's: its place in the phase-split buffer, or
+ * in the image. */
+static void phase_columns(const struct geom *g, size_t gmax, size_t pt, size_t pl, size_t Hq,
+                          size_t Wq, bool split, ptrdiff_t *out)
+{
+  const size_t s = g->s, C = g->C, G = g->G, HW = g->H * g->W;
+  for (size_t a = 0; a < s && a < g->H; a++)
+    for (size_t b = 0; b < s && b < g->W; b++) {
+      const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
+      ptrdiff_t *bc = out, *cc = out + gmax * Hh * Wh;
+      out = cc + gmax * Hh * Wh;
+      /* (a decoder's last layer has 131072 columns: not on one thread) */
+#pragma omp parallel for if(gmax * Hh * Wh >= SPDI_PAR_MIN) num_threads(spdi_threads())
+      for (size_t nh = 0; nh < gmax * Hh; nh++) {
+        const size_t n = nh / Hh, hh = nh % Hh;
+        const ptrdiff_t b0 = (ptrdiff_t)(n * G * Hq * Wq + (hh + pt) * Wq + pl);
+        ptrdiff_t *bq = bc + nh * Wh, *cq = cc + nh * Wh;
+        if (split) {
+          const ptrdiff_t c0 = (ptrdiff_t)((n * C * Hh + hh) * Wh);
+          for (size_t ww = 0; ww < Wh; ww++) {
+            bq[ww] = b0 + (ptrdiff_t)ww;
+            cq[ww] = c0 + (ptrdiff_t)ww;
+          }
+        } else {
+          const ptrdiff_t c0 = (ptrdiff_t)(n * C * HW + (hh * s + a) * g->W + b);
+          for (size_t ww = 0; ww < Wh; ww++) {
+            bq[ww] = b0 + (ptrdiff_t)ww;
+            cq[ww] = c0 + (ptrdiff_t)(ww * s);
+          }
+        }
+      }
+    }
+}
+
 /* PHASE: image (N x C x H x W) += gather of grid (N x G x Ho x Wo) through
  * W (G x C x kh x kw), a group of images at a time; with assign, image =
  * bias (or 0) + that gather. With a stride, each phase's GEMM overwrites
@@ -438,15 +476,22 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
     fill_bias(image, g->N, C, HW, bias);
   size_t ti[64], tj[64], off[PHASE_OUT_MAX_S * PHASE_OUT_MAX_S] = { 0 };
   ptrdiff_t di[64], dj[64];
+  ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + G * kk, *cr = bk + G * kk;
+  ptrdiff_t *cols_idx = cr + C;
+  phase_columns(g, gmax, pt, pl, Hq, Wq, buf != NULL, cols_idx);
   for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
     const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
     size_t used = 0;
+    ptrdiff_t *bc = cols_idx;
     for (size_t a = 0; a < s && a < g->H; a++)
       for (size_t b = 0; b < s && b < g->W; b++) {
         const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
         const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
         const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
         const size_t K = G * ni * nj, cols = gn * Hh * Wh;
+        /* this phase's column indices (a smaller last group: a prefix) */
+        ptrdiff_t *cc = bc + gmax * Hh * Wh;
+        ptrdiff_t *next = cc + gmax * Hh * Wh;
         if (buf != NULL) {
           off[a * s + b] = used;
           used += gn * C * Hh * Wh;
@@ -454,10 +499,9 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
         if (K == 0) { /* no tap lands on this phase: it only has the bias */
           if (buf != NULL)
             memset(buf + off[a * s + b], 0, gn * C * Hh * Wh * sizeof *buf);
+          bc = next;
           continue;
         }
-        ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
-        ptrdiff_t *cc = cr + C;
         for (size_t r = 0; r < C; r++) {
           ar[r] = (ptrdiff_t)(r * kk);
           cr[r] = (ptrdiff_t)(buf != NULL ? off[a * s + b] + r * Hh * Wh : r * HW);
@@ -469,21 +513,12 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
               ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
               bk[k] = (ptrdiff_t)(o * Hq * Wq) + di[x] * (ptrdiff_t)Wq + dj[y];
             }
-        /* (a decoder's last layer has 131072 columns: not on one thread) */
-#pragma omp parallel for if(cols >= SPDI_PAR_MIN) num_threads(spdi_threads())
-        for (size_t n = 0; n < gn; n++)
-          for (size_t hh = 0; hh < Hh; hh++)
-            for (size_t ww = 0; ww < Wh; ww++) {
-              const size_t q = (n * Hh + hh) * Wh + ww;
-              bc[q] = (ptrdiff_t)(n * G * Hq * Wq + (hh + pt) * Wq + ww + pl);
-              cc[q] = (ptrdiff_t)(buf != NULL ? (n * C * Hh + hh) * Wh + ww
-                                              : n * C * HW + (hh * s + a) * g->W + ww * s + b);
-            }
         struct spdi_igemm gm = { C, cols, K, { wt, ar, ak },
                                  { w->pad + n0 * G * Hq * Wq, bk, bc },
                                  { buf != NULL ? buf : image + n0 * C * HW, cr, cc },
                                  buf != NULL };
         spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+        bc = next;
       }
     if (buf != NULL)
       phase_merge(g, gn, buf, off, image + n0 * C * HW, assign, bias);
