@@ -83,13 +83,14 @@ struct chunks {
   ptrdiff_t off[PACK_MAX_CHUNKS];
 };
 
-/* false when n needs more than PACK_MAX_CHUNKS chunks */
-static bool chunks_of(const ptrdiff_t *minor, size_t n, struct chunks *c)
+/* Runs of at most `most` offsets; false when n needs more than
+ * PACK_MAX_CHUNKS chunks */
+static bool chunks_of(const ptrdiff_t *minor, size_t n, size_t most, struct chunks *c)
 {
   c->n = 0;
   for (size_t j = 0; j < n;) {
     size_t e = j + 1;
-    while (e < n && e - j < 8 && minor[e] == minor[e - 1] + 1)
+    while (e < n && e - j < most && minor[e] == minor[e - 1] + 1)
       e++;
     if (c->n == PACK_MAX_CHUNKS)
       return false;
@@ -152,6 +153,34 @@ __attribute__((target("avx2"))) static void pack_chunks(const float *src, const 
     float *d = dst + (kc - 1) * ld;
     for (size_t q = 0; q < c->n; q++)
       _mm256_maskstore_ps(d + c->j[q], m[q], _mm256_maskload_ps(s + c->off[q], m[q]));
+    for (size_t j = n; j < ld; j++)
+      d[j] = 0.0f;
+  }
+}
+
+/* pack_chunks() for runs of up to 16 offsets, with AVX-512's mask
+ * registers: a masked load costs what a plain one does (AVX2's vmaskmov
+ * loads cost several times more on some CPUs), and a 16-lane chunk covers
+ * a 16-pixel output row, or half of a 32-pixel one, in one move. Stores as
+ * there: full vectors in increasing address order, the last row masked.
+ * Needs ld >= 16, so that a store's spill stays within the next row. */
+__attribute__((target("avx512f"))) static void pack_chunks16(const float *src,
+                                                            const ptrdiff_t *major, size_t kc,
+                                                            const struct chunks *c, size_t n,
+                                                            size_t ld, float *dst)
+{
+  __mmask16 m[PACK_MAX_CHUNKS];
+  for (size_t q = 0; q < c->n; q++)
+    m[q] = (__mmask16)((1u << c->len[q]) - 1u);
+  for (size_t p = 0; p < kc; p++) {
+    const float *s = src + major[p];
+    float *d = dst + p * ld;
+    if (p + 1 < kc)
+      for (size_t q = 0; q < c->n; q++)
+        _mm512_storeu_ps(d + c->j[q], _mm512_maskz_loadu_ps(m[q], s + c->off[q]));
+    else
+      for (size_t q = 0; q < c->n; q++)
+        _mm512_mask_storeu_ps(d + c->j[q], m[q], _mm512_maskz_loadu_ps(m[q], s + c->off[q]));
     for (size_t j = n; j < ld; j++)
       d[j] = 0.0f;
   }
@@ -236,7 +265,12 @@ SPDI_CLONES static void pack(const float *src, const ptrdiff_t *major, size_t kc
   if (st != 2 && n >= 2 && ld <= 8 * PACK_MAX_CHUNKS && (st != 1 || n % 8 != 0) &&
       spdi_isa_ok(SPDI_ISA_AVX2)) {
     struct chunks c;
-    if (chunks_of(minor, n, &c) && n >= 3 * c.n) {
+    if (ld >= 16 && spdi_isa_ok(SPDI_ISA_AVX512) && chunks_of(minor, n, 16, &c) &&
+        n >= 3 * c.n) {
+      pack_chunks16(src, major, kc, &c, n, ld, dst);
+      return;
+    }
+    if (chunks_of(minor, n, 8, &c) && n >= 3 * c.n) {
       pack_chunks(src, major, kc, &c, n, ld, dst);
       return;
     }
