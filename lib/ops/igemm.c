@@ -69,8 +69,14 @@ __attribute__((target("avx2"))) static void pack_run8(const float *s, const ptrd
     __m256 c[8];
     spdi_transpose8(r, c);
     float *o = d + t * ld;
-    for (size_t j = 0; j < 8; j++)
-      _mm256_maskstore_ps(o + j * ld, mask, c[j]);
+    /* vmaskmov stores cost a dozen cycles or more on AMD's cores: only
+     * a partial panel row (ld < 8) takes them */
+    if (lanes == 8)
+      for (size_t j = 0; j < 8; j++)
+        _mm256_storeu_ps(o + j * ld, c[j]);
+    else
+      for (size_t j = 0; j < 8; j++)
+        _mm256_maskstore_ps(o + j * ld, mask, c[j]);
   }
 }
 
@@ -207,9 +213,13 @@ __attribute__((target("avx2"))) static void pack_gather(const float *src, const 
   for (size_t p = 0; p < kc; p++) {
     const float *s = src + major[p] + minor[0];
     float *d = dst + p * ld;
-    for (size_t q = 0; q < nc; q++)
-      _mm256_maskstore_ps(d + 8 * q, store[q],
-                          _mm256_mask_i32gather_ps(zero, s, idx[q], _mm256_castsi256_ps(load[q]), 4));
+    for (size_t q = 0; q < nc; q++) {
+      const __m256 v = _mm256_mask_i32gather_ps(zero, s, idx[q], _mm256_castsi256_ps(load[q]), 4);
+      if (8 * q + 8 <= ld) /* a whole vector: a plain store (as in pack_run8) */
+        _mm256_storeu_ps(d + 8 * q, v);
+      else
+        _mm256_maskstore_ps(d + 8 * q, store[q], v);
+    }
   }
 }
 
