@@ -104,47 +104,50 @@ static inline float bn_dy(bool relu, float x, float sc, float sh, float d)
  * bits. The others work on one (n, c) row of n values. */
 
 /* Sums are taken in memory order, image by image over a range of channels
- * (bn_parts), each channel's partial sums kept in acc[2 * SPDI_LANES]: a
+ * (bn_sums), each channel's partial sums kept in a struct bn_lanes: a
  * channel's rows lie C n floats apart, and walking them one channel at a
  * time restarted the hardware prefetchers at every row (a 4 KiB row is a
  * page; 10-15 GB/s against the 30 that a plain pass gets). Each lane still
  * receives its values in the order rows, then columns, so the sums do not
  * depend on the walk or on the thread count. */
 
+/* A channel's two partial sums. A row's whole vectors add into a copy in
+ * registers, stored back after them; its last partial chunk adds in place. */
+struct bn_lanes {
+  double s1[SPDI_LANES], s2[SPDI_LANES];
+};
+
 /* Adds one row of n values to a channel's sums of (x - k) and (x - k)^2. */
-SPDI_CLONES static void row_moments(const float *x, size_t n, double k, double *restrict acc)
+SPDI_CLONES static void row_moments(const float *x, size_t n, double k,
+                                    struct bn_lanes *restrict a)
 {
-  double *a1 = acc, *a2 = acc + SPDI_LANES;
   size_t j = 0;
   if (n >= SPDI_LANES) {
-    double b1[SPDI_LANES], b2[SPDI_LANES];
-    memcpy(b1, a1, sizeof b1);
-    memcpy(b2, a2, sizeof b2);
+    struct bn_lanes b = *a;
     for (; j + SPDI_LANES <= n; j += SPDI_LANES) {
 #pragma omp simd
       for (size_t l = 0; l < SPDI_LANES; l++) {
         const double d = x[j + l] - k;
-        b1[l] += d;
-        b2[l] += d * d;
+        b.s1[l] += d;
+        b.s2[l] += d * d;
       }
     }
-    memcpy(a1, b1, sizeof b1);
-    memcpy(a2, b2, sizeof b2);
+    *a = b;
   }
   for (size_t l = 0; j < n; j++, l++) {
     const double d = x[j] - k;
-    a1[l] += d;
-    a2[l] += d * d;
+    a->s1[l] += d;
+    a->s2[l] += d * d;
   }
 }
 
 /* A channel's two sums from its lanes, added in lane order. */
-static void lane_totals(const double *acc, double s[2])
+static void lane_totals(const struct bn_lanes *a, double s[2])
 {
   s[0] = s[1] = 0;
   for (size_t l = 0; l < SPDI_LANES; l++) {
-    s[0] += acc[l];
-    s[1] += acc[SPDI_LANES + l];
+    s[0] += a->s1[l];
+    s[1] += a->s2[l];
   }
 }
 
@@ -174,31 +177,27 @@ struct bn_chan {
 /* Adds one row to a channel's sums of d and d (x - mu), d the gradient
  * reaching the batch norm, as row_moments(). */
 SPDI_CLONES static void row_grad_sums(const float *x, const float *dy, size_t n,
-                                      const struct bn_chan *ch, double *restrict acc)
+                                      const struct bn_chan *ch, struct bn_lanes *restrict a)
 {
   const float sc = ch->sc, sh = ch->sh, mu = ch->mu;
   const bool relu = ch->relu;
-  double *a1 = acc, *a2 = acc + SPDI_LANES;
   size_t j = 0;
   if (n >= SPDI_LANES) {
-    double b1[SPDI_LANES], b2[SPDI_LANES];
-    memcpy(b1, a1, sizeof b1);
-    memcpy(b2, a2, sizeof b2);
+    struct bn_lanes b = *a;
     for (; j + SPDI_LANES <= n; j += SPDI_LANES) {
 #pragma omp simd
       for (size_t l = 0; l < SPDI_LANES; l++) {
         const float d = bn_dy(relu, x[j + l], sc, sh, dy[j + l]);
-        b1[l] += d;
-        b2[l] += (double)d * (x[j + l] - mu);
+        b.s1[l] += d;
+        b.s2[l] += (double)d * (x[j + l] - mu);
       }
     }
-    memcpy(a1, b1, sizeof b1);
-    memcpy(a2, b2, sizeof b2);
+    *a = b;
   }
   for (size_t l = 0; j < n; j++, l++) {
     const float d = bn_dy(relu, x[j], sc, sh, dy[j]);
-    a1[l] += d;
-    a2[l] += (double)d * (x[j] - mu);
+    a->s1[l] += d;
+    a->s2[l] += (double)d * (x[j] - mu);
   }
 }
 
@@ -230,14 +229,33 @@ SPDI_CLONES static void row_grad_input(const float *x, const float *dy, float *g
 
 /* ---- the op ---------------------------------------------------------------- */
 
-/* Doubles of partial sums per channel: two sums of SPDI_LANES lanes. */
-#define BN_ACC (2 * SPDI_LANES)
-
-/* Channel ranges the statistics are split into: one per thread. */
-static size_t bn_parts(const spd_tensor *x)
+/* Every channel's lane sums of y's input x into acc[c]: with dy NULL its moments, shifted by the channel's first
+ * value; otherwise the gradient sums of the backward, for the forward's
+ * mean and invstd. Channel ranges go to the threads, one each. */
+static void bn_sums(const spd_tensor *y, const float *dy, const float *mean,
+                    const float *invstd, struct bn_lanes *acc)
 {
-  const size_t C = x->shape[1], T = (size_t)spdi_par_threads(x->n);
-  return T < C ? T : C;
+  const spd_tensor *x = y->in[0];
+  const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C);
+  const size_t T = (size_t)spdi_par_threads(x->n), parts = T < C ? T : C;
+  const float *xd = x->data;
+  const bool relu = y->iarg[5] != 0;
+#pragma omp parallel for if(parts > 1) num_threads(parts)
+  for (size_t b = 0; b < parts; b++) {
+    const size_t c0 = C * b / parts, c1 = C * (b + 1) / parts;
+    memset(acc + c0, 0, (c1 - c0) * sizeof *acc);
+    for (size_t i = 0; i < N; i++)
+      for (size_t c = c0; c < c1; c++) {
+        const size_t off = (i * C + c) * inner;
+        if (dy == NULL) {
+          row_moments(xd + off, inner, xd[c * inner], acc + c);
+          continue;
+        }
+        struct bn_chan ch = { .mu = mean[c], .relu = relu };
+        bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
+        row_grad_sums(xd + off, dy + off, inner, &ch, acc + c);
+      }
+  }
 }
 
 static int bn_forward(spd_tape *t, spd_tensor *y)
@@ -265,19 +283,10 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
       invstd[c] = (float)(1.0 / sqrt((double)rv[c] + eps));
     }
   } else {
-    double *acc = spdi_tape_alloc(t, C * BN_ACC * sizeof *acc);
+    struct bn_lanes *acc = spdi_tape_alloc(t, C * sizeof *acc);
     if (acc == NULL)
       return spd_tape_status(t);
-    const size_t parts = bn_parts(x);
-#pragma omp parallel for if(parts > 1) num_threads(parts)
-    for (size_t b = 0; b < parts; b++) {
-      const size_t c0 = C * b / parts, c1 = C * (b + 1) / parts;
-      memset(acc + c0 * BN_ACC, 0, (c1 - c0) * BN_ACC * sizeof *acc);
-      /* shifted by the channel's first value (below) */
-      for (size_t i = 0; i < N; i++)
-        for (size_t c = c0; c < c1; c++)
-          row_moments(xd + (i * C + c) * inner, inner, xd[c * inner], acc + c * BN_ACC);
-    }
+    bn_sums(y, NULL, NULL, NULL, acc);
     for (size_t c = 0; c < C; c++) {
       /* One pass, shifted by the channel's first value k: the sum of
        * squared deviations is m2 - m1^2 / M, which loses to cancellation
@@ -285,7 +294,7 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
        * Welford's one-pass update to the same end). */
       const double k = xd[c * inner];
       double m[2];
-      lane_totals(acc + c * BN_ACC, m);
+      lane_totals(acc + c, m);
       const double d = m[0] / (double)M, ss = fmax(m[1] - m[0] * d, 0.0);
       const double mu = k + d, var = ss / (double)M;
       mean[c] = (float)mu;
@@ -319,26 +328,14 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   spd_tensor *tb = y->iarg[1] ? y->in[1 + (y->iarg[0] != 0)] : NULL;
   /* sums[c] = sum dy, sums[C + c] = sum dy xhat; acc: the lanes */
   double *sums = spdi_tape_alloc(t, 2 * C * sizeof *sums);
-  double *acc = spdi_tape_alloc(t, C * BN_ACC * sizeof *acc);
+  struct bn_lanes *acc = spdi_tape_alloc(t, C * sizeof *acc);
   if (sums == NULL || acc == NULL)
     return spd_tape_status(t);
   const float *xd = x->data, *dy = y->grad;
-  const size_t parts = bn_parts(x);
-#pragma omp parallel for if(parts > 1) num_threads(parts)
-  for (size_t b = 0; b < parts; b++) {
-    const size_t c0 = C * b / parts, c1 = C * (b + 1) / parts;
-    memset(acc + c0 * BN_ACC, 0, (c1 - c0) * BN_ACC * sizeof *acc);
-    for (size_t i = 0; i < N; i++)
-      for (size_t c = c0; c < c1; c++) {
-        struct bn_chan ch = { .mu = mean[c], .relu = relu };
-        bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
-        const size_t off = (i * C + c) * inner;
-        row_grad_sums(xd + off, dy + off, inner, &ch, acc + c * BN_ACC);
-      }
-  }
+  bn_sums(y, dy, mean, invstd, acc);
   for (size_t c = 0; c < C; c++) {
     double s[2];
-    lane_totals(acc + c * BN_ACC, s);
+    lane_totals(acc + c, s);
     sums[c] = s[0];
     sums[C + c] = s[1] * invstd[c];
   }
