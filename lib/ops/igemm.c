@@ -206,9 +206,9 @@ __attribute__((target("avx512f"))) static bool pack_even_chunks(const float *src
 #undef PACK_EVEN_ROW
 
 /* pack_chunks() for runs of up to 16 offsets, with AVX-512's mask
- * registers: a masked load costs what a plain one does (AVX2's vmaskmov
- * loads cost several times more on some CPUs), and a 16-lane chunk covers
- * a 16-pixel output row, or half of a 32-pixel one, in one move. Stores as
+ * registers: a masked move costs what a plain one does (AVX2's vmaskmov
+ * stores are microcoded on AMD's cores), and a 16-lane chunk covers a
+ * 16-pixel output row, or half of a 32-pixel one, in one move. Stores as
  * there: full vectors in increasing address order, the last row masked.
  * Needs ld >= 16, so that a store's spill stays within the next row. */
 __attribute__((target("avx512f"))) static void pack_chunks16(const float *src,
