@@ -103,27 +103,28 @@ static inline float bn_dy(bool relu, float x, float sc, float sh, float d)
  * end, and ISO C mode contracts no FMAs, so every clone gives the same
  * bits. The others work on one (n, c) row of n values. */
 
-/* Sums are taken in memory order, image by image over a range of channels
- * (bn_sums), each channel's partial sums kept in a struct bn_lanes: a
- * channel's rows lie C n floats apart, and walking them one channel at a
- * time restarted the hardware prefetchers at every row (a 4 KiB row is a
- * page; 10-15 GB/s against the 30 that a plain pass gets). Each lane still
- * receives its values in the order rows, then columns, so the sums do not
- * depend on the walk or on the thread count. */
-
-/* A channel's two partial sums. A row's whole vectors add into a copy in
- * registers, stored back after them; its last partial chunk adds in place. */
+/* The partial sums of a channel (struct bn_lanes) stay in registers
+ * while the rows_* kernels run. bn_sums()
+ * walks a tensor of long rows in memory order, image by image over a range
+ * of channels, one row per call: a channel's rows lie C n floats apart, and
+ * walking them one channel at a time restarted the hardware prefetchers at
+ * every row (a 4 KiB row is a page; 10-15 GB/s against the 30 of a plain
+ * pass). Short rows share pages, and it walks those a channel at a time,
+ * all of its rows in one call. Either way each lane receives its values in
+ * the order rows, then columns: the sums depend on neither the walk nor
+ * the thread count. */
 struct bn_lanes {
   double s1[SPDI_LANES], s2[SPDI_LANES];
 };
 
-/* Adds one row of n values to a channel's sums of (x - k) and (x - k)^2. */
-SPDI_CLONES static void row_moments(const float *x, size_t n, double k,
-                                    struct bn_lanes *restrict a)
+/* Adds `rows` rows of n values, `stride` apart, to a channel's sums of
+ * (x - k) and (x - k)^2. */
+SPDI_CLONES static void rows_moments(const float *x, size_t rows, size_t stride, size_t n,
+                                     double k, struct bn_lanes *restrict a)
 {
-  size_t j = 0;
-  if (n >= SPDI_LANES) {
-    struct bn_lanes b = *a;
+  struct bn_lanes b = *a;
+  for (size_t r = 0; r < rows; r++, x += stride) {
+    size_t j = 0;
     for (; j + SPDI_LANES <= n; j += SPDI_LANES) {
 #pragma omp simd
       for (size_t l = 0; l < SPDI_LANES; l++) {
@@ -132,13 +133,13 @@ SPDI_CLONES static void row_moments(const float *x, size_t n, double k,
         b.s2[l] += d * d;
       }
     }
-    *a = b;
+    for (size_t l = 0; j < n; j++, l++) {
+      const double d = x[j] - k;
+      b.s1[l] += d;
+      b.s2[l] += d * d;
+    }
   }
-  for (size_t l = 0; j < n; j++, l++) {
-    const double d = x[j] - k;
-    a->s1[l] += d;
-    a->s2[l] += d * d;
-  }
+  *a = b;
 }
 
 /* A channel's two sums from its lanes, added in lane order. */
@@ -174,16 +175,17 @@ struct bn_chan {
   bool relu, training;
 };
 
-/* Adds one row to a channel's sums of d and d (x - mu), d the gradient
- * reaching the batch norm, as row_moments(). */
-SPDI_CLONES static void row_grad_sums(const float *x, const float *dy, size_t n,
-                                      const struct bn_chan *ch, struct bn_lanes *restrict a)
+/* Adds `rows` rows to a channel's sums of d and d (x - mu), d the
+ * gradient reaching the batch norm, as rows_moments(). */
+SPDI_CLONES static void rows_grad_sums(const float *x, const float *dy, size_t rows,
+                                       size_t stride, size_t n, const struct bn_chan *ch,
+                                       struct bn_lanes *restrict a)
 {
   const float sc = ch->sc, sh = ch->sh, mu = ch->mu;
   const bool relu = ch->relu;
-  size_t j = 0;
-  if (n >= SPDI_LANES) {
-    struct bn_lanes b = *a;
+  struct bn_lanes b = *a;
+  for (size_t r = 0; r < rows; r++, x += stride, dy += stride) {
+    size_t j = 0;
     for (; j + SPDI_LANES <= n; j += SPDI_LANES) {
 #pragma omp simd
       for (size_t l = 0; l < SPDI_LANES; l++) {
@@ -192,13 +194,13 @@ SPDI_CLONES static void row_grad_sums(const float *x, const float *dy, size_t n,
         b.s2[l] += (double)d * (x[j + l] - mu);
       }
     }
-    *a = b;
+    for (size_t l = 0; j < n; j++, l++) {
+      const float d = bn_dy(relu, x[j], sc, sh, dy[j]);
+      b.s1[l] += d;
+      b.s2[l] += (double)d * (x[j] - mu);
+    }
   }
-  for (size_t l = 0; j < n; j++, l++) {
-    const float d = bn_dy(relu, x[j], sc, sh, dy[j]);
-    a->s1[l] += d;
-    a->s2[l] += (double)d * (x[j] - mu);
-  }
+  *a = b;
 }
 
 /* gx = (or += unless first) sc (d - mdy - (x - mu) mdx) in training,
@@ -229,33 +231,63 @@ SPDI_CLONES static void row_grad_input(const float *x, const float *dy, float *g
 
 /* ---- the op ---------------------------------------------------------------- */
 
-/* Every channel's lane sums of y's input x into acc[c]: with dy NULL its moments, shifted by the channel's first
- * value; otherwise the gradient sums of the backward, for the forward's
- * mean and invstd. Channel ranges go to the threads, one each. */
-static void bn_sums(const spd_tensor *y, const float *dy, const float *mean,
-                    const float *invstd, struct bn_lanes *acc)
+/* Rows [i0, i0 + rows) of channel c of y's input added to its sums a:
+ * with dy NULL its moments, shifted by the channel's first value;
+ * otherwise the gradient sums of the backward, for the forward's mean and
+ * invstd. */
+static void channel_rows(const spd_tensor *y, const float *dy, const float *mean,
+                         const float *invstd, size_t c, size_t i0, size_t rows,
+                         struct bn_lanes *a)
+{
+  const spd_tensor *x = y->in[0];
+  const size_t C = x->shape[1], inner = x->n / (x->shape[0] * C);
+  const size_t off = (i0 * C + c) * inner, stride = C * inner;
+  const float *xd = x->data;
+  if (dy == NULL) {
+    rows_moments(xd + off, rows, stride, inner, xd[c * inner], a);
+    return;
+  }
+  struct bn_chan ch = { .mu = mean[c], .relu = y->iarg[5] != 0 };
+  bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
+  rows_grad_sums(xd + off, dy + off, rows, stride, inner, &ch, a);
+}
+
+/* Rows of at least this many floats (1 KiB) are walked in memory order. */
+#define BN_LONG_ROW 256
+
+/* Every channel's two sums (channel_rows() says which) into out[c] and
+ * out[C + c], in one of the two walks above; the memory-order walk keeps
+ * its lanes in the tape. Channel ranges go to the threads, one each. */
+static int bn_sums(spd_tape *t, const spd_tensor *y, const float *dy, const float *mean,
+                   const float *invstd, double *out)
 {
   const spd_tensor *x = y->in[0];
   const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C);
   const size_t T = (size_t)spdi_par_threads(x->n), parts = T < C ? T : C;
-  const float *xd = x->data;
-  const bool relu = y->iarg[5] != 0;
+  const bool by_image = inner >= BN_LONG_ROW;
+  struct bn_lanes *acc = by_image ? spdi_tape_alloc(t, C * sizeof *acc) : NULL;
+  if (by_image && acc == NULL)
+    return spd_tape_status(t);
 #pragma omp parallel for if(parts > 1) num_threads(parts)
   for (size_t b = 0; b < parts; b++) {
     const size_t c0 = C * b / parts, c1 = C * (b + 1) / parts;
-    memset(acc + c0, 0, (c1 - c0) * sizeof *acc);
-    for (size_t i = 0; i < N; i++)
-      for (size_t c = c0; c < c1; c++) {
-        const size_t off = (i * C + c) * inner;
-        if (dy == NULL) {
-          row_moments(xd + off, inner, xd[c * inner], acc + c);
-          continue;
-        }
-        struct bn_chan ch = { .mu = mean[c], .relu = relu };
-        bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
-        row_grad_sums(xd + off, dy + off, inner, &ch, acc + c);
-      }
+    if (by_image) {
+      memset(acc + c0, 0, (c1 - c0) * sizeof *acc);
+      for (size_t i = 0; i < N; i++)
+        for (size_t c = c0; c < c1; c++)
+          channel_rows(y, dy, mean, invstd, c, i, 1, acc + c);
+    }
+    for (size_t c = c0; c < c1; c++) {
+      struct bn_lanes one = { { 0 }, { 0 } };
+      if (!by_image)
+        channel_rows(y, dy, mean, invstd, c, 0, N, &one);
+      double s[2];
+      lane_totals(by_image ? acc + c : &one, s);
+      out[c] = s[0];
+      out[C + c] = s[1];
+    }
   }
+  return SPD_OK;
 }
 
 static int bn_forward(spd_tape *t, spd_tensor *y)
@@ -283,18 +315,15 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
       invstd[c] = (float)(1.0 / sqrt((double)rv[c] + eps));
     }
   } else {
-    struct bn_lanes *acc = spdi_tape_alloc(t, C * sizeof *acc);
-    if (acc == NULL)
+    double *m1 = spdi_tape_alloc(t, 2 * C * sizeof *m1);
+    if (m1 == NULL || bn_sums(t, y, NULL, NULL, NULL, m1) != SPD_OK)
       return spd_tape_status(t);
-    bn_sums(y, NULL, NULL, NULL, acc);
     for (size_t c = 0; c < C; c++) {
       /* One pass, shifted by the channel's first value k: the sum of
        * squared deviations is m2 - m1^2 / M, which loses to cancellation
        * only about (mean - k)^2 / var times double's rounding (PyTorch uses
        * Welford's one-pass update to the same end). */
-      const double k = xd[c * inner];
-      double m[2];
-      lane_totals(acc + c, m);
+      const double k = xd[c * inner], m[2] = { m1[c], m1[C + c] };
       const double d = m[0] / (double)M, ss = fmax(m[1] - m[0] * d, 0.0);
       const double mu = k + d, var = ss / (double)M;
       mean[c] = (float)mu;
@@ -326,19 +355,13 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   const float *mean = y->saved, *invstd = (const float *)y->saved + C;
   spd_tensor *tg = y->iarg[0] ? y->in[1] : NULL;
   spd_tensor *tb = y->iarg[1] ? y->in[1 + (y->iarg[0] != 0)] : NULL;
-  /* sums[c] = sum dy, sums[C + c] = sum dy xhat; acc: the lanes */
+  /* sums[c] = sum dy, sums[C + c] = sum dy xhat */
   double *sums = spdi_tape_alloc(t, 2 * C * sizeof *sums);
-  struct bn_lanes *acc = spdi_tape_alloc(t, C * sizeof *acc);
-  if (sums == NULL || acc == NULL)
-    return spd_tape_status(t);
   const float *xd = x->data, *dy = y->grad;
-  bn_sums(y, dy, mean, invstd, acc);
-  for (size_t c = 0; c < C; c++) {
-    double s[2];
-    lane_totals(acc + c, s);
-    sums[c] = s[0];
-    sums[C + c] = s[1] * invstd[c];
-  }
+  if (sums == NULL || bn_sums(t, y, dy, mean, invstd, sums) != SPD_OK)
+    return spd_tape_status(t);
+  for (size_t c = 0; c < C; c++)
+    sums[C + c] *= invstd[c];
   if (tg != NULL && tg->requires_grad) {
     const bool first = spdi_grad_first(tg);
     for (size_t c = 0; c < C; c++)
