@@ -44,10 +44,10 @@ bool spdi_conv_chwn(const struct geom *g)
 #ifdef CHWN_X86
 /* Source row h of one channel for 8 images (row i at src + i chw): W
  * pixels, each to the phase row drow[(w + left) % s] at column (w + left)
- * / s, as 8 consecutive floats. 8 x 8 blocks through
- * registers: the copy one float at a time read 8 images' rows that lie a
- * power of two apart (32 KiB in the encoder's third layer at width 128),
- * all in one L1 set, so most reads missed (2 GB/s). */
+ * / s, as 8 consecutive floats, by 8 x 8 blocks through registers: the
+ * copy one float at a time read 8 images' rows that lie a power of two
+ * apart (32 KiB in the encoder's third layer at width 128), all in one L1
+ * set, so most reads missed (2 GB/s). */
 __attribute__((target("avx2"))) static void rows8_to_chwn(const float *src, size_t chw, size_t W,
                                                         size_t s, size_t left,
                                                         float *const *drow, size_t N)
@@ -58,9 +58,14 @@ __attribute__((target("avx2"))) static void rows8_to_chwn(const float *src, size
     for (size_t i = 0; i < 8; i++)
       r[i] = _mm256_loadu_ps(src + i * chw + w0);
     spdi_transpose8(r, t);
+    /* phase b and column x of pixel w0 + j, stepped without dividing */
+    size_t b = (w0 + left) % s, x = (w0 + left) / s;
     for (size_t j = 0; j < 8; j++) {
-      const size_t wp = w0 + j + left;
-      _mm256_storeu_ps(drow[wp % s] + wp / s * N, t[j]);
+      _mm256_storeu_ps(drow[b] + x * N, t[j]);
+      if (++b == s) {
+        b = 0;
+        x++;
+      }
     }
   }
   for (; w0 < W; w0++) {
@@ -70,7 +75,6 @@ __attribute__((target("avx2"))) static void rows8_to_chwn(const float *src, size
       d[i] = src[i * chw + w0];
   }
 }
-#endif
 
 /* One channel of to_chwn() with whole groups of 8 images transposed: the
  * padding zeroed first, then every source row written to its phase row.
@@ -80,7 +84,6 @@ static void channel_to_chwn(const float *src, size_t N, size_t chw, size_t H, si
                             size_t s, size_t top, size_t left, size_t Hs, size_t Ws,
                             float *dst)
 {
-#ifdef CHWN_X86
   memset(dst, 0, s * s * Hs * Ws * N * sizeof *dst);
   for (size_t h = 0; h < H; h++) {
     const size_t hp = h + top, a = hp % s, y = hp / s;
@@ -100,11 +103,8 @@ static void channel_to_chwn(const float *src, size_t N, size_t chw, size_t H, si
         drow[wp % s][wp / s * N + n0] = src[n0 * chw + h * W + w];
       }
   }
-#else
-  (void)src, (void)N, (void)chw, (void)H, (void)W, (void)s, (void)top, (void)left, (void)Hs,
-    (void)Ws, (void)dst;
-#endif
 }
+#endif
 
 /* dst (batch innermost) from src (N x C x H x W): for each channel c,
  * phase (a, b), position (y, x) < (Hs, Ws), dst holds source pixel
@@ -115,16 +115,16 @@ static void to_chwn(const float *src, size_t N, size_t C, size_t H, size_t W, si
   const size_t per_c = s * s * Hs * Ws, chw = C * H * W;
 #ifdef CHWN_X86
   const bool transpose = N >= 8 && s <= CHWN_MAX_S && spdi_isa_ok(SPDI_ISA_AVX2);
-#else
-  const bool transpose = false;
 #endif
 #pragma omp parallel for if(N * C * per_c >= SPDI_PAR_MIN) num_threads(spdi_threads())
   for (size_t c = 0; c < C; c++) {
+#ifdef CHWN_X86
     if (transpose) {
       channel_to_chwn(src + c * H * W, N, chw, H, W, s, top, left, Hs, Ws,
                       dst + c * per_c * N);
       continue;
     }
+#endif
     for (size_t ph = 0; ph < s * s; ph++) {
       const size_t a = ph / s, b = ph % s;
       for (size_t y = 0; y < Hs; y++) {
