@@ -587,11 +587,11 @@ static const struct direct_case direct_cases[] = {
    * prefix of the group's column indices); odd rows: phases of 64 and 63 */
   { 0, 3, 4, 127, 127, 2, 5, 2, 2, 0 },
   { 1, 3, 2, 64, 64, 4, 5, 2, 2, 1 },
-  /* padded images of 31 Ki floats: the forward takes two images at a
-   * time, the last group one */
+  /* padded images of 31 Ki floats: the forward takes up to two images at
+   * a time, in groups of one and two */
   { 0, 3, 16, 40, 40, 8, 5, 2, 2, 0 },
-  /* padded images of 16 Ki floats: the weight gradient takes four images
-   * at a time, the last group one */
+  /* padded images of 16 Ki floats: the weight gradient takes up to four
+   * images at a time, in groups of two and three */
   { 0, 5, 4, 60, 60, 2, 5, 2, 2, 0 },
   /* rows of 32 output pixels, 1024 of them: the weight gradient takes the
    * GEMM driver's dot path (on AVX-512 CPUs) */

@@ -166,6 +166,18 @@ static size_t image_group(const struct geom *g, size_t min_cols)
                   min_cols);
 }
 
+/* Group i of the groups of at most gmax images that N images go in:
+ * images *n0 .. *n0 + return. The groups differ in size by at most one
+ * image, so that the last is not left short (a short group can fall off
+ * the driver path the others take: 2 images of 64 pixels went to the
+ * packed path, 5 % of a forward pass). */
+static size_t group_at(size_t N, size_t gmax, size_t i, size_t *n0)
+{
+  const size_t groups = (N + gmax - 1) / gmax;
+  *n0 = i * N / groups;
+  return (i + 1) * N / groups - *n0;
+}
+
 /* Images per FWD group. With few output channels (the driver's direct
  * path, which reads the padded image in place) each group of images is
  * padded just before its GEMM, with at least 256 columns to keep the
@@ -227,8 +239,8 @@ static void form_fwd(const struct geom *g, size_t M, const float *wt, const floa
 {
   const size_t gmax = fwd_group(g, M);
   const struct form_index x = fwd_index(g, M, gmax, w->idx);
-  for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
-    const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
+  for (size_t i = 0, n0, gn; i * gmax < g->N; i++) {
+    gn = group_at(g->N, gmax, i, &n0);
     pad_group(g, image, n0, gn, w);
     fwd_gemm(g, M, &x, n0, gn, wt, grid, overwrite, w);
   }
@@ -281,8 +293,8 @@ static void form_wgrad(const struct geom *g, size_t M, const float *grid, const 
 {
   const size_t gmax = wgrad_group(g);
   const struct form_index x = wgrad_index(g, M, gmax, w->idx, w);
-  for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
-    const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
+  for (size_t i = 0, n0, gn; i * gmax < g->N; i++) {
+    gn = group_at(g->N, gmax, i, &n0);
     pad_group(g, image, n0, gn, w);
     wgrad_gemm(g, M, &x, n0, gn, grid, dw, w);
   }
@@ -306,8 +318,8 @@ static void form_fwd_wgrad(const struct geom *g, size_t M, const float *wt,
   const size_t gmax = fwd_group(g, M);
   const struct form_index f = fwd_index(g, M, gmax, w->idx);
   const struct form_index d = wgrad_index(g, M, gmax, w->idx + fwd_scratch_idx(g, M), w);
-  for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
-    const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
+  for (size_t i = 0, n0, gn; i * gmax < g->N; i++) {
+    gn = group_at(g->N, gmax, i, &n0);
     pad_group(g, image, n0, gn, w);
     fwd_gemm(g, M, &f, n0, gn, wt, grid, overwrite, w);
     wgrad_gemm(g, M, &d, n0, gn, wgrid, dw, w);
@@ -479,8 +491,8 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
   ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + G * kk, *cr = bk + G * kk;
   ptrdiff_t *cols_idx = cr + C;
   phase_columns(g, gmax, pt, pl, Hq, Wq, buf != NULL, cols_idx);
-  for (size_t n0 = 0; n0 < g->N; n0 += gmax) {
-    const size_t gn = g->N - n0 < gmax ? g->N - n0 : gmax;
+  for (size_t i = 0, n0, gn; i * gmax < g->N; i++) {
+    gn = group_at(g->N, gmax, i, &n0);
     size_t used = 0;
     ptrdiff_t *bc = cols_idx;
     for (size_t a = 0; a < s && a < g->H; a++)
