@@ -215,9 +215,10 @@ struct packed_case {
   enum { C_PLAIN, C_ROWS_SCRAMBLED, C_SCRAMBLED, C_COL_RUNS } c;
 };
 
-/* Shapes above the direct path's 16 rows, so every panel is packed. */
+/* Shapes the direct path does not take (N < 256, or B's columns not in
+ * runs of 8 or 16), so every panel is packed. */
 static const struct packed_case packed_cases[] = {
-  { 40, 300, 70, CONTIGUOUS, true, "contiguous columns, A read in K runs", C_PLAIN },
+  { 40, 250, 70, CONTIGUOUS, true, "contiguous columns, A read in K runs", C_PLAIN },
   { 40, 300, 70, RUNS, true, "runs of 4 columns", C_PLAIN },
   { 37, 290, 90, SCATTERED, false, "scattered columns, permuted K", C_PLAIN },
   { 45, 250, 60, SHORT_RUNS, false, "runs of 3 and 1", C_PLAIN },
@@ -225,14 +226,14 @@ static const struct packed_case packed_cases[] = {
   { 300, 40, 70, RUNS, true, "tall: the driver transposes", C_PLAIN },
   { 300, 40, 70, CONTIGUOUS, true, "tall, contiguous: one run per 6-row panel", C_PLAIN },
   { 260, 24, 300, SCATTERED, true, "tall, scattered, K > one cache block", C_PLAIN },
-  { 40, 300, 300, CONTIGUOUS, true, "C's rows unevenly spaced, K > one block", C_ROWS_SCRAMBLED },
+  { 40, 250, 300, CONTIGUOUS, true, "C's rows unevenly spaced, K > one block", C_ROWS_SCRAMBLED },
   { 300, 40, 70, RUNS, true, "tall, C's rows unevenly spaced", C_ROWS_SCRAMBLED },
   { 40, 300, 70, RUNS, true, "C's rows and columns unevenly spaced", C_SCRAMBLED },
   { 40, 300, 300, RUNS, true, "C's columns in runs of 10, K > one block", C_COL_RUNS },
   /* B packed a micro-panel at a time (M within one block, tiles down C's
    * columns) across several N blocks, and packed whole (M past a block) */
-  { 40, 4201, 70, CONTIGUOUS, true, "late B panels, N > one block", C_SCRAMBLED },
-  { 200, 300, 300, CONTIGUOUS, true, "M > one block, K > one block", C_SCRAMBLED },
+  { 40, 4201, 70, RUNS, true, "late B panels, N > one block", C_SCRAMBLED },
+  { 200, 250, 300, CONTIGUOUS, true, "M > one block, K > one block", C_SCRAMBLED },
 };
 #define NPACKED (sizeof packed_cases / sizeof packed_cases[0])
 
@@ -253,10 +254,12 @@ START_TEST(packed_paths_match_reference)
 }
 END_TEST
 
-/* The direct path (M <= 16 with AVX2, M <= 32 with AVX-512; N >= 256; B's
+/* The direct path (M <= 16 with AVX2, M <= 256 with AVX-512; N >= 256; B's
  * columns in contiguous runs of 16) for row counts that give every block
  * height of both instruction sets (AVX2: up to 6 rows; AVX-512: M split
- * into equal blocks of up to 8, e.g. 25 as 7 + 7 + 7 + 4), with contiguous
+ * into equal blocks of up to 8, e.g. 25 as 7 + 7 + 7 + 4; blocks of 8 pack
+ * A by 8 x 8 transposes where its K side is consecutive, which every
+ * fourth case is not), with contiguous
  * columns, runs of 16 and runs of 8 at their own offsets (a vector then
  * loads two runs), and a partial last run: N = 277 is 17 runs (AVX-512 blocks of 3 runs: 5 full blocks and
  * one of 2) plus 5 columns, N = 261 leaves a block of one run. Where both
@@ -264,12 +267,12 @@ END_TEST
  * one FMA chain over k in order), and so do 1 and 2 threads. */
 START_TEST(direct_path_same_bits_at_every_isa)
 {
-  static const size_t rows[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 17, 23, 25, 32 };
+  static const size_t rows[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 17, 23, 25, 32, 40, 57, 64, 100, 256 };
   const size_t M = rows[_i / 2], N = _i % 2 ? 16 * 16 + 5 : 16 * 17 + 5, K = 29;
   static const enum layout layouts[] = { CONTIGUOUS, RUNS16, RUNS8 };
   const enum layout l = layouts[_i % 3];
   struct problem p;
-  problem_make(&p, M, N, K, l, true);
+  problem_make(&p, M, N, K, l, _i % 4 != 3);
   float *first = malloc(M * N * sizeof *first);
   ck_assert_ptr_nonnull(first);
   problem_run(&p, SPDI_ISA_AVX512, 1);
@@ -480,7 +483,7 @@ Suite *spdt_suite(void)
   TCase *tc = tcase_create("paths");
   tcase_set_timeout(tc, 60);
   tcase_add_loop_test(tc, packed_paths_match_reference, 0, (int)NPACKED);
-  tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 32);
+  tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 42);
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
   tcase_add_loop_test(tc, dot_path_matches_reference, 0, 4);
   tcase_add_loop_test(tc, packed_b_in_place_same_bits, 0, 5);

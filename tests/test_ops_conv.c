@@ -541,11 +541,12 @@ END_TEST
 /* ---- the direct GEMM path and the stride-phase im2col -------------------
  *
  * lib/ops/igemm_direct.c reads B straight from its source (no packing) when
- * a GEMM has at most 16 rows (32 with AVX-512), at least 256 columns, K >= 8
+ * a GEMM has at most 16 rows (256 with AVX-512), at least 256 columns, K >= 8
  * and B's columns come in contiguous runs of 16; lib/ops/conv.c splits the
  * padded image into stride phases so that holds for stride 2 too. The
  * gradient checks above use shapes too small for it, so these cases are
- * sized to reach it: few channels (<= 32 on the GEMM's row side), 16- or
+ * sized to reach it: few channels (<= 16 on the GEMM's row side, or up to
+ * 256 for AVX-512; see the cases with 40 and 72), 16- or
  * 32-pixel-wide maps (rows of 16 contiguous columns, or of 8 in phases of
  * 8 x 8), >= 256 columns:
  *
@@ -610,6 +611,11 @@ static const struct direct_case direct_cases[] = {
   { 0, 8, 2, 20, 24, 3, 5, 2, 2, 0 },   /* stride 2, rows of 24 */
   { 0, 12, 3, 19, 21, 2, 3, 2, 1, 0 },  /* odd sizes */
   { 1, 8, 4, 8, 8, 3, 5, 2, 2, 1 },     /* transpose: the gradient of 16 x 16 */
+  /* many rows on the direct path (AVX-512): 72 out channels, 9 blocks of 8
+   * rows, A packed by 8 x 8 transposes; a transposed convolution whose
+   * PHASE GEMMs have 40 rows */
+  { 0, 2, 8, 32, 32, 72, 5, 2, 2, 0 },
+  { 1, 4, 8, 8, 8, 40, 5, 2, 2, 1 },
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 

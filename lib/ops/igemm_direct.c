@@ -5,18 +5,23 @@
  * costs about as much as the micro-kernel work it feeds: convolutions
  * with few output or input channels (a decoder's last layers, an
  * encoder's first two) spent most of their time packing. This path packs
- * A once per call (k-major) and reads B straight from its source, whose
+ * A once per call (pack_a_blocks()) and reads B straight from its source, whose
  * columns must come in contiguous runs of 16 (one vector: a row of output
  * pixels) or pairs of runs of 8 (two rows of 8 pixels, in the deeper
  * layers), each run at its own offset.
  *
  * - AVX2 (at most 16 rows): blocks of up to 6 rows by one run, two 8-lane
  *   registers per row.
- * - AVX-512 (at most 32 rows): blocks of up to 8 rows by up to 3 runs, 24
+ * - AVX-512 (at most 256 rows): blocks of up to 8 rows by up to 3 runs, 24
  *   accumulators. Each k then loads 3 vectors of B and 8 of A (broadcast)
  *   for 24 FMAs; the 16-row by one-run block it replaces needed 17 loads
  *   for 16 FMAs and ran at half the speed (57-76 against 90-135 GFLOP/s on
- *   an Ice Lake core, B in L1 or spread over L2).
+ *   an Ice Lake core, B in L1 or spread over L2). With many rows, each
+ *   K x 48 piece of B serves every row block from L2 (or L3), and that
+ *   still beats packing it. Forward passes of convolutions, one Zen 4
+ *   core, packed -> direct: 32 -> 64 channels on 16 x 16 images (M = 64,
+ *   K = 800) 2.3 -> 2.0 ms; 64 -> 128 (K = 1600) 9.8 -> 7.9 ms; 128 ->
+ *   256 on 32 x 32 (M = 256, K = 3200) 153 -> 131 ms.
  *
  * Every element of C is one FMA chain over k in order, started from zero,
  * whatever the block shape, instruction set or thread: results are the
@@ -24,6 +29,7 @@
  * threads. A last run shorter than 16 columns is summed one element at a
  * time with the same chain. */
 #include "igemm_paths.h"
+#include "transpose8.h"
 #include "vmath.h"
 
 #include <omp.h>
@@ -39,7 +45,7 @@
 #define AVX2_MAX_M 16
 #define WIDE_ROWS 8     /* rows per AVX-512 block */
 #define WIDE_RUNS 3     /* runs per AVX-512 block: 24 accumulators */
-#define WIDE_MAX_M 32
+#define WIDE_MAX_M 256
 #define SUPER_MAX 21    /* AVX-512 blocks per copy of B: 1008 columns, a page */
 #define SUPER_FLOATS 131072 /* floats of one thread's copy (512 KiB, within L2) */
 #define MAX_THREADS 64
@@ -186,18 +192,69 @@ static void write_run(const struct spdi_igemm *g, size_t r0, size_t R, size_t j0
   }
 }
 
-/* A last run of n < 16 columns: the same FMA chains, one element at a time. */
-static void short_run(const struct spdi_igemm *g, const float *ap, size_t j0, size_t n,
-                      float *out)
+/* Rows per block when M rows go in equal blocks of at most `most` (16
+ * rows as 8 + 8, 12 as 6 + 6). */
+static size_t block_rows(size_t M, size_t most)
+{
+  const size_t nb = (M + most - 1) / most;
+  return (M + nb - 1) / nb;
+}
+
+/* A packed for the kernels: the rows in blocks of `per` (the last one may
+ * be shorter), each block k-major and contiguous, so that a block's kernel
+ * streams through one compact piece of it. Row r0 + r of the block at r0
+ * (R rows), column k, goes to dst[r0 * K + k * R + r]. Each row of A is
+ * read along k, where it is usually contiguous (a convolution's weights):
+ * a k-major copy of all the rows at once read A across its rows, one
+ * float per cache line (5 % of a forward pass). */
+static bool consecutive8(const ptrdiff_t *k)
+{
+  for (ptrdiff_t j = 1; j < 8; j++)
+    if (k[j] != k[0] + j)
+      return false;
+  return true;
+}
+
+__attribute__((target("avx2"))) static void pack_a_blocks(const struct spdi_igemm *g, size_t per,
+                                                           float *dst)
 {
   const size_t M = g->M, K = g->K;
-  for (size_t r0 = 0; r0 < M; r0 += WIDE_ROWS) {
-    const size_t R = M - r0 < WIDE_ROWS ? M - r0 : WIDE_ROWS;
+  const ptrdiff_t *ak = g->a.k;
+  for (size_t r0 = 0; r0 < M; r0 += per) {
+    const size_t R = M - r0 < per ? M - r0 : per;
+    const ptrdiff_t *ar = g->a.r + r0;
+    float *d = dst + r0 * K;
+    size_t k = 0;
+    /* 8 rows by 8 consecutive k at a time: one 8 x 8 transpose each */
+    for (; R == 8 && k + 8 <= K && consecutive8(ak + k); k += 8) {
+      __m256 rows[8], cols[8];
+      for (size_t r = 0; r < 8; r++)
+        rows[r] = _mm256_loadu_ps(g->a.src + ar[r] + ak[k]);
+      spdi_transpose8(rows, cols);
+      for (size_t j = 0; j < 8; j++)
+        _mm256_storeu_ps(d + (k + j) * 8, cols[j]);
+    }
+    for (; k < K; k++) {
+      const float *s = g->a.src + ak[k];
+      for (size_t r = 0; r < R; r++)
+        d[k * R + r] = s[ar[r]];
+    }
+  }
+}
+
+/* A last run of n < 16 columns: the same FMA chains, one element at a time. */
+static void short_run(const struct spdi_igemm *g, const float *ap, size_t per, size_t j0,
+                      size_t n, float *out)
+{
+  const size_t M = g->M, K = g->K;
+  for (size_t r0 = 0; r0 < M; r0 += per) {
+    const size_t R = M - r0 < per ? M - r0 : per;
+    const float *a = ap + r0 * K;
     for (size_t r = 0; r < R; r++)
       for (size_t j = 0; j < n; j++) {
         float acc = 0.0f;
         for (size_t k = 0; k < K; k++)
-          acc = __builtin_fmaf(ap[k * M + r0 + r], g->b.src[g->b.k[k] + g->b.c[j0 + j]], acc);
+          acc = __builtin_fmaf(a[k * R + r], g->b.src[g->b.k[k] + g->b.c[j0 + j]], acc);
         out[r * RUN + j] = acc;
       }
     write_run(g, r0, R, j0, n, out, RUN);
@@ -230,11 +287,12 @@ static void copy_b(const struct spdi_igemm *g, size_t j0, size_t nv, float *buf)
 }
 
 /* Columns j0 .. j0 + n of C (a block of runs of 16 and possibly a shorter
- * last one) with AVX-512 when wide, AVX2 otherwise. With panel (AVX-512
- * only), B's full vectors are read from that copy (copy_b()), row k at
- * koff[k]. */
-static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t j0, size_t n,
-                        bool wide, const float *panel, const ptrdiff_t *koff, float *out)
+ * last one) with AVX-512 when wide, AVX2 otherwise, from A packed by
+ * pack_a_blocks() in blocks of per rows. With panel (AVX-512 only), B's
+ * full vectors are read from that copy (copy_b()), row k at koff[k]. */
+static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t per, size_t j0,
+                        size_t n, bool wide, const float *panel, const ptrdiff_t *koff,
+                        float *out)
 {
   const size_t M = g->M, K = g->K, full = n / RUN;
   const float *lo[WIDE_RUNS], *hi[WIDE_RUNS];
@@ -245,25 +303,19 @@ static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t j0, 
     hi[v] = panel != NULL ? lo[v] + RUN / 2 : g->b.src + g->b.c[j0 + v * RUN + RUN / 2];
     split = split || hi[v] != lo[v] + RUN / 2;
   }
-  if (wide && full > 0) {
-    /* rows in equal blocks of at most WIDE_ROWS: 16 rows as 8 + 8, 12 as 6 + 6 */
-    const size_t nb = (M + WIDE_ROWS - 1) / WIDE_ROWS, per = (M + nb - 1) / nb;
-    for (size_t r0 = 0; r0 < M; r0 += per) {
-      const size_t R = M - r0 < per ? M - r0 : per;
-      wide_block(R, full, split, K, ap + r0, M, lo, hi, bk, out);
+  for (size_t r0 = 0; r0 < M && full > 0; r0 += per) {
+    const size_t R = M - r0 < per ? M - r0 : per;
+    if (wide) {
+      wide_block(R, full, split, K, ap + r0 * K, R, lo, hi, bk, out);
       for (size_t v = 0; v < full; v++)
         write_run(g, r0, R, j0 + v * RUN, RUN, out + v * RUN, WIDE_COLS);
+    } else { /* full is 1 here */
+      avx2_block(R, K, ap + r0 * K, R, lo[0], hi[0], g->b.k, out);
+      write_run(g, r0, R, j0, RUN, out, RUN);
     }
-  } else {
-    for (size_t v = 0; v < full; v++) /* full is 0 or 1 here */
-      for (size_t r0 = 0; r0 < M; r0 += AVX2_ROWS) {
-        const size_t R = M - r0 < AVX2_ROWS ? M - r0 : AVX2_ROWS;
-        avx2_block(R, K, ap + r0, M, lo[v], hi[v], g->b.k, out);
-        write_run(g, r0, R, j0 + v * RUN, RUN, out, RUN);
-      }
   }
   if (n % RUN != 0)
-    short_run(g, ap, j0 + full * RUN, n % RUN, out);
+    short_run(g, ap, per, j0 + full * RUN, n % RUN, out);
 }
 #endif /* DIRECT_X86 */
 
@@ -309,11 +361,10 @@ void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, size_t work_
 {
 #ifdef DIRECT_X86
   const size_t M = g->M, K = g->K;
-  for (size_t k = 0; k < K; k++)
-    for (size_t r = 0; r < M; r++)
-      work[k * M + r] = g->a.src[g->a.r[r] + g->a.k[k]];
-  float *tiles = work + (M * K + 15) / 16 * 16;
   const bool wide = spdi_isa_ok(SPDI_ISA_AVX512);
+  const size_t per = block_rows(M, wide ? WIDE_ROWS : AVX2_ROWS);
+  pack_a_blocks(g, per, work);
+  float *tiles = work + (M * K + 15) / 16 * 16;
   const size_t cols = wide ? WIDE_COLS : RUN;
   if (nthreads > MAX_THREADS)
     nthreads = MAX_THREADS;
@@ -352,7 +403,7 @@ void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, size_t work_
     if (copy)
       copy_b(g, j0, n / RUN, buf);
     for (size_t b0 = 0; b0 < n; b0 += cols)
-      direct_cols(g, work, j0 + b0, n - b0 < cols ? n - b0 : cols, wide,
+      direct_cols(g, work, per, j0 + b0, n - b0 < cols ? n - b0 : cols, wide,
                   copy ? buf + b0 / cols * K * WIDE_COLS : NULL, koff, tiles + tid * TILE);
   }
 #else
