@@ -588,9 +588,9 @@ static const struct direct_case direct_cases[] = {
    * prefix of the group's column indices); odd rows: phases of 64 and 63 */
   { 0, 3, 4, 127, 127, 2, 5, 2, 2, 0 },
   { 1, 3, 2, 64, 64, 4, 5, 2, 2, 1 },
-  /* padded images of 31 Ki floats: the forward takes up to two images at
-   * a time, in groups of one and two */
-  { 0, 3, 16, 40, 40, 8, 5, 2, 2, 0 },
+  /* padded images of 31 Ki floats, 400 output pixels: the forward takes
+   * up to three images at a time (1024 columns), in groups of two and three */
+  { 0, 5, 16, 40, 40, 8, 5, 2, 2, 0 },
   /* padded images of 16 Ki floats: the weight gradient takes up to four
    * images at a time, in groups of two and three */
   { 0, 5, 4, 60, 60, 2, 5, 2, 2, 0 },
