@@ -97,13 +97,49 @@ size_t spdi_igemm_dot_plan(const struct spdi_igemm *g, float *work, size_t work_
     s2##c = _mm512_fmadd_ps(a2, bv, s2##c);                                          \
     s3##c = _mm512_fmadd_ps(a3, bv, s3##c);                                          \
   } while (0)
-#define DOT_OUT(c)                                                                   \
-  do {                                                                               \
-    sums[0 * DOT_CB + c] = _mm512_reduce_add_ps(s0##c);                              \
-    sums[1 * DOT_CB + c] = _mm512_reduce_add_ps(s1##c);                              \
-    sums[2 * DOT_CB + c] = _mm512_reduce_add_ps(s2##c);                              \
-    sums[3 * DOT_CB + c] = _mm512_reduce_add_ps(s3##c);                              \
-  } while (0)
+
+/* The lane sums of many vectors at once, transposed: each step adds two
+ * halves of two vectors' partial sums with one shuffle pair, so 16 vectors
+ * take 15 adds and 30 shuffles instead of 16 reductions of 8 operations
+ * each (the reductions had cost 8 % of the kernel). The additions pair
+ * the same lanes in the same order as _mm512_reduce_add_ps (i + 8, then
+ * i + 4, then i + 2, then i + 1), so each sum has the same bits.
+ *
+ * red_halves(x, y): lanes 0-7 are x's lanes i + (i + 8), lanes 8-15 y's. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 red_halves(__m512 x,
+                                                                                 __m512 y)
+{
+  return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x44), _mm512_shuffle_f32x4(x, y, 0xee));
+}
+
+/* From red_halves() of (x, y) and of (z, w): 128-bit lane j holds the
+ * next step (i + (i + 4)) of x, y, z, w in turn. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 red_quarters(__m512 u,
+                                                                                   __m512 v)
+{
+  return _mm512_add_ps(_mm512_shuffle_f32x4(u, v, _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_f32x4(u, v, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* out[q] = the sum of v[q]'s lanes, q < n (16 or 8; with 8, lanes 8-15
+ * of the result are not sums). */
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+lane_sums(const __m512 *v, int n)
+{
+  const __m512 z = _mm512_setzero_ps();
+  __m512 t[4];
+  /* the four vectors of t[m]: v[m], v[4 + m], v[8 + m], v[12 + m] */
+  for (int m = 0; m < 4; m++)
+    t[m] = red_quarters(red_halves(v[m], v[4 + m]),
+                        n == 16 ? red_halves(v[8 + m], v[12 + m]) : z);
+  /* within each 128-bit lane: i + (i + 2) for two of t, then i + (i + 1) */
+  const __m512 p0 = _mm512_add_ps(_mm512_shuffle_ps(t[0], t[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm512_shuffle_ps(t[0], t[1], _MM_SHUFFLE(3, 2, 3, 2)));
+  const __m512 p1 = _mm512_add_ps(_mm512_shuffle_ps(t[2], t[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                                  _mm512_shuffle_ps(t[2], t[3], _MM_SHUFFLE(3, 2, 3, 2)));
+  return _mm512_add_ps(_mm512_shuffle_ps(p0, p1, _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_ps(p0, p1, _MM_SHUFFLE(3, 1, 3, 1)));
+}
 
 /* sums[r * DOT_CB + c] = sum over the runs of A[rows[r]][k] B[k][cols[c]]. */
 __attribute__((target("avx512f"))) static void dot_block(const struct spdi_igemm *g,
@@ -143,12 +179,12 @@ __attribute__((target("avx512f"))) static void dot_block(const struct spdi_igemm
       DOT_FMA(5);
     }
   }
-  DOT_OUT(0);
-  DOT_OUT(1);
-  DOT_OUT(2);
-  DOT_OUT(3);
-  DOT_OUT(4);
-  DOT_OUT(5);
+  /* in the order of sums[]: row by row */
+  const __m512 first[16] = { s00, s01, s02, s03, s04, s05, s10, s11,
+                             s12, s13, s14, s15, s20, s21, s22, s23 };
+  const __m512 rest[8] = { s24, s25, s30, s31, s32, s33, s34, s35 };
+  _mm512_storeu_ps(sums, lane_sums(first, 16));
+  _mm256_storeu_ps(sums + 16, _mm512_castps512_ps256(lane_sums(rest, 8)));
 }
 #endif
 
