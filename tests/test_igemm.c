@@ -254,20 +254,21 @@ START_TEST(packed_paths_match_reference)
 }
 END_TEST
 
-/* The direct path (M <= 16 with AVX2, M <= 256 with AVX-512; N >= 256; B's
- * columns in contiguous runs of 16) for row counts that give every block
- * height of both instruction sets (AVX2: up to 6 rows; AVX-512: M split
- * into equal blocks of up to 8, e.g. 25 as 7 + 7 + 7 + 4; blocks of 8 pack
- * A by 8 x 8 transposes where its K side is consecutive, which every
- * fourth case is not), with contiguous
- * columns, runs of 16 and runs of 8 at their own offsets (a vector then
- * loads two runs), and a partial last run: N = 277 is 17 runs (AVX-512 blocks of 3 runs: 5 full blocks and
- * one of 2) plus 5 columns, N = 261 leaves a block of one run. Where both
- * instruction sets take the path they give the same bits (each element is
- * one FMA chain over k in order), and so do 1 and 2 threads. */
+/* The direct path (M <= 16 with AVX2, M <= 256 with AVX-512; N >= 256;
+ * B's columns in contiguous runs of 16) for row counts that give every
+ * block height of both instruction sets (AVX2: up to 6 rows; AVX-512: M
+ * split into equal blocks of up to 8, e.g. 25 as 7 + 7 + 7 + 4; blocks of
+ * 8 pack A by 8 x 8 transposes where its K side is consecutive, which
+ * every fourth case is not), with contiguous columns, runs of 16 and runs
+ * of 8 at their own offsets (a vector then loads two runs), and a partial
+ * last run: N = 277 is 17 runs (AVX-512 blocks of 3 runs: 5 full blocks
+ * and one of 2) plus 5 columns, N = 261 leaves a block of one run. Where
+ * both instruction sets take the path they give the same bits (each
+ * element is one FMA chain over k in order), and so do 1 and 2 threads. */
 START_TEST(direct_path_same_bits_at_every_isa)
 {
-  static const size_t rows[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 16, 17, 23, 25, 32, 40, 57, 64, 100, 256 };
+  static const size_t rows[] = { 1,  2,  3,  4,  5,  6,  7,  8,   9,  11, 13,
+                                  16, 17, 23, 25, 32, 40, 57, 64, 100, 256 };
   const size_t M = rows[_i / 2], N = _i % 2 ? 16 * 16 + 5 : 16 * 17 + 5, K = 29;
   static const enum layout layouts[] = { CONTIGUOUS, RUNS16, RUNS8 };
   const enum layout l = layouts[_i % 3];
