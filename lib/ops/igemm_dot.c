@@ -12,9 +12,9 @@
  *
  * Blocks of DOT_RB x DOT_CB elements of C keep one 16-lane accumulator
  * each; every K-run is read in 16-lane pieces, whole ones by plain loads
- * and only a last partial one masked (masked loads throughout made the
- * weight gradients of the encoder's second and third layers at width 128
- * 1.07 times slower on a Zen 4 core). K is
+ * and only a last partial one masked (with masked loads throughout, a
+ * 32 -> 64 channel convolution's forward pass + weight gradient on 16 x
+ * 16 images took 4.48 ms against 4.17 on a Zen 4 core). K is
  * cut into chunks of whole runs, about DOT_CHUNK long, so that the part of
  * A and B a chunk reads stays in L2 while every block visits it; each
  * block adds its chunk sums to C (a fixed lane reduction). A run longer
