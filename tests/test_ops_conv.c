@@ -616,6 +616,13 @@ static const struct direct_case direct_cases[] = {
    * PHASE GEMMs have 40 rows */
   { 0, 2, 8, 32, 32, 72, 5, 2, 2, 0 },
   { 1, 4, 8, 8, 8, 40, 5, 2, 2, 1 },
+  /* output rows under 8 pixels and batches of 16: the forward (conv2d)
+   * and the input gradient (conv2d_transpose) on the batch-innermost copy,
+   * its output transposed back by 8 x 8 blocks (4 x 4 outputs) or one
+   * float at a time (5 x 5) */
+  { 0, 16, 5, 8, 8, 6, 5, 2, 2, 0 },
+  { 0, 16, 3, 10, 10, 4, 3, 2, 1, 0 },
+  { 1, 16, 6, 4, 4, 5, 5, 2, 2, 1 },
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 
@@ -724,12 +731,86 @@ START_TEST(conv_direct_path_matches_reference)
 }
 END_TEST
 
+/* Where a convolution's GEMM adds into its output rather than writing it:
+ * the bias (conv2d's output starts from it) and an input gradient that
+ * another op has already added to (conv2d_transpose's input, also summed
+ * into the loss). Checked on shapes whose forward GEMMs take the
+ * batch-innermost copy, whose transposing write-back then adds (and on
+ * an NCHW shape), against the same graph without the bias or the extra
+ * term, plus that term. Tolerance 1e-6 of the magnitude: the bias or the
+ * 1 is added once, before or after the products' sum. */
+START_TEST(conv_adds_into_bias_and_pending_gradient)
+{
+  static const struct direct_case cases[] = {
+    { 0, 16, 5, 8, 8, 6, 5, 2, 2, 0 },
+    { 0, 16, 3, 10, 10, 4, 3, 2, 1, 0 },
+    { 1, 16, 6, 4, 4, 5, 5, 2, 2, 1 },
+    { 0, 2, 3, 16, 16, 4, 5, 1, 2, 0 },
+  };
+  const struct direct_case *k = &cases[_i];
+  const size_t ho = k->transpose ? (k->h - 1) * (size_t)k->stride + k->k + (size_t)k->opad -
+                                       2 * (size_t)k->pad
+                                 : (k->h + 2 * (size_t)k->pad - k->k) / (size_t)k->stride + 1;
+  const size_t nx = k->n * k->c * k->h * k->w, nw = k->c * k->o * k->k * k->k;
+  const size_t ny = k->n * k->o * ho * ho;
+  const size_t xs[4] = {k->n, k->c, k->h, k->w}, bs[1] = {k->o};
+  const size_t ws[4] = {k->transpose ? k->c : k->o, k->transpose ? k->o : k->c, k->k, k->k};
+  const size_t ys[4] = {k->n, k->o, ho, ho};
+  float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *r = malloc(ny * sizeof *r);
+  float *bias = malloc(k->o * sizeof *bias), *y0 = malloc(ny * sizeof *y0);
+  float *dx0 = malloc(nx * sizeof *dx0);
+  ck_assert(x && w && r && bias && y0 && dx0);
+  for (size_t i = 0; i < nx; i++)
+    x[i] = spdt_hash_value(i, 7);
+  for (size_t i = 0; i < nw; i++)
+    w[i] = spdt_hash_value(i, 8);
+  for (size_t i = 0; i < ny; i++)
+    r[i] = spdt_hash_value(i, 9);
+  for (size_t i = 0; i < k->o; i++)
+    bias[i] = spdt_hash_value(i, 10);
+  for (int with = 0; with <= 1; with++) {
+    spd_tape *t = NULL;
+    SPDT_OK(spd_tape_create(&t));
+    spd_tensor *lx = spd_leaf(t, 4, xs, x, 1), *lw = spd_leaf(t, 4, ws, w, 0);
+    spd_tensor *lb = with ? spd_leaf(t, 1, bs, bias, 0) : NULL;
+    spd_tensor *out = k->transpose
+                          ? spd_conv2d_transpose(t, lx, lw, lb, k->stride, k->pad, k->opad)
+                          : spd_conv2d(t, lx, lw, lb, k->stride, k->pad);
+    spd_tensor *loss = spd_sum(t, spd_mul(t, out, spd_leaf(t, 4, ys, r, 0)));
+    if (with) /* dL/dx gains 1 everywhere, added before the conv's gradient */
+      loss = spd_add(t, loss, spd_sum(t, lx));
+    ck_assert_msg(loss != NULL, "case %d: %s", _i, spd_tape_error(t));
+    SPDT_OK(spd_backward(t, loss));
+    const float *y = spd_tensor_data(out), *dx = spd_tensor_grad(lx);
+    if (!with) {
+      memcpy(y0, y, ny * sizeof *y0);
+      memcpy(dx0, dx, nx * sizeof *dx0);
+    } else {
+      const size_t hw = ho * ho;
+      for (size_t q = 0; q < ny; q++) {
+        const double want = (double)y0[q] + bias[q / hw % k->o];
+        ck_assert_msg(fabs(y[q] - want) <= 1e-6 * (fabs(want) + 1.0),
+                      "case %d: output %zu is %.9g, want %.9g", _i, q, y[q], want);
+      }
+      for (size_t q = 0; q < nx; q++) {
+        const double want = (double)dx0[q] + 1.0;
+        ck_assert_msg(fabs(dx[q] - want) <= 1e-6 * (fabs(want) + 1.0),
+                      "case %d: input gradient %zu is %.9g, want %.9g", _i, q, dx[q], want);
+      }
+    }
+    spd_tape_free(t);
+  }
+  free(x), free(w), free(r), free(bias), free(y0), free(dx0);
+}
+END_TEST
+
 Suite *spdt_suite(void)
 {
   Suite *s = suite_create("ops_conv");
   SPDT_ADD_LOOP(s, conv_forward_matches_direct_loops, NCASES, 30);
   SPDT_ADD_LOOP(s, grad_conv, NCASES, 60);
   SPDT_ADD_LOOP(s, conv_direct_path_matches_reference, NDIRECT, 60);
+  SPDT_ADD_LOOP(s, conv_adds_into_bias_and_pending_gradient, 4, 30);
   SPDT_ADD(s, conv_batch_split_matches_whole_batch, 60);
   SPDT_ADD_LOOP(s, grad_batch_norm, 2, 60);
   SPDT_ADD(s, batch_norm_relu_matches_unfused, 60);

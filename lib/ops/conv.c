@@ -147,6 +147,12 @@ static size_t padded_image(const struct geom *g)
   return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
 }
 
+/* Copy space of form_fwd() with M output channels. */
+static size_t fwd_padded(const struct geom *g, size_t M)
+{
+  return spdi_chwn_fwd_suits(g, M) ? spdi_chwn_wgrad_pad(g) : padded_image(g);
+}
+
 /* Images of N, per floats each, that together fill about 64 Ki floats (so
  * that what is written for them is read back from L2), but enough of them
  * for min_cols GEMM columns at cols per image. */
@@ -235,10 +241,15 @@ static void pad_group(const struct geom *g, const float *image, size_t n0, size_
 }
 
 /* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image); = with
- * overwrite. A group of images at a time (fwd_group). */
+ * overwrite. A group of images at a time (fwd_group), or for the shortest
+ * output rows on a batch-innermost copy (conv_chwn.c). */
 static void form_fwd(const struct geom *g, size_t M, const float *wt, const float *image,
                      float *grid, bool overwrite, struct work *w)
 {
+  if (spdi_chwn_fwd_suits(g, M)) {
+    spdi_chwn_fwd(g, M, wt, image, grid, overwrite, w);
+    return;
+  }
   const size_t gmax = fwd_group(g, M);
   const struct form_index x = fwd_index(g, M, gmax, w->idx);
   for (size_t i = 0, n0, gn; i * gmax < g->N; i++) {
@@ -750,7 +761,7 @@ int spdi_op_conv2d(spd_tape *t, spd_tensor *y, enum spdi_action action)
   const size_t O = g.G;
   struct work wk;
   if (action == SPDI_FORWARD) {
-    if (work_get(t, fwd_scratch_idx(&g, O), padded_image(&g), &wk) != SPD_OK)
+    if (work_get(t, fwd_scratch_idx(&g, O), fwd_padded(&g, O), &wk) != SPD_OK)
       return spd_tape_status(t);
     if (b != NULL) /* without a bias the GEMM writes y whole */
       fill_bias(y->data, g.N, O, g.Ho * g.Wo, b->data);

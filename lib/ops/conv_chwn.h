@@ -1,6 +1,7 @@
-/* The weight gradient on batch-innermost copies (conv_chwn.c): what
- * form_wgrad() in conv.c computes, with the same index arrays and
- * spdi_chwn_wgrad_pad() floats of copy space. */
+/* The weight gradient and, for the shortest rows, the forward GEMM on
+ * batch-innermost copies (conv_chwn.c): what form_wgrad() and form_fwd()
+ * in conv.c compute, with the same index arrays and spdi_chwn_wgrad_pad()
+ * floats of copy space. */
 #ifndef SPDI_CONV_CHWN_H
 #define SPDI_CONV_CHWN_H
 
@@ -16,5 +17,15 @@ size_t spdi_chwn_wgrad_pad(const struct geom *g);
 /* WGRAD: dw (M x C kh kw) += grid im2col(image)^T. */
 void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
                      float *dw, struct work *w);
+
+/* Whether g's forward GEMM (M output channels) takes the batch-innermost
+ * copy (shapes and CPU only). */
+bool spdi_chwn_fwd_suits(const struct geom *g, size_t M);
+
+/* FWD: grid (N x M x Ho x Wo) += Wt (M x C kh kw, row-major)
+ * im2col(image); = with overwrite. Needs the index entries of conv.c's
+ * FWD form and spdi_chwn_wgrad_pad() floats of copy space (with G = M). */
+void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float *image,
+                   float *grid, bool overwrite, struct work *w);
 
 #endif /* SPDI_CONV_CHWN_H */
