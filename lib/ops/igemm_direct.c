@@ -29,6 +29,7 @@
  * threads. A last run shorter than 16 columns is summed one element at a
  * time with the same chain. */
 #include "igemm_paths.h"
+#include "tape_impl.h"
 #include "transpose8.h"
 #include "vmath.h"
 
@@ -216,12 +217,15 @@ static bool consecutive8(const ptrdiff_t *k)
 }
 
 __attribute__((target("avx2"))) static void pack_a_blocks(const struct spdi_igemm *g, size_t per,
-                                                           float *dst)
+                                                           float *dst, int nthreads)
 {
-  const size_t M = g->M, K = g->K;
+  const size_t M = g->M, K = g->K, blocks = (M + per - 1) / per;
   const ptrdiff_t *ak = g->a.k;
-  for (size_t r0 = 0; r0 < M; r0 += per) {
-    const size_t R = M - r0 < per ? M - r0 : per;
+  /* the blocks are independent: on all threads, rather than one while
+   * the others wait (1-2 % of a 2-thread step at width 1024) */
+#pragma omp parallel for num_threads(nthreads) schedule(static) if(M * K >= 4 * SPDI_PAR_MIN)
+  for (size_t b = 0; b < blocks; b++) {
+    const size_t r0 = b * per, R = M - r0 < per ? M - r0 : per;
     const ptrdiff_t *ar = g->a.r + r0;
     float *d = dst + r0 * K;
     size_t k = 0;
@@ -363,7 +367,7 @@ void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, size_t work_
   const size_t M = g->M, K = g->K;
   const bool wide = spdi_isa_ok(SPDI_ISA_AVX512);
   const size_t per = block_rows(M, wide ? WIDE_ROWS : AVX2_ROWS);
-  pack_a_blocks(g, per, work);
+  pack_a_blocks(g, per, work, nthreads);
   float *tiles = work + (M * K + 15) / 16 * 16;
   const size_t cols = wide ? WIDE_COLS : RUN;
   if (nthreads > MAX_THREADS)
