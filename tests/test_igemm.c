@@ -254,6 +254,29 @@ START_TEST(packed_paths_match_reference)
 }
 END_TEST
 
+/* A C of 512 Ki floats or more: the packed path's K blocks are twice as
+ * deep with the AVX-512 kernel (igemm.c, DEEP_C); K = 520 is a deep block
+ * and a short one. Against the double product at every level, and the
+ * same bits on 1 and 2 threads (the depth depends on the shape only). */
+START_TEST(deep_k_blocks_match_reference)
+{
+  struct problem p;
+  problem_make(&p, 264, 1990, 520, RUNS, true);
+  const size_t MN = p.M * p.N;
+  float *first = malloc(MN * sizeof *first);
+  ck_assert_ptr_nonnull(first);
+  for (int isa = SPDI_ISA_PORTABLE; isa <= SPDI_ISA_AVX512; isa++) {
+    problem_run(&p, isa, 1);
+    problem_check(&p, "deep K blocks", isa);
+  }
+  memcpy(first, p.c, MN * sizeof *first);
+  problem_run(&p, SPDI_ISA_AVX512, 2);
+  ck_assert_mem_eq(first, p.c, MN * sizeof *first);
+  free(first);
+  problem_free(&p);
+}
+END_TEST
+
 /* The direct path (M <= 16 with AVX2, M <= 256 with AVX-512; N >= 256;
  * B's columns in contiguous runs of 16) for row counts that give every
  * block height of both instruction sets (AVX2: up to 6 rows; AVX-512: M
@@ -485,6 +508,7 @@ Suite *spdt_suite(void)
   tcase_set_timeout(tc, 60);
   tcase_add_loop_test(tc, packed_paths_match_reference, 0, (int)NPACKED);
   tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 42);
+  tcase_add_test(tc, deep_k_blocks_match_reference);
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
   tcase_add_loop_test(tc, dot_path_matches_reference, 0, 4);
   tcase_add_loop_test(tc, packed_b_in_place_same_bits, 0, 5);
