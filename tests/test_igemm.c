@@ -256,8 +256,10 @@ END_TEST
 
 /* A C of 512 Ki floats or more: the packed path's K blocks are twice as
  * deep with the AVX-512 kernel (igemm.c, DEEP_C); K = 520 is a deep block
- * and a short one. Against the double product at every level, and the
- * same bits on 1 and 2 threads (the depth depends on the shape only). */
+ * and a short one. Against the double product, and the same bits on 1 and
+ * 2 threads (the depth depends on the shape only). Only at the highest
+ * level the CPU has: the lower ones keep blocks of 256, which the other
+ * cases cover (and this shape is slow under valgrind). */
 START_TEST(deep_k_blocks_match_reference)
 {
   struct problem p;
@@ -265,10 +267,8 @@ START_TEST(deep_k_blocks_match_reference)
   const size_t MN = p.M * p.N;
   float *first = malloc(MN * sizeof *first);
   ck_assert_ptr_nonnull(first);
-  for (int isa = SPDI_ISA_PORTABLE; isa <= SPDI_ISA_AVX512; isa++) {
-    problem_run(&p, isa, 1);
-    problem_check(&p, "deep K blocks", isa);
-  }
+  problem_run(&p, SPDI_ISA_AVX512, 1);
+  problem_check(&p, "deep K blocks", SPDI_ISA_AVX512);
   memcpy(first, p.c, MN * sizeof *first);
   problem_run(&p, SPDI_ISA_AVX512, 2);
   ck_assert_mem_eq(first, p.c, MN * sizeof *first);
