@@ -277,8 +277,8 @@ START_TEST(deep_k_blocks_match_reference)
 }
 END_TEST
 
-/* The direct path (M <= 16 with AVX2, M <= 256 with AVX-512; N >= 256;
- * B's columns in contiguous runs of 16) for row counts that give every
+/* The direct path (M <= 16 with AVX2, M <= 256 with AVX-512, K >= 64
+ * past 32 rows; N >= 256; B's columns in contiguous runs of 16) for row counts that give every
  * block height of both instruction sets (AVX2: up to 6 rows; AVX-512: M
  * split into equal blocks of up to 8, e.g. 25 as 7 + 7 + 7 + 4; blocks of
  * 8 pack A by 8 x 8 transposes where its K side is consecutive, which
@@ -292,7 +292,8 @@ START_TEST(direct_path_same_bits_at_every_isa)
 {
   static const size_t rows[] = { 1,  2,  3,  4,  5,  6,  7,  8,   9,  11, 13,
                                   16, 17, 23, 25, 32, 40, 57, 64, 100, 256 };
-  const size_t M = rows[_i / 2], N = _i % 2 ? 16 * 16 + 5 : 16 * 17 + 5, K = 29;
+  /* past 32 rows the path needs K >= 64 */
+  const size_t M = rows[_i / 2], N = _i % 2 ? 16 * 16 + 5 : 16 * 17 + 5, K = M > 32 ? 67 : 29;
   static const enum layout layouts[] = { CONTIGUOUS, RUNS16, RUNS8 };
   const enum layout l = layouts[_i % 3];
   struct problem p;

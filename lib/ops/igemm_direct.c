@@ -47,6 +47,8 @@
 #define WIDE_ROWS 8     /* rows per AVX-512 block */
 #define WIDE_RUNS 3     /* runs per AVX-512 block: 24 accumulators */
 #define WIDE_MAX_M 256
+#define MANY_ROWS 32       /* rows past which K must be at least ... */
+#define MANY_ROWS_MIN_K 64 /* ... this */
 #define SUPER_MAX 21    /* AVX-512 blocks per copy of B: 1008 columns, a page */
 #define SUPER_FLOATS 131072 /* floats of one thread's copy (512 KiB, within L2) */
 #define MAX_THREADS 64
@@ -354,6 +356,12 @@ bool spdi_igemm_direct_suits(const struct spdi_igemm *g, size_t work_floats)
 {
   if (!(g->M <= spdi_igemm_direct_max_m() && g->N >= 16 * RUN && g->K >= 8 &&
         (g->M * g->K + 15) / 16 * 16 + MAX_THREADS * TILE <= work_floats))
+    return false;
+  /* Past MANY_ROWS rows, only with K >= MANY_ROWS_MIN_K: each block's
+   * output goes to C through a buffer, a cost per element of C that a
+   * short K does not repay (a dense layer's 200 x 16384 weight gradient
+   * over a batch of 32 ran about 1.8 times slower than packed). */
+  if (g->M > MANY_ROWS && g->K < MANY_ROWS_MIN_K)
     return false;
   /* Only when B's columns come in contiguous runs (gathers were slower
    * than packing): every full vector of 16 must be two runs of 8. */
