@@ -177,6 +177,13 @@ static void tap_offsets(const struct geom *g, ptrdiff_t *taps)
         taps[k] = (ptrdiff_t)((((c * s * s + (i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * N);
 }
 
+/* idx[i] = i step, i < n. */
+static void fill_steps(ptrdiff_t *idx, size_t n, size_t step)
+{
+  for (size_t i = 0; i < n; i++)
+    idx[i] = (ptrdiff_t)(i * step);
+}
+
 /* The columns (oh, ow, n), n fastest: their offsets into the image copy. */
 static void col_offsets(const struct geom *g, ptrdiff_t *cols)
 {
@@ -197,16 +204,12 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
   to_chwn(grid, g->N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + cols, *bc = bk + cols, *cr = bc + K;
   ptrdiff_t *cc = cr + M;
-  for (size_t m = 0; m < M; m++) {
-    ar[m] = (ptrdiff_t)(m * P * g->N);
-    cr[m] = (ptrdiff_t)(m * K);
-  }
-  for (size_t q = 0; q < cols; q++)
-    ak[q] = (ptrdiff_t)q; /* the grid copy's columns are (pixel, n) in order */
+  fill_steps(ar, M, P * g->N);
+  fill_steps(cr, M, K);
+  fill_steps(ak, cols, 1); /* the grid copy's columns are (pixel, n) in order */
   col_offsets(g, bk);
   tap_offsets(g, bc);
-  for (size_t k = 0; k < K; k++)
-    cc[k] = (ptrdiff_t)k;
+  fill_steps(cc, K, 1);
   struct spdi_igemm gm = { M, K, cols, { gt, ar, ak }, { img, bk, bc }, { dw, cr, cc }, false };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }
@@ -274,16 +277,12 @@ void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float 
   to_chwn(image, g->N, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g), img);
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
   ptrdiff_t *cc = cr + M;
-  for (size_t m = 0; m < M; m++) {
-    ar[m] = (ptrdiff_t)(m * K);
-    cr[m] = (ptrdiff_t)(m * cols);
-  }
-  for (size_t k = 0; k < K; k++)
-    ak[k] = (ptrdiff_t)k;
+  fill_steps(ar, M, K);
+  fill_steps(cr, M, cols);
+  fill_steps(ak, K, 1);
   tap_offsets(g, bk);
   col_offsets(g, bc);
-  for (size_t q = 0; q < cols; q++)
-    cc[q] = (ptrdiff_t)q;
+  fill_steps(cc, cols, 1); /* the output copy's columns are (pixel, n) in order */
   struct spdi_igemm gm = { M, cols, K, { wt, ar, ak }, { img, bk, bc }, { out, cr, cc }, true };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
   from_chwn(out, g->N, M, P, overwrite, grid);
