@@ -215,9 +215,10 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
 }
 
 #ifdef CHWN_X86
-/* dst rows n0 .. n0 + 8 of one channel (each P floats, rows M P apart)
- * from src rows p0 .. p0 + 8 (each N floats, the batch innermost),
- * columns n0 .. n0 + 8: one 8 x 8 transpose. */
+/* An 8 x 8 block of one channel, 8 pixels by 8 images: dst row j (image
+ * j, its 8 pixels contiguous, rows M P floats apart) from src row i
+ * (pixel i, its 8 images contiguous, rows N floats apart), by one
+ * transpose; added to dst unless overwrite. */
 __attribute__((target("avx2"))) static void block8_from_chwn(const float *src, size_t N,
                                                            float *dst, size_t MP,
                                                            bool overwrite)
@@ -265,7 +266,9 @@ bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
 {
   /* Output rows under 8 pixels: the NCHW forward packs every panel from
    * runs of 4 or fewer, while here the direct path reads the copy in
-   * place (its columns are runs of the batch). */
+   * place, its columns being runs of the batch: with a batch that is a
+   * multiple of 16 (the one measured, 32) every 16-lane vector lies in
+   * one pixel. */
   return spdi_conv_chwn(g) && g->Wo < 8 && g->N % 16 == 0 && M <= spdi_igemm_direct_max_m();
 }
 

@@ -63,10 +63,17 @@ static size_t tile_floats(const struct spdi_ukernel *u)
   return round_up(u->packmr * u->packnr, 16); /* 64 bytes */
 }
 
+/* One thread's packing buffers and tile for K blocks of kc. */
+static size_t buffers(const struct spdi_ukernel *u, size_t kc)
+{
+  return nc_of(u) / u->nr * u->packnr * kc + mc_of(u) / u->mr * u->packmr * kc +
+         tile_floats(u);
+}
+
 /* Each thread has its own packing buffers and tile. */
 static size_t per_thread(const struct spdi_ukernel *u)
 {
-  return nc_of(u) / u->nr * b_panel(u) + mc_of(u) / u->mr * a_panel(u) + tile_floats(u);
+  return buffers(u, kc_max(u));
 }
 
 /* The work space per thread that the direct and dot paths may count on
@@ -74,8 +81,7 @@ static size_t per_thread(const struct spdi_ukernel *u)
  * blocks, so that those choices stay where they were measured. */
 static size_t path_budget(const struct spdi_ukernel *u)
 {
-  return nc_of(u) / u->nr * u->packnr * u->kc + mc_of(u) / u->mr * u->packmr * u->kc +
-         tile_floats(u);
+  return buffers(u, u->kc);
 }
 
 size_t spdi_igemm_work(const struct spdi_ukernel *u, int nthreads)

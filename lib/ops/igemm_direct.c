@@ -203,13 +203,7 @@ static size_t block_rows(size_t M, size_t most)
   return (M + nb - 1) / nb;
 }
 
-/* A packed for the kernels: the rows in blocks of `per` (the last one may
- * be shorter), each block k-major and contiguous, so that a block's kernel
- * streams through one compact piece of it. Row r0 + r of the block at r0
- * (R rows), column k, goes to dst[r0 * K + k * R + r]. Each row of A is
- * read along k, where it is usually contiguous (a convolution's weights):
- * a k-major copy of all the rows at once read A across its rows, one
- * float per cache line (5 % of a forward pass). */
+/* Whether k[0..8) are consecutive offsets. */
 static bool consecutive8(const ptrdiff_t *k)
 {
   for (ptrdiff_t j = 1; j < 8; j++)
@@ -218,6 +212,13 @@ static bool consecutive8(const ptrdiff_t *k)
   return true;
 }
 
+/* A packed for the kernels: the rows in blocks of `per` (the last one may
+ * be shorter), each block k-major and contiguous, so that a block's kernel
+ * streams through one compact piece of it. Row r0 + r of the block at r0
+ * (R rows), column k, goes to dst[r0 * K + k * R + r]. Each row of A is
+ * read along k, where it is usually contiguous (a convolution's weights):
+ * a k-major copy of all the rows at once read A across its rows, one
+ * float per cache line (5 % of a forward pass). */
 __attribute__((target("avx2"))) static void pack_a_blocks(const struct spdi_igemm *g, size_t per,
                                                            float *dst, int nthreads)
 {
