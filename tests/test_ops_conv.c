@@ -623,6 +623,16 @@ static const struct direct_case direct_cases[] = {
   { 0, 16, 5, 8, 8, 6, 5, 2, 2, 0 },
   { 0, 16, 3, 10, 10, 4, 3, 2, 1, 0 },
   { 1, 16, 6, 4, 4, 5, 5, 2, 2, 1 },
+  /* stride phases under 8 pixels wide and batches of 16: PHASE (conv2d's
+   * input gradient, conv2d_transpose's forward; the three cases above
+   * too) on the batch-innermost grid. Phases of 4 and 3 pixels; a 1 x 1
+   * kernel, whose odd phases no tap reaches (they are zeros); stride 3;
+   * a batch of 32 with phases of 3 x 3 (144 columns: the packed path
+   * reads the copy) */
+  { 0, 16, 3, 7, 7, 4, 3, 2, 1, 0 },
+  { 0, 16, 2, 6, 6, 3, 1, 2, 0, 0 },
+  { 0, 16, 2, 9, 9, 3, 3, 3, 0, 0 },
+  { 1, 32, 6, 3, 3, 4, 5, 2, 2, 1 },
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 

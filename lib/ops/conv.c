@@ -13,6 +13,8 @@
  *          over the taps where the division is exact; one GEMM per stride
  *          phase (h mod s, w mod s), so each output element is written by one
  *          GEMM, one tile: conv2d input gradient; conv2d_transpose forward
+ *          (on a batch-innermost copy of the grid when the phases are under
+ *          8 pixels wide: conv_chwn.c)
  *   SCATTER the same result as PHASE as col = W^T grid (a GEMM into a
  *          column buffer, a group of images at a time) then image +=
  *          col2im(col), parallel over image planes in a fixed order. PHASE
@@ -647,10 +649,16 @@ static void form_scatter(const struct geom *g, const float *wt, const float *gri
 static void form_gather(const struct geom *g, const float *wt, const float *grid, float *image,
                         struct work *w, const float *bias, bool assign)
 {
-  if (use_scatter(g))
+  if (spdi_chwn_phase_suits(g)) {
+    /* adding to the bias gives the bits of phase_merge()'s assignment */
+    if (assign && bias != NULL)
+      fill_bias(image, g->N, g->C, g->H * g->W, bias);
+    spdi_chwn_phase(g, wt, grid, image, assign && bias == NULL, w);
+  } else if (use_scatter(g)) {
     form_scatter(g, wt, grid, image, w, bias, assign);
-  else
+  } else {
     form_phase(g, wt, grid, image, w, bias, assign);
+  }
 }
 
 /* WGRAD by whichever layout suits the shapes. */
@@ -670,12 +678,16 @@ static size_t wgrad_padded(const struct geom *g)
 
 static size_t gather_scratch_idx(const struct geom *g)
 {
-  return use_scatter(g) ? scatter_scratch_idx(g) : phase_scratch_idx(g);
+  return spdi_chwn_phase_suits(g) ? spdi_chwn_phase_idx(g)
+         : use_scatter(g)         ? scatter_scratch_idx(g)
+                                  : phase_scratch_idx(g);
 }
 
 static size_t gather_padded(const struct geom *g)
 {
-  return use_scatter(g) ? scatter_col(g) : (phase_padded(g) + 15) / 16 * 16 + phase_out(g);
+  return spdi_chwn_phase_suits(g) ? spdi_chwn_phase_pad(g)
+         : use_scatter(g)         ? scatter_col(g)
+                                  : (phase_padded(g) + 15) / 16 * 16 + phase_out(g);
 }
 
 /* db[o] += sum over n, q of dy[n][o][q]. */

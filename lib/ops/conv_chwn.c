@@ -1,5 +1,6 @@
-/* The weight gradient, and for the shortest rows the forward GEMM, on
- * batch-innermost copies, for maps whose rows are short.
+/* The weight gradient, and for the shortest rows the forward GEMM and the
+ * stride-phase gather (PHASE), on batch-innermost copies, for maps whose
+ * rows are short.
  *
  * In the NCHW form of conv.c the weight gradient's K runs over the output
  * pixels, and both operands are read in runs of one output row: 16, 8 or 4
@@ -23,11 +24,20 @@
  * place, writes a batch-innermost output, and 8 x 8 transposes put it back
  * in NCHW (writing NCHW from the GEMM directly, one float per cache line,
  * had been no faster). A 64 -> 128 channel forward pass on 8 x 8 images,
- * batch 32, took 2.0 ms against 2.3-2.5 on a Zen 4 core. The input
- * gradient (PHASE) stays NCHW.
+ * batch 32, took 2.0 ms against 2.3-2.5 on a Zen 4 core.
  *
- * The choices (spdi_conv_chwn, spdi_chwn_fwd_suits) depend on the shapes
- * and the CPU only, so results do not depend on the thread count. */
+ * PHASE (conv2d's input gradient, conv2d_transpose's forward) takes a
+ * batch-innermost copy of the grid likewise where its stride phases are
+ * under 8 pixels wide (spdi_chwn_phase_suits): each phase's GEMM then
+ * reads runs of the batch in place on the direct path instead of packing
+ * panels from runs of 4, and writes a batch-innermost image that 8 x 8
+ * transposes put back in NCHW. The input gradient of a 64 -> 128 channel
+ * convolution on 8 x 8 images, batch 32 (the encoder's last layer at
+ * width 128), with its forward pass: 5.1-5.8 -> 4.5-4.8 ms on a Zen 4
+ * core; the whole layer 8.2 -> 7.5 ms, the decoder's first 8.0 -> 7.5.
+ *
+ * The choices (spdi_conv_chwn, spdi_chwn_fwd_suits, spdi_chwn_phase_suits)
+ * depend on the shapes and the CPU only, so results do not depend on the thread count. */
 #include "conv_chwn.h"
 #include "cpu.h"
 
@@ -289,4 +299,93 @@ void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float 
   struct spdi_igemm gm = { M, cols, K, { wt, ar, ak }, { img, bk, bc }, { out, cr, cc }, true };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
   from_chwn(out, g->N, M, P, overwrite, grid);
+}
+
+bool spdi_chwn_phase_suits(const struct geom *g)
+{
+  /* Stride phases under 8 pixels wide: the NCHW form packs every panel of
+   * its GEMMs from runs of 4 or fewer, while here the direct path reads
+   * the batch-innermost grid in place (runs of the batch, as in the
+   * forward above). The image's channels are the GEMM's rows. */
+  return g->s > 1 && (g->W + g->s - 1) / g->s < 8 && g->N % 16 == 0 &&
+         g->C <= spdi_igemm_direct_max_m();
+}
+
+size_t spdi_chwn_phase_idx(const struct geom *g)
+{
+  return 2 * g->C + 2 * g->G * g->kh * g->kw + 2 * g->N * g->H * g->W;
+}
+
+/* The grid's zero padding for every phase's reads (phase_pad), per axis. */
+struct phase_frame {
+  size_t pt, pl, Hq, Wq;
+};
+
+static struct phase_frame phase_frame(const struct geom *g)
+{
+  size_t pt, pb, pl, pr;
+  phase_pad(g->H, g->kh, g->s, g->pad, g->Ho, &pt, &pb);
+  phase_pad(g->W, g->kw, g->s, g->pad, g->Wo, &pl, &pr);
+  return (struct phase_frame){ pt, pl, g->Ho + pt + pb, g->Wo + pl + pr };
+}
+
+size_t spdi_chwn_phase_pad(const struct geom *g)
+{
+  const struct phase_frame f = phase_frame(g);
+  return g->N * (g->G * f.Hq * f.Wq + g->C * g->H * g->W);
+}
+
+/* One stride phase (a, b) of spdi_chwn_phase(): the image pixels (hh s +
+ * a, ww s + b) of the batch-innermost output, by one GEMM, or zeros where
+ * no tap lands on the phase. */
+static void chwn_phase_gemm(const struct geom *g, const struct phase_frame *f, size_t a,
+                            size_t b, const float *wt, const float *gq, float *out,
+                            struct work *w)
+{
+  const size_t s = g->s, C = g->C, G = g->G, N = g->N, kk = g->kh * g->kw;
+  const size_t H = g->H, W = g->W, Hh = (H - a + s - 1) / s, Wh = (W - b + s - 1) / s;
+  size_t ti[64], tj[64];
+  ptrdiff_t di[64], dj[64];
+  const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
+  const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
+  const size_t K = G * ni * nj, cols = Hh * Wh * N;
+  ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + G * kk, *cr = bk + G * kk;
+  ptrdiff_t *bc = cr + C, *cc = bc + N * H * W;
+  size_t q = 0;
+  for (size_t hh = 0; hh < Hh; hh++)
+    for (size_t ww = 0; ww < Wh; ww++)
+      for (size_t n = 0; n < N; n++, q++) {
+        bc[q] = (ptrdiff_t)(((hh + f->pt) * f->Wq + ww + f->pl) * N + n);
+        cc[q] = (ptrdiff_t)(((hh * s + a) * W + ww * s + b) * N + n);
+      }
+  if (K == 0) {
+    for (size_t c = 0; c < C; c++)
+      for (size_t j = 0; j < cols; j += N)
+        memset(out + c * H * W * N + cc[j], 0, N * sizeof *out);
+    return;
+  }
+  fill_steps(ar, C, kk);
+  fill_steps(cr, C, H * W * N);
+  size_t k = 0;
+  for (size_t o = 0; o < G; o++)
+    for (size_t x = 0; x < ni; x++)
+      for (size_t y = 0; y < nj; y++, k++) {
+        ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
+        bk[k] = ((ptrdiff_t)(o * f->Hq) + di[x]) * (ptrdiff_t)(f->Wq * N) + dj[y] *
+                (ptrdiff_t)N;
+      }
+  struct spdi_igemm gm = { C, cols, K, { wt, ar, ak }, { gq, bk, bc }, { out, cr, cc }, true };
+  spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+}
+
+void spdi_chwn_phase(const struct geom *g, const float *wt, const float *grid, float *image,
+                     bool overwrite, struct work *w)
+{
+  const struct phase_frame f = phase_frame(g);
+  float *gq = w->pad, *out = gq + g->N * g->G * f.Hq * f.Wq;
+  to_chwn(grid, g->N, g->G, g->Ho, g->Wo, 1, f.pt, f.pl, f.Hq, f.Wq, gq);
+  for (size_t a = 0; a < g->s && a < g->H; a++)
+    for (size_t b = 0; b < g->s && b < g->W; b++)
+      chwn_phase_gemm(g, &f, a, b, wt, gq, out, w);
+  from_chwn(out, g->N, g->C, g->H * g->W, overwrite, image);
 }
