@@ -277,7 +277,7 @@ START_TEST(deep_k_blocks_match_reference)
 }
 END_TEST
 
-/* The direct path (M <= 16 with AVX2, M <= 256 with AVX-512, K >= 64
+/* The direct path (M <= 16 with AVX2, M <= 512 with AVX-512, K >= 64
  * past 32 rows; N >= 256; B's columns in contiguous runs of 16) for row counts that give every
  * block height of both instruction sets (AVX2: up to 6 rows; AVX-512: M
  * split into equal blocks of up to 8, e.g. 25 as 7 + 7 + 7 + 4; blocks of
@@ -290,8 +290,8 @@ END_TEST
  * element is one FMA chain over k in order), and so do 1 and 2 threads. */
 START_TEST(direct_path_same_bits_at_every_isa)
 {
-  static const size_t rows[] = { 1,  2,  3,  4,  5,  6,  7,  8,   9,  11, 13,
-                                  16, 17, 23, 25, 32, 40, 57, 64, 100, 256 };
+  static const size_t rows[] = { 1,  2,  3,  4,  5,  6,  7,  8,   9,   11,  13, 16,
+                                  17, 23, 25, 32, 40, 57, 64, 100, 256, 264, 512 };
   /* past 32 rows the path needs K >= 64 */
   const size_t M = rows[_i / 2], N = _i % 2 ? 16 * 16 + 5 : 16 * 17 + 5, K = M > 32 ? 67 : 29;
   static const enum layout layouts[] = { CONTIGUOUS, RUNS16, RUNS8 };
@@ -313,6 +313,29 @@ START_TEST(direct_path_same_bits_at_every_isa)
                   "M = %zu: AVX2 and AVX-512 direct blocks differ", M);
   problem_run(&p, SPDI_ISA_PORTABLE, 1);
   problem_check(&p, "direct, portable packing", SPDI_ISA_PORTABLE);
+  free(first);
+  problem_free(&p);
+}
+END_TEST
+
+/* Past its work space (about 1.07 M floats per thread with the AVX-512
+ * kernel's blocking) the direct path packs and runs A's rows in slices:
+ * 264 rows at K = 4100 go as two slices of 136 and 128 rows on one
+ * thread, and in one piece on two threads (twice the work space). Against
+ * the double product, and the same bits both ways. */
+START_TEST(direct_path_in_row_slices)
+{
+  const size_t M = 264, N = 16 * 16 + 5, K = 4100;
+  struct problem p;
+  problem_make(&p, M, N, K, RUNS16, true);
+  float *first = malloc(M * N * sizeof *first);
+  ck_assert_ptr_nonnull(first);
+  problem_run(&p, SPDI_ISA_AVX512, 1);
+  problem_check(&p, "direct, two slices", SPDI_ISA_AVX512);
+  memcpy(first, p.c, M * N * sizeof *first);
+  problem_run(&p, SPDI_ISA_AVX512, 2);
+  ck_assert_msg(memcmp(first, p.c, M * N * sizeof *first) == 0,
+                "A in slices and in one piece differ");
   free(first);
   problem_free(&p);
 }
@@ -508,7 +531,8 @@ Suite *spdt_suite(void)
   TCase *tc = tcase_create("paths");
   tcase_set_timeout(tc, 60);
   tcase_add_loop_test(tc, packed_paths_match_reference, 0, (int)NPACKED);
-  tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 42);
+  tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 46);
+  tcase_add_test(tc, direct_path_in_row_slices);
   tcase_add_test(tc, deep_k_blocks_match_reference);
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
   tcase_add_loop_test(tc, dot_path_matches_reference, 0, 4);

@@ -541,12 +541,12 @@ END_TEST
 /* ---- the direct GEMM path and the stride-phase im2col -------------------
  *
  * lib/ops/igemm_direct.c reads B straight from its source (no packing) when
- * a GEMM has at most 16 rows (256 with AVX-512), at least 256 columns, K >= 8
+ * a GEMM has at most 16 rows (512 with AVX-512), at least 256 columns, K >= 8
  * and B's columns come in contiguous runs of 16; lib/ops/conv.c splits the
  * padded image into stride phases so that holds for stride 2 too. The
  * gradient checks above use shapes too small for it, so these cases are
  * sized to reach it: few channels (<= 16 on the GEMM's row side, or up to
- * 256 for AVX-512; see the cases with 40 and 72), 16- or
+ * 512 for AVX-512; see the cases with 40 and 72), 16- or
  * 32-pixel-wide maps (rows of 16 contiguous columns, or of 8 in phases of
  * 8 x 8), >= 256 columns:
  *

@@ -12,7 +12,7 @@
  *
  * - AVX2 (at most 16 rows): blocks of up to 6 rows by one run, two 8-lane
  *   registers per row.
- * - AVX-512 (at most 256 rows): blocks of up to 8 rows by up to 3 runs, 24
+ * - AVX-512 (at most 512 rows): blocks of up to 8 rows by up to 3 runs, 24
  *   accumulators. Each k then loads 3 vectors of B and 8 of A (broadcast)
  *   for 24 FMAs; the 16-row by one-run block it replaces needed 17 loads
  *   for 16 FMAs and ran at half the speed (57-76 against 90-135 GFLOP/s on
@@ -21,7 +21,11 @@
  *   still beats packing it. Forward passes of convolutions, one Zen 4
  *   core, packed -> direct: 32 -> 64 channels on 16 x 16 images (M = 64,
  *   K = 800) 2.3 -> 2.0 ms; 64 -> 128 (K = 1600) 9.8 -> 7.9 ms; 128 ->
- *   256 on 32 x 32 (M = 256, K = 3200) 153 -> 131 ms.
+ *   256 on 32 x 32 (M = 256, K = 3200) 153 -> 131 ms. Where A does not fit
+ * the work space it goes in slices of rows (slice_rows()), each reading B
+ * again: 256 -> 512 channels on 16 x 16 images (M = 512, K = 6400, four
+ * slices on one thread), 131-145 -> 122-125 ms; a decoder's second layer
+ * at width 1024 (phases of M = 256, K = 4608), 458 -> 419 ms per step.
  *
  * Every element of C is one FMA chain over k in order, started from zero,
  * whatever the block shape, instruction set or thread: results are the
@@ -46,7 +50,8 @@
 #define AVX2_MAX_M 16
 #define WIDE_ROWS 8     /* rows per AVX-512 block */
 #define WIDE_RUNS 3     /* runs per AVX-512 block: 24 accumulators */
-#define WIDE_MAX_M 256
+#define WIDE_MAX_M 512
+#define SLICE_MIN_ROWS 64  /* the fewest rows of A packed at a time */
 #define MANY_ROWS 32       /* rows past which K must be at least ... */
 #define MANY_ROWS_MIN_K 64 /* ... this */
 #define SUPER_MAX 21    /* AVX-512 blocks per copy of B: 1008 columns, a page */
@@ -353,10 +358,30 @@ SPDI_CLONES static bool runs_of_8(const ptrdiff_t *c, size_t n)
   return bad == 0;
 }
 
+/* Rows of A packed and run at a time (a slice) so that they and the
+ * threads' tiles fit in work_floats: all M where they fit, else slices of
+ * equal size (a multiple of 8 rows, at least SLICE_MIN_ROWS); 0 where
+ * even those do not fit. Each slice reads B again; each element of C is
+ * still one FMA chain, so slicing changes no result. */
+static size_t slice_rows(size_t M, size_t K, size_t work_floats)
+{
+  const size_t fixed = MAX_THREADS * TILE + 16;
+  if (work_floats <= fixed)
+    return 0;
+  const size_t most = (work_floats - fixed) / K;
+  if (M <= most)
+    return M;
+  const size_t most8 = most / 8 * 8;
+  if (most8 < SLICE_MIN_ROWS)
+    return 0;
+  const size_t slices = (M + most8 - 1) / most8, rows = (M + slices - 1) / slices;
+  return (rows + 7) / 8 * 8;
+}
+
 bool spdi_igemm_direct_suits(const struct spdi_igemm *g, size_t work_floats)
 {
   if (!(g->M <= spdi_igemm_direct_max_m() && g->N >= 16 * RUN && g->K >= 8 &&
-        (g->M * g->K + 15) / 16 * 16 + MAX_THREADS * TILE <= work_floats))
+        slice_rows(g->M, g->K, work_floats) > 0))
     return false;
   /* Past MANY_ROWS rows, only with K >= MANY_ROWS_MIN_K: each block's
    * output goes to C through a buffer, a cost per element of C that a
@@ -369,10 +394,11 @@ bool spdi_igemm_direct_suits(const struct spdi_igemm *g, size_t work_floats)
   return runs_of_8(g->b.c, g->N / RUN * RUN);
 }
 
-void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, size_t work_floats,
-                           int nthreads)
-{
 #ifdef DIRECT_X86
+/* spdi_igemm_direct_run() on a slice of A's rows that fits the work space. */
+static void run_slice(const struct spdi_igemm *g, float *work, size_t work_floats,
+                      int nthreads)
+{
   const size_t M = g->M, K = g->K;
   const bool wide = spdi_isa_ok(SPDI_ISA_AVX512);
   const size_t per = block_rows(M, wide ? WIDE_ROWS : AVX2_ROWS);
@@ -435,6 +461,21 @@ void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, size_t work_
     for (size_t b0 = 0; b0 < n; b0 += cols)
       direct_cols(g, work, per, j0 + b0, n - b0 < cols ? n - b0 : cols, wide,
                   buf + b0 / cols * K * WIDE_COLS, koff, tiles + tid * TILE);
+  }
+}
+#endif /* DIRECT_X86 */
+
+void spdi_igemm_direct_run(const struct spdi_igemm *g, float *work, size_t work_floats,
+                           int nthreads)
+{
+#ifdef DIRECT_X86
+  const size_t rows = slice_rows(g->M, g->K, work_floats);
+  for (size_t r0 = 0; r0 < g->M; r0 += rows) {
+    struct spdi_igemm slice = *g;
+    slice.M = g->M - r0 < rows ? g->M - r0 : rows;
+    slice.a.r = g->a.r + r0;
+    slice.c.r = g->c.r + r0;
+    run_slice(&slice, work, work_floats, nthreads);
   }
 #else
   (void)g, (void)work, (void)work_floats, (void)nthreads;
