@@ -633,6 +633,14 @@ static const struct direct_case direct_cases[] = {
   { 0, 16, 2, 6, 6, 3, 1, 2, 0, 0 },
   { 0, 16, 2, 9, 9, 3, 3, 3, 0, 0 },
   { 1, 32, 6, 3, 3, 4, 5, 2, 2, 1 },
+  /* batches padded to a multiple of 16 in the batch-innermost copies
+   * (100 -> 112 and 120 -> 128 slots): the forward and PHASE above on the
+   * Fashion-MNIST model's 7-pixel rows (outputs 4 x 4 and 7 x 7; images
+   * 96-99 written back one float at a time), and blocks of 8 images whose
+   * copy rows are 128 floats apart */
+  { 0, 100, 3, 7, 7, 4, 3, 2, 1, 0 },
+  { 1, 100, 4, 7, 7, 3, 5, 2, 2, 1 },
+  { 0, 120, 2, 8, 8, 3, 5, 2, 2, 0 },
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 
@@ -756,6 +764,8 @@ START_TEST(conv_adds_into_bias_and_pending_gradient)
     { 0, 16, 3, 10, 10, 4, 3, 2, 1, 0 },
     { 1, 16, 6, 4, 4, 5, 5, 2, 2, 1 },
     { 0, 2, 3, 16, 16, 4, 5, 1, 2, 0 },
+    { 0, 100, 3, 7, 7, 4, 3, 2, 1, 0 },
+    { 1, 100, 4, 7, 7, 3, 5, 2, 2, 1 },
   };
   const struct direct_case *k = &cases[_i];
   const size_t ho = k->transpose ? (k->h - 1) * (size_t)k->stride + k->k + (size_t)k->opad -
@@ -820,7 +830,7 @@ Suite *spdt_suite(void)
   SPDT_ADD_LOOP(s, conv_forward_matches_direct_loops, NCASES, 30);
   SPDT_ADD_LOOP(s, grad_conv, NCASES, 60);
   SPDT_ADD_LOOP(s, conv_direct_path_matches_reference, NDIRECT, 60);
-  SPDT_ADD_LOOP(s, conv_adds_into_bias_and_pending_gradient, 4, 30);
+  SPDT_ADD_LOOP(s, conv_adds_into_bias_and_pending_gradient, 6, 30);
   SPDT_ADD(s, conv_batch_split_matches_whole_batch, 60);
   SPDT_ADD_LOOP(s, grad_batch_norm, 2, 60);
   SPDT_ADD(s, batch_norm_relu_matches_unfused, 60);

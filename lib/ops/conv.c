@@ -141,7 +141,11 @@ static void im2col_index(const struct geom *g, bool chan_fastest, ptrdiff_t *tap
 static size_t fwd_scratch_idx(const struct geom *g, size_t M)
 {
   const size_t K = g->C * g->kh * g->kw, cols = g->N * g->Ho * g->Wo;
-  return 2 * M + 2 * K + 2 * cols;
+  const size_t nchw = 2 * M + 2 * K + 2 * cols;
+  if (!spdi_chwn_fwd_suits(g, M))
+    return nchw;
+  const size_t chwn = spdi_chwn_fwd_idx(g, M);
+  return chwn > nchw ? chwn : nchw;
 }
 
 static size_t padded_image(const struct geom *g)
@@ -152,7 +156,7 @@ static size_t padded_image(const struct geom *g)
 /* Copy space of form_fwd() with M output channels. */
 static size_t fwd_padded(const struct geom *g, size_t M)
 {
-  return spdi_chwn_fwd_suits(g, M) ? spdi_chwn_wgrad_pad(g) : padded_image(g);
+  return spdi_chwn_fwd_suits(g, M) ? spdi_chwn_fwd_pad(g, M) : padded_image(g);
 }
 
 /* Images of N, per floats each, that together fill about 64 Ki floats (so
@@ -815,7 +819,8 @@ int spdi_op_conv2d_transpose(spd_tape *t, spd_tensor *y, enum spdi_action action
   }
   /* both gradients read y's gradient as the image: pad it once */
   const bool shared = x->requires_grad && w->requires_grad && fwd_wgrad_share(&g, Cin);
-  if (work_get(t, (shared ? 2 : 1) * fwd_scratch_idx(&g, Cin), wgrad_padded(&g), &wk) != SPD_OK)
+  const size_t npad = shared ? wgrad_padded(&g) : max3(wgrad_padded(&g), fwd_padded(&g, Cin), 0);
+  if (work_get(t, (shared ? 2 : 1) * fwd_scratch_idx(&g, Cin), npad, &wk) != SPD_OK)
     return spd_tape_status(t);
   /* an assigning op (spdi_grad_first): the input gradient's GEMM writes
    * it whole when it is pending; the weight and bias gradients add */

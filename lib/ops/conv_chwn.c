@@ -68,7 +68,7 @@ bool spdi_conv_chwn(const struct geom *g)
  * set, so most reads missed (2 GB/s). */
 __attribute__((target("avx2"))) static void rows8_to_chwn(const float *src, size_t chw, size_t W,
                                                         size_t s, size_t left,
-                                                        float *const *drow, size_t N)
+                                                        float *const *drow, size_t np)
 {
   size_t w0 = 0;
   for (; w0 + 8 <= W; w0 += 8) {
@@ -79,7 +79,7 @@ __attribute__((target("avx2"))) static void rows8_to_chwn(const float *src, size
     /* phase b and column x of pixel w0 + j, stepped without dividing */
     size_t b = (w0 + left) % s, x = (w0 + left) / s;
     for (size_t j = 0; j < 8; j++) {
-      _mm256_storeu_ps(drow[b] + x * N, t[j]);
+      _mm256_storeu_ps(drow[b] + x * np, t[j]);
       if (++b == s) {
         b = 0;
         x++;
@@ -88,7 +88,7 @@ __attribute__((target("avx2"))) static void rows8_to_chwn(const float *src, size
   }
   for (; w0 < W; w0++) {
     const size_t wp = w0 + left;
-    float *d = drow[wp % s] + wp / s * N;
+    float *d = drow[wp % s] + wp / s * np;
     for (size_t i = 0; i < 8; i++)
       d[i] = src[i * chw + w0];
   }
@@ -98,27 +98,27 @@ __attribute__((target("avx2"))) static void rows8_to_chwn(const float *src, size
  * padding zeroed first, then every source row written to its phase row.
  * Every source pixel has a place (H + top <= Hs s, W + left <= Ws s: the
  * phase planes cover the padded image). */
-static void channel_to_chwn(const float *src, size_t N, size_t chw, size_t H, size_t W,
-                            size_t s, size_t top, size_t left, size_t Hs, size_t Ws,
+static void channel_to_chwn(const float *src, size_t N, size_t np, size_t chw, size_t H,
+                            size_t W, size_t s, size_t top, size_t left, size_t Hs, size_t Ws,
                             float *dst)
 {
-  memset(dst, 0, s * s * Hs * Ws * N * sizeof *dst);
+  memset(dst, 0, s * s * Hs * Ws * np * sizeof *dst);
   for (size_t h = 0; h < H; h++) {
     const size_t hp = h + top, a = hp % s, y = hp / s;
     float *drow[CHWN_MAX_S];
     for (size_t b = 0; b < s; b++)
-      drow[b] = dst + ((a * s + b) * Hs + y) * Ws * N;
+      drow[b] = dst + ((a * s + b) * Hs + y) * Ws * np;
     size_t n0 = 0;
     for (; n0 + 8 <= N; n0 += 8) {
       float *d8[CHWN_MAX_S];
       for (size_t b = 0; b < s; b++)
         d8[b] = drow[b] + n0;
-      rows8_to_chwn(src + n0 * chw + h * W, chw, W, s, left, d8, N);
+      rows8_to_chwn(src + n0 * chw + h * W, chw, W, s, left, d8, np);
     }
     for (; n0 < N; n0++)
       for (size_t w = 0; w < W; w++) {
         const size_t wp = w + left;
-        drow[wp % s][wp / s * N + n0] = src[n0 * chw + h * W + w];
+        drow[wp % s][wp / s * np + n0] = src[n0 * chw + h * W + w];
       }
   }
 }
@@ -126,9 +126,10 @@ static void channel_to_chwn(const float *src, size_t N, size_t chw, size_t H, si
 
 /* dst (batch innermost) from src (N x C x H x W): for each channel c,
  * phase (a, b), position (y, x) < (Hs, Ws), dst holds source pixel
- * (y s + a - top, x s + b - left) of every image, or zeros. */
-static void to_chwn(const float *src, size_t N, size_t C, size_t H, size_t W, size_t s,
-                    size_t top, size_t left, size_t Hs, size_t Ws, float *dst)
+ * (y s + a - top, x s + b - left) of every image, or zeros, in np >= N
+ * slots (zeros past N). */
+static void to_chwn(const float *src, size_t N, size_t np, size_t C, size_t H, size_t W,
+                    size_t s, size_t top, size_t left, size_t Hs, size_t Ws, float *dst)
 {
   const size_t per_c = s * s * Hs * Ws, chw = C * H * W;
 #ifdef CHWN_X86
@@ -138,8 +139,8 @@ static void to_chwn(const float *src, size_t N, size_t C, size_t H, size_t W, si
   for (size_t c = 0; c < C; c++) {
 #ifdef CHWN_X86
     if (transpose) {
-      channel_to_chwn(src + c * H * W, N, chw, H, W, s, top, left, Hs, Ws,
-                      dst + c * per_c * N);
+      channel_to_chwn(src + c * H * W, N, np, chw, H, W, s, top, left, Hs, Ws,
+                      dst + c * per_c * np);
       continue;
     }
 #endif
@@ -147,14 +148,15 @@ static void to_chwn(const float *src, size_t N, size_t C, size_t H, size_t W, si
       const size_t a = ph / s, b = ph % s;
       for (size_t y = 0; y < Hs; y++) {
         const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)top;
-        float *row = dst + ((c * s * s + ph) * Hs + y) * Ws * N;
+        float *row = dst + ((c * s * s + ph) * Hs + y) * Ws * np;
         if (h < 0 || h >= (ptrdiff_t)H) {
-          memset(row, 0, Ws * N * sizeof *row);
+          memset(row, 0, Ws * np * sizeof *row);
           continue;
         }
         for (size_t x = 0; x < Ws; x++) {
           const ptrdiff_t w = (ptrdiff_t)(x * s + b) - (ptrdiff_t)left;
-          float *d = row + x * N;
+          float *d = row + x * np;
+          memset(d + N, 0, (np - N) * sizeof *d);
           if (w < 0 || w >= (ptrdiff_t)W) {
             memset(d, 0, N * sizeof *d);
             continue;
@@ -175,16 +177,16 @@ size_t spdi_chwn_wgrad_pad(const struct geom *g)
   return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g) + g->N * g->G * g->Ho * g->Wo;
 }
 
-/* The taps' offsets into the batch-innermost phase-split image, in the
- * weights' (c, i, j) order. */
-static void tap_offsets(const struct geom *g, ptrdiff_t *taps)
+/* The taps' offsets into the batch-innermost phase-split image of np
+ * slots per pixel, in the weights' (c, i, j) order. */
+static void tap_offsets(const struct geom *g, size_t np, ptrdiff_t *taps)
 {
-  const size_t s = g->s, Hs = phase_h(g), Ws = phase_w(g), N = g->N;
+  const size_t s = g->s, Hs = phase_h(g), Ws = phase_w(g);
   size_t k = 0;
   for (size_t c = 0; c < g->C; c++)
     for (size_t i = 0; i < g->kh; i++)
       for (size_t j = 0; j < g->kw; j++, k++)
-        taps[k] = (ptrdiff_t)((((c * s * s + (i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * N);
+        taps[k] = (ptrdiff_t)((((c * s * s + (i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * np);
 }
 
 /* idx[i] = i step, i < n. */
@@ -194,15 +196,16 @@ static void fill_steps(ptrdiff_t *idx, size_t n, size_t step)
     idx[i] = (ptrdiff_t)(i * step);
 }
 
-/* The columns (oh, ow, n), n fastest: their offsets into the image copy. */
-static void col_offsets(const struct geom *g, ptrdiff_t *cols)
+/* The columns (oh, ow, n), n fastest, n < np: their offsets into the
+ * image copy. */
+static void col_offsets(const struct geom *g, size_t np, ptrdiff_t *cols)
 {
-  const size_t Ws = phase_w(g), N = g->N;
+  const size_t Ws = phase_w(g);
   size_t q = 0;
   for (size_t oh = 0; oh < g->Ho; oh++)
     for (size_t ow = 0; ow < g->Wo; ow++)
-      for (size_t n = 0; n < N; n++, q++)
-        cols[q] = (ptrdiff_t)((oh * Ws + ow) * N + n);
+      for (size_t n = 0; n < np; n++, q++)
+        cols[q] = (ptrdiff_t)((oh * Ws + ow) * np + n);
 }
 
 void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
@@ -210,15 +213,16 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
 {
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
   float *img = w->pad, *gt = w->pad + g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
-  to_chwn(image, g->N, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g), img);
-  to_chwn(grid, g->N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
+  to_chwn(image, g->N, g->N, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g),
+          img);
+  to_chwn(grid, g->N, g->N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + cols, *bc = bk + cols, *cr = bc + K;
   ptrdiff_t *cc = cr + M;
   fill_steps(ar, M, P * g->N);
   fill_steps(cr, M, K);
   fill_steps(ak, cols, 1); /* the grid copy's columns are (pixel, n) in order */
-  col_offsets(g, bk);
-  tap_offsets(g, bc);
+  col_offsets(g, g->N, bk);
+  tap_offsets(g, g->N, bc);
   fill_steps(cc, K, 1);
   struct spdi_igemm gm = { M, K, cols, { gt, ar, ak }, { img, bk, bc }, { dw, cr, cc }, false };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
@@ -227,15 +231,15 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
 #ifdef CHWN_X86
 /* An 8 x 8 block of one channel, 8 pixels by 8 images: dst row j (image
  * j, its 8 pixels contiguous, rows M P floats apart) from src row i
- * (pixel i, its 8 images contiguous, rows N floats apart), by one
+ * (pixel i, its 8 images contiguous, rows np floats apart), by one
  * transpose; added to dst unless overwrite. */
-__attribute__((target("avx2"))) static void block8_from_chwn(const float *src, size_t N,
+__attribute__((target("avx2"))) static void block8_from_chwn(const float *src, size_t np,
                                                            float *dst, size_t MP,
                                                            bool overwrite)
 {
   __m256 r[8], t[8];
   for (size_t i = 0; i < 8; i++)
-    r[i] = _mm256_loadu_ps(src + i * N);
+    r[i] = _mm256_loadu_ps(src + i * np);
   spdi_transpose8(r, t);
   for (size_t j = 0; j < 8; j++) {
     float *d = dst + j * MP;
@@ -244,61 +248,98 @@ __attribute__((target("avx2"))) static void block8_from_chwn(const float *src, s
 }
 #endif
 
+/* grid[n, m, p] = d, or += d with !overwrite, for images n < N of d =
+ * src[(m P + p) np + n]. */
+static void from_chwn_one(const float *src, size_t np, size_t M, size_t P, size_t m, size_t n,
+                          size_t p, bool overwrite, float *grid)
+{
+  float *d = grid + (n * M + m) * P + p;
+  *d = (overwrite ? 0.0f : *d) + src[(m * P + p) * np + n];
+}
+
 /* grid (N x M x P) = src, or += src with !overwrite, src holding channel
- * m's pixel p of image n at (m P + p) N + n. */
-static void from_chwn(const float *src, size_t N, size_t M, size_t P, bool overwrite,
-                      float *grid)
+ * m's pixel p of image n at (m P + p) np + n: 8 x 8 blocks by transposes
+ * and what is left (images past the last 8, pixels past the last 8) one
+ * float at a time. */
+static void from_chwn(const float *src, size_t N, size_t np, size_t M, size_t P,
+                      bool overwrite, float *grid)
 {
 #ifdef CHWN_X86
-  const bool transpose = N % 8 == 0 && P % 8 == 0 && spdi_isa_ok(SPDI_ISA_AVX2);
+  const size_t N8 = spdi_isa_ok(SPDI_ISA_AVX2) ? N / 8 * 8 : 0, P8 = P / 8 * 8;
+#else
+  const size_t N8 = 0;
 #endif
 #pragma omp parallel for if(N * M * P >= SPDI_PAR_MIN) num_threads(spdi_threads())
   for (size_t m = 0; m < M; m++) {
-    const float *sm = src + m * P * N;
-    float *gm = grid + m * P;
 #ifdef CHWN_X86
-    if (transpose) {
-      for (size_t p0 = 0; p0 < P; p0 += 8)
-        for (size_t n0 = 0; n0 < N; n0 += 8)
-          block8_from_chwn(sm + p0 * N + n0, N, gm + n0 * M * P + p0, M * P, overwrite);
-      continue;
+    const float *sm = src + m * P * np;
+    float *gm = grid + m * P;
+    for (size_t n0 = 0; n0 < N8; n0 += 8) {
+      for (size_t p0 = 0; p0 < P8; p0 += 8)
+        block8_from_chwn(sm + p0 * np + n0, np, gm + n0 * M * P + p0, M * P, overwrite);
+      for (size_t n = n0; n < n0 + 8; n++)
+        for (size_t p = P8; p < P; p++)
+          from_chwn_one(src, np, M, P, m, n, p, overwrite, grid);
     }
 #endif
-    for (size_t n = 0; n < N; n++)
-      for (size_t p = 0; p < P; p++) {
-        float *d = gm + n * M * P + p;
-        *d = (overwrite ? 0.0f : *d) + sm[p * N + n];
-      }
+    for (size_t n = N8; n < N; n++)
+      for (size_t p = 0; p < P; p++)
+        from_chwn_one(src, np, M, P, m, n, p, overwrite, grid);
   }
+}
+
+/* Slots per pixel of the batch-innermost copies the direct path reads:
+ * the batch rounded up to 16, so that every 16-lane vector of a GEMM
+ * column run lies in one pixel. */
+static size_t batch_slots(size_t N)
+{
+  return (N + 15) / 16 * 16;
+}
+
+/* Whether padding the batch to batch_slots() costs at most an eighth more
+ * work (a batch of 100 takes 112 slots). */
+static bool slots_pay(size_t N)
+{
+  return (batch_slots(N) - N) * 8 <= N;
 }
 
 bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
 {
   /* Output rows under 8 pixels: the NCHW forward packs every panel from
    * runs of 4 or fewer, while here the direct path reads the copy in
-   * place, its columns being runs of the batch: with a batch that is a
-   * multiple of 16 (the one measured, 32) every 16-lane vector lies in
-   * one pixel. */
-  return spdi_conv_chwn(g) && g->Wo < 8 && g->N % 16 == 0 && M <= spdi_igemm_direct_max_m();
+   * place, its columns being runs of the batch (slots). */
+  return spdi_conv_chwn(g) && g->Wo < 8 && slots_pay(g->N) && M <= spdi_igemm_direct_max_m();
+}
+
+size_t spdi_chwn_fwd_idx(const struct geom *g, size_t M)
+{
+  return 2 * M + 2 * g->C * g->kh * g->kw + 2 * batch_slots(g->N) * g->Ho * g->Wo;
+}
+
+size_t spdi_chwn_fwd_pad(const struct geom *g, size_t M)
+{
+  return batch_slots(g->N) * (g->C * g->s * g->s * phase_h(g) * phase_w(g) + M * g->Ho * g->Wo);
 }
 
 void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float *image,
                    float *grid, bool overwrite, struct work *w)
 {
-  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
-  float *img = w->pad, *out = w->pad + g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
-  to_chwn(image, g->N, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g), img);
+  const size_t np = batch_slots(g->N);
+  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = np * P;
+  float *img = w->pad, *out = w->pad + np * g->C * g->s * g->s * phase_h(g) * phase_w(g);
+  to_chwn(image, g->N, np, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g),
+          img);
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
   ptrdiff_t *cc = cr + M;
   fill_steps(ar, M, K);
   fill_steps(cr, M, cols);
   fill_steps(ak, K, 1);
-  tap_offsets(g, bk);
-  col_offsets(g, bc);
+  tap_offsets(g, np, bk);
+  col_offsets(g, np, bc);
   fill_steps(cc, cols, 1); /* the output copy's columns are (pixel, n) in order */
   struct spdi_igemm gm = { M, cols, K, { wt, ar, ak }, { img, bk, bc }, { out, cr, cc }, true };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
-  from_chwn(out, g->N, M, P, overwrite, grid);
+  from_chwn(out, g->N, np, M, P, overwrite, grid);
 }
 
 bool spdi_chwn_phase_suits(const struct geom *g)
@@ -307,13 +348,13 @@ bool spdi_chwn_phase_suits(const struct geom *g)
    * its GEMMs from runs of 4 or fewer, while here the direct path reads
    * the batch-innermost grid in place (runs of the batch, as in the
    * forward above). The image's channels are the GEMM's rows. */
-  return g->s > 1 && (g->W + g->s - 1) / g->s < 8 && g->N % 16 == 0 &&
+  return g->s > 1 && (g->W + g->s - 1) / g->s < 8 && slots_pay(g->N) &&
          g->C <= spdi_igemm_direct_max_m();
 }
 
 size_t spdi_chwn_phase_idx(const struct geom *g)
 {
-  return 2 * g->C + 2 * g->G * g->kh * g->kw + 2 * g->N * g->H * g->W;
+  return 2 * g->C + 2 * g->G * g->kh * g->kw + 2 * batch_slots(g->N) * g->H * g->W;
 }
 
 /* The grid's zero padding for every phase's reads (phase_pad), per axis. */
@@ -332,7 +373,7 @@ static struct phase_frame phase_frame(const struct geom *g)
 size_t spdi_chwn_phase_pad(const struct geom *g)
 {
   const struct phase_frame f = phase_frame(g);
-  return g->N * (g->G * f.Hq * f.Wq + g->C * g->H * g->W);
+  return batch_slots(g->N) * (g->G * f.Hq * f.Wq + g->C * g->H * g->W);
 }
 
 /* One stride phase (a, b) of spdi_chwn_phase(): the image pixels (hh s +
@@ -342,37 +383,37 @@ static void chwn_phase_gemm(const struct geom *g, const struct phase_frame *f, s
                             size_t b, const float *wt, const float *gq, float *out,
                             struct work *w)
 {
-  const size_t s = g->s, C = g->C, G = g->G, N = g->N, kk = g->kh * g->kw;
+  const size_t s = g->s, C = g->C, G = g->G, np = batch_slots(g->N), kk = g->kh * g->kw;
   const size_t H = g->H, W = g->W, Hh = (H - a + s - 1) / s, Wh = (W - b + s - 1) / s;
   size_t ti[64], tj[64];
   ptrdiff_t di[64], dj[64];
   const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
   const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
-  const size_t K = G * ni * nj, cols = Hh * Wh * N;
+  const size_t K = G * ni * nj, cols = Hh * Wh * np;
   ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + G * kk, *cr = bk + G * kk;
-  ptrdiff_t *bc = cr + C, *cc = bc + N * H * W;
+  ptrdiff_t *bc = cr + C, *cc = bc + np * H * W;
   size_t q = 0;
   for (size_t hh = 0; hh < Hh; hh++)
     for (size_t ww = 0; ww < Wh; ww++)
-      for (size_t n = 0; n < N; n++, q++) {
-        bc[q] = (ptrdiff_t)(((hh + f->pt) * f->Wq + ww + f->pl) * N + n);
-        cc[q] = (ptrdiff_t)(((hh * s + a) * W + ww * s + b) * N + n);
+      for (size_t n = 0; n < np; n++, q++) {
+        bc[q] = (ptrdiff_t)(((hh + f->pt) * f->Wq + ww + f->pl) * np + n);
+        cc[q] = (ptrdiff_t)(((hh * s + a) * W + ww * s + b) * np + n);
       }
   if (K == 0) {
     for (size_t c = 0; c < C; c++)
-      for (size_t j = 0; j < cols; j += N)
-        memset(out + c * H * W * N + cc[j], 0, N * sizeof *out);
+      for (size_t j = 0; j < cols; j += np)
+        memset(out + c * H * W * np + cc[j], 0, np * sizeof *out);
     return;
   }
   fill_steps(ar, C, kk);
-  fill_steps(cr, C, H * W * N);
+  fill_steps(cr, C, H * W * np);
   size_t k = 0;
   for (size_t o = 0; o < G; o++)
     for (size_t x = 0; x < ni; x++)
       for (size_t y = 0; y < nj; y++, k++) {
         ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
-        bk[k] = ((ptrdiff_t)(o * f->Hq) + di[x]) * (ptrdiff_t)(f->Wq * N) + dj[y] *
-                (ptrdiff_t)N;
+        bk[k] = ((ptrdiff_t)(o * f->Hq) + di[x]) * (ptrdiff_t)(f->Wq * np) + dj[y] *
+                (ptrdiff_t)np;
       }
   struct spdi_igemm gm = { C, cols, K, { wt, ar, ak }, { gq, bk, bc }, { out, cr, cc }, true };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
@@ -382,10 +423,11 @@ void spdi_chwn_phase(const struct geom *g, const float *wt, const float *grid, f
                      bool overwrite, struct work *w)
 {
   const struct phase_frame f = phase_frame(g);
-  float *gq = w->pad, *out = gq + g->N * g->G * f.Hq * f.Wq;
-  to_chwn(grid, g->N, g->G, g->Ho, g->Wo, 1, f.pt, f.pl, f.Hq, f.Wq, gq);
+  const size_t np = batch_slots(g->N);
+  float *gq = w->pad, *out = gq + np * g->G * f.Hq * f.Wq;
+  to_chwn(grid, g->N, np, g->G, g->Ho, g->Wo, 1, f.pt, f.pl, f.Hq, f.Wq, gq);
   for (size_t a = 0; a < g->s && a < g->H; a++)
     for (size_t b = 0; b < g->s && b < g->W; b++)
       chwn_phase_gemm(g, &f, a, b, wt, gq, out, w);
-  from_chwn(out, g->N, g->C, g->H * g->W, overwrite, image);
+  from_chwn(out, g->N, np, g->C, g->H * g->W, overwrite, image);
 }

@@ -21,9 +21,12 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
  * copy (shapes and CPU only). */
 bool spdi_chwn_fwd_suits(const struct geom *g, size_t M);
 
+/* Index entries and floats of copy space spdi_chwn_fwd() needs. */
+size_t spdi_chwn_fwd_idx(const struct geom *g, size_t M);
+size_t spdi_chwn_fwd_pad(const struct geom *g, size_t M);
+
 /* FWD: grid (N x M x Ho x Wo) += Wt (M x C kh kw, row-major)
- * im2col(image); = with overwrite. Needs the index entries of conv.c's
- * FWD form and spdi_chwn_wgrad_pad() floats of copy space (with G = M). */
+ * im2col(image); = with overwrite. */
 void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float *image,
                    float *grid, bool overwrite, struct work *w);
 

@@ -51,6 +51,8 @@ def main():
     ap.add_argument("--threads", type=int, nargs="+", default=[1])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--layers", nargs="+", metavar="LAYER",
+                    help="only these layers (default: all)")
     a = ap.parse_args()
     torch.manual_seed(0)
     for threads in a.threads:
@@ -60,6 +62,8 @@ def main():
             load0 = os.getloadavg()[0]
             rows = []
             for spec in layers_torch.layers(width):
+                if a.layers and spec[0] not in a.layers:
+                    continue
                 x, net = layers_torch.build(spec, a.batch)
                 with torch.backends.mkldnn.flags(enabled=True):
                     for _ in range(2):  # warm-up, as bench_layers does
