@@ -641,6 +641,12 @@ static const struct direct_case direct_cases[] = {
   { 0, 100, 3, 7, 7, 4, 3, 2, 1, 0 },
   { 1, 100, 4, 7, 7, 3, 5, 2, 2, 1 },
   { 0, 120, 2, 8, 8, 3, 5, 2, 2, 0 },
+  /* four groups of four images (padded images of 14 Ki floats): on two
+   * threads the groups go to the threads whole, and the weight gradient
+   * sums per-group partial gradients (conv2d; conv2d_transpose's backward,
+   * whose two gradients share each group's padded copy) */
+  { 0, 16, 3, 64, 64, 4, 5, 2, 2, 0 },
+  { 1, 16, 4, 32, 32, 3, 5, 2, 2, 1 },
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 

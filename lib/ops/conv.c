@@ -30,6 +30,7 @@
 #include "conv_forms.h"
 #include "gemm.h"
 
+#include <omp.h>
 #include <string.h>
 
 static size_t max3(size_t a, size_t b, size_t c)
@@ -246,6 +247,81 @@ static void pad_group(const struct geom *g, const float *image, size_t n0, size_
   pad_image(&sub, image + n0 * g->C * g->H * g->W, w->pad);
 }
 
+/* Whether the groups of at most gmax images go to the threads whole (one
+ * parallel region; each thread pads its group and runs its GEMMs alone,
+ * in its lane()) rather than one after another with every copy and GEMM
+ * split across the threads. With many small groups the split forked and
+ * joined the threads two or three times per group: the 2-thread step of
+ * the encoder's first layer spent a sixth of its time waiting at those
+ * barriers. Each GEMM gives the same bits on one thread as on several,
+ * so this choice changes no result. Each thread's padded group is a slice
+ * of the space padded_image() holds for the whole batch. */
+static bool groups_to_threads(const struct geom *g, size_t gmax, int nt)
+{
+  const size_t groups = (g->N + gmax - 1) / gmax;
+  return nt > 1 && groups >= 2 * (size_t)nt && (size_t)nt * gmax <= g->N;
+}
+
+/* Thread tid's share of w for whole groups of gmax images. */
+static struct work lane(const struct geom *g, const struct work *w, size_t gmax, size_t tid)
+{
+  struct work l = *w;
+  l.pad = w->pad + tid * gmax * g->C * g->s * g->s * phase_h(g) * phase_w(g);
+  l.gemm = w->gemm + tid * spdi_igemm_work(&w->u, 1);
+  l.nt = 1;
+  return l;
+}
+
+/* One group's work: images n0 .. n0 + gn, group i, with work space l. */
+typedef void group_fn(const struct geom *g, size_t i, size_t n0, size_t gn, struct work *l,
+                      const void *ctx);
+
+/* fn for every group of at most gmax images: on the threads whole (when
+ * whole), or one after another with w. Not one parallel region made
+ * inactive by an if clause: the GEMMs' own regions nested in it started
+ * new threads every time (a 2-thread layer ran 2.7 times slower). */
+static void for_groups(const struct geom *g, size_t gmax, bool whole, struct work *w,
+                       group_fn *fn, const void *ctx)
+{
+  const size_t groups = (g->N + gmax - 1) / gmax;
+  if (!whole) {
+    for (size_t i = 0, n0, gn; i < groups; i++) {
+      gn = group_at(g->N, gmax, i, &n0);
+      fn(g, i, n0, gn, w, ctx);
+    }
+    return;
+  }
+#pragma omp parallel num_threads(w->nt)
+  {
+    struct work l = lane(g, w, gmax, (size_t)omp_get_thread_num());
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < groups; i++) {
+      size_t n0;
+      const size_t gn = group_at(g->N, gmax, i, &n0);
+      fn(g, i, n0, gn, &l, ctx);
+    }
+  }
+}
+
+/* What the FWD and WGRAD groups read and write (for_groups()). */
+struct group_args {
+  size_t M;
+  const struct form_index *fx, *wx; /* FWD's and WGRAD's index arrays */
+  const float *wt, *image, *wgrid;
+  float *grid, *dw, *part;
+  bool overwrite;
+};
+
+/* A FWD group: padded, then its GEMM. */
+static void fwd_one(const struct geom *g, size_t i, size_t n0, size_t gn, struct work *l,
+                    const void *ctx)
+{
+  const struct group_args *a = ctx;
+  (void)i;
+  pad_group(g, a->image, n0, gn, l);
+  fwd_gemm(g, a->M, a->fx, n0, gn, a->wt, a->grid, a->overwrite, l);
+}
+
 /* FWD: grid (N x M x Ho x Wo) += Wt (M x K, row-major) im2col(image); = with
  * overwrite. A group of images at a time (fwd_group), or for the shortest
  * output rows on a batch-innermost copy (conv_chwn.c). */
@@ -258,11 +334,9 @@ static void form_fwd(const struct geom *g, size_t M, const float *wt, const floa
   }
   const size_t gmax = fwd_group(g, M);
   const struct form_index x = fwd_index(g, M, gmax, w->idx);
-  for (size_t i = 0, n0, gn; i * gmax < g->N; i++) {
-    gn = group_at(g->N, gmax, i, &n0);
-    pad_group(g, image, n0, gn, w);
-    fwd_gemm(g, M, &x, n0, gn, wt, grid, overwrite, w);
-  }
+  const struct group_args a = { .M = M, .fx = &x, .wt = wt, .image = image, .grid = grid,
+                                .overwrite = overwrite };
+  for_groups(g, gmax, groups_to_threads(g, gmax, w->nt), w, fwd_one, &a);
 }
 
 /* Images per WGRAD group: slices of the GEMM's K of at least 1024 terms
@@ -294,29 +368,78 @@ static struct form_index wgrad_index(const struct geom *g, size_t M, size_t gmax
 }
 
 /* WGRAD over images n0 .. n0 + gn (a slice of the GEMM's K), padded in
- * w->pad: every group adds into dw. */
+ * w->pad: adds into dw, or with overwrite writes it. */
 static void wgrad_gemm(const struct geom *g, size_t M, const struct form_index *x, size_t n0,
-                       size_t gn, const float *grid, float *dw, struct work *w)
+                       size_t gn, const float *grid, float *dw, bool overwrite, struct work *w)
 {
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
   struct spdi_igemm gm = { M, K, gn * P, { grid + n0 * M * P, x->ar, x->ak },
-                           { w->pad, x->bk, x->bc }, { dw, x->cr, x->cc }, false };
+                           { w->pad, x->bk, x->bc }, { dw, x->cr, x->cc }, overwrite };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+}
+
+/* Floats of the per-group partial weight gradients, one M x K block per
+ * WGRAD group of at most gmax images, in the copy space after
+ * padded_image(): with them each group's GEMM can run on any thread, and
+ * wgrad_add() sums the groups in their order. 0 (the groups then add into
+ * dw in turn) for one group, or where the blocks would exceed 4 Mi floats
+ * (the decoder's wide layers at width 1024, whose GEMMs are large enough
+ * to split well). Depends on the shapes alone. */
+#define WGRAD_PARTIALS_MAX ((size_t)4 << 20)
+
+static size_t wgrad_partials(const struct geom *g, size_t M, size_t gmax)
+{
+  const size_t groups = (g->N + gmax - 1) / gmax, n = groups * M * g->C * g->kh * g->kw;
+  return groups > 1 && n <= WGRAD_PARTIALS_MAX ? n : 0;
+}
+
+/* dw (M x K) += the groups' partial gradients part, group by group. */
+static void wgrad_add(const float *part, size_t groups, size_t n, float *dw)
+{
+#pragma omp parallel for if(groups * n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t e = 0; e < n; e++) {
+    float acc = dw[e];
+    for (size_t i = 0; i < groups; i++)
+      acc += part[i * n + e];
+    dw[e] = acc;
+  }
 }
 
 /* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
  * im2col(image)^T, a group of images at a time, padded just before use as
- * in form_fwd(); the split costs only dw's write-back. */
+ * in form_fwd(); with partial gradients (wgrad_partials()) the groups go
+ * to the threads as there. */
+/* A WGRAD group's GEMM (its image padded in l->pad): into its partial
+ * gradient, or added into dw. */
+static void wgrad_part(const struct geom *g, size_t i, size_t n0, size_t gn,
+                       const struct group_args *a, struct work *l)
+{
+  const size_t MK = a->M * g->C * g->kh * g->kw;
+  wgrad_gemm(g, a->M, a->wx, n0, gn, a->wgrid, a->part != NULL ? a->part + i * MK : a->dw,
+             a->part != NULL, l);
+}
+
+/* A WGRAD group: padded, then its GEMM. */
+static void wgrad_one(const struct geom *g, size_t i, size_t n0, size_t gn, struct work *l,
+                      const void *ctx)
+{
+  const struct group_args *a = ctx;
+  pad_group(g, a->image, n0, gn, l);
+  wgrad_part(g, i, n0, gn, a, l);
+}
+
 static void form_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
                        float *dw, struct work *w)
 {
-  const size_t gmax = wgrad_group(g);
+  const size_t gmax = wgrad_group(g), groups = (g->N + gmax - 1) / gmax;
   const struct form_index x = wgrad_index(g, M, gmax, w->idx, w);
-  for (size_t i = 0, n0, gn; i * gmax < g->N; i++) {
-    gn = group_at(g->N, gmax, i, &n0);
-    pad_group(g, image, n0, gn, w);
-    wgrad_gemm(g, M, &x, n0, gn, grid, dw, w);
-  }
+  const struct group_args a = {
+    .M = M, .wx = &x, .image = image, .wgrid = grid, .dw = dw,
+    .part = wgrad_partials(g, M, gmax) > 0 ? w->pad + padded_image(g) : NULL,
+  };
+  for_groups(g, gmax, a.part != NULL && groups_to_threads(g, gmax, w->nt), w, wgrad_one, &a);
+  if (a.part != NULL)
+    wgrad_add(a.part, groups, M * g->C * g->kh * g->kw, dw);
 }
 
 /* Whether FWD and WGRAD of g (over the same image) can share each group's
@@ -324,6 +447,16 @@ static void form_wgrad(const struct geom *g, size_t M, const float *grid, const 
 static bool fwd_wgrad_share(const struct geom *g, size_t M)
 {
   return !spdi_conv_chwn(g) && fwd_group(g, M) == wgrad_group(g);
+}
+
+/* A group of form_fwd_wgrad(): padded once for both GEMMs. */
+static void fwd_wgrad_one(const struct geom *g, size_t i, size_t n0, size_t gn,
+                          struct work *l, const void *ctx)
+{
+  const struct group_args *a = ctx;
+  pad_group(g, a->image, n0, gn, l);
+  fwd_gemm(g, a->M, a->fx, n0, gn, a->wt, a->grid, a->overwrite, l);
+  wgrad_part(g, i, n0, gn, a, l);
 }
 
 /* form_fwd() then form_wgrad() of the same image, padding each group once
@@ -334,15 +467,18 @@ static void form_fwd_wgrad(const struct geom *g, size_t M, const float *wt,
                            const float *image, float *grid, bool overwrite,
                            const float *wgrid, float *dw, struct work *w)
 {
-  const size_t gmax = fwd_group(g, M);
+  const size_t gmax = fwd_group(g, M), groups = (g->N + gmax - 1) / gmax;
   const struct form_index f = fwd_index(g, M, gmax, w->idx);
   const struct form_index d = wgrad_index(g, M, gmax, w->idx + fwd_scratch_idx(g, M), w);
-  for (size_t i = 0, n0, gn; i * gmax < g->N; i++) {
-    gn = group_at(g->N, gmax, i, &n0);
-    pad_group(g, image, n0, gn, w);
-    fwd_gemm(g, M, &f, n0, gn, wt, grid, overwrite, w);
-    wgrad_gemm(g, M, &d, n0, gn, wgrid, dw, w);
-  }
+  const struct group_args a = {
+    .M = M, .fx = &f, .wx = &d, .wt = wt, .image = image, .wgrid = wgrid, .grid = grid,
+    .dw = dw, .overwrite = overwrite,
+    .part = wgrad_partials(g, M, gmax) > 0 ? w->pad + padded_image(g) : NULL,
+  };
+  for_groups(g, gmax, a.part != NULL && groups_to_threads(g, gmax, w->nt), w, fwd_wgrad_one,
+             &a);
+  if (a.part != NULL)
+    wgrad_add(a.part, groups, M * g->C * g->kh * g->kw, dw);
 }
 
 static size_t phase_padded(const struct geom *g)
@@ -675,9 +811,11 @@ static void form_wgrad_any(const struct geom *g, size_t M, const float *grid,
     form_wgrad(g, M, grid, image, dw, w);
 }
 
+/* Copy space of WGRAD (M = G, the grid's channels, in both ops). */
 static size_t wgrad_padded(const struct geom *g)
 {
-  return spdi_conv_chwn(g) ? spdi_chwn_wgrad_pad(g) : padded_image(g);
+  return spdi_conv_chwn(g) ? spdi_chwn_wgrad_pad(g)
+                           : padded_image(g) + wgrad_partials(g, g->G, wgrad_group(g));
 }
 
 static size_t gather_scratch_idx(const struct geom *g)
