@@ -647,6 +647,11 @@ static const struct direct_case direct_cases[] = {
    * whose two gradients share each group's padded copy) */
   { 0, 16, 3, 64, 64, 4, 5, 2, 2, 0 },
   { 1, 16, 4, 32, 32, 3, 5, 2, 2, 1 },
+  /* images of 64 Ki floats, four of them: PHASE's groups of one image go
+   * to the two threads whole, two each (conv2d's input gradient,
+   * conv2d_transpose's forward) */
+  { 0, 4, 4, 128, 128, 2, 5, 2, 2, 0 },
+  { 1, 4, 2, 64, 64, 4, 5, 2, 2, 1 },
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 

@@ -149,9 +149,15 @@ static size_t fwd_scratch_idx(const struct geom *g, size_t M)
   return chwn > nchw ? chwn : nchw;
 }
 
+/* Floats of the padded copy of gn images (pad_image()). */
+static size_t group_padded(const struct geom *g, size_t gn)
+{
+  return gn * g->C * g->s * g->s * phase_h(g) * phase_w(g);
+}
+
 static size_t padded_image(const struct geom *g)
 {
-  return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
+  return group_padded(g, g->N);
 }
 
 /* Copy space of form_fwd() with M output channels. */
@@ -262,11 +268,12 @@ static bool groups_to_threads(const struct geom *g, size_t gmax, int nt)
   return nt > 1 && groups >= 2 * (size_t)nt && (size_t)nt * gmax <= g->N;
 }
 
-/* Thread tid's share of w for whole groups of gmax images. */
-static struct work lane(const struct geom *g, const struct work *w, size_t gmax, size_t tid)
+/* Thread tid's share of w for whole groups: pad_per floats of the copy
+ * space (a group's padded images) and its part of the driver's. */
+static struct work lane(const struct work *w, size_t pad_per, size_t tid)
 {
   struct work l = *w;
-  l.pad = w->pad + tid * gmax * g->C * g->s * g->s * phase_h(g) * phase_w(g);
+  l.pad = w->pad + tid * pad_per;
   l.gemm = w->gemm + tid * spdi_igemm_work(&w->u, 1);
   l.nt = 1;
   return l;
@@ -277,11 +284,12 @@ typedef void group_fn(const struct geom *g, size_t i, size_t n0, size_t gn, stru
                       const void *ctx);
 
 /* fn for every group of at most gmax images: on the threads whole (when
- * whole), or one after another with w. Not one parallel region made
+ * whole; each with pad_per floats of the copy space), or one after
+ * another with w. Not one parallel region made
  * inactive by an if clause: the GEMMs' own regions nested in it started
  * new threads every time (a 2-thread layer ran 2.7 times slower). */
-static void for_groups(const struct geom *g, size_t gmax, bool whole, struct work *w,
-                       group_fn *fn, const void *ctx)
+static void for_groups(const struct geom *g, size_t gmax, bool whole, size_t pad_per,
+                       struct work *w, group_fn *fn, const void *ctx)
 {
   const size_t groups = (g->N + gmax - 1) / gmax;
   if (!whole) {
@@ -293,7 +301,7 @@ static void for_groups(const struct geom *g, size_t gmax, bool whole, struct wor
   }
 #pragma omp parallel num_threads(w->nt)
   {
-    struct work l = lane(g, w, gmax, (size_t)omp_get_thread_num());
+    struct work l = lane(w, pad_per, (size_t)omp_get_thread_num());
 #pragma omp for schedule(static)
     for (size_t i = 0; i < groups; i++) {
       size_t n0;
@@ -336,7 +344,8 @@ static void form_fwd(const struct geom *g, size_t M, const float *wt, const floa
   const struct form_index x = fwd_index(g, M, gmax, w->idx);
   const struct group_args a = { .M = M, .fx = &x, .wt = wt, .image = image, .grid = grid,
                                 .overwrite = overwrite };
-  for_groups(g, gmax, groups_to_threads(g, gmax, w->nt), w, fwd_one, &a);
+  for_groups(g, gmax, groups_to_threads(g, gmax, w->nt), group_padded(g, gmax), w, fwd_one,
+             &a);
 }
 
 /* Images per WGRAD group: slices of the GEMM's K of at least 1024 terms
@@ -437,7 +446,8 @@ static void form_wgrad(const struct geom *g, size_t M, const float *grid, const 
     .M = M, .wx = &x, .image = image, .wgrid = grid, .dw = dw,
     .part = wgrad_partials(g, M, gmax) > 0 ? w->pad + padded_image(g) : NULL,
   };
-  for_groups(g, gmax, a.part != NULL && groups_to_threads(g, gmax, w->nt), w, wgrad_one, &a);
+  for_groups(g, gmax, a.part != NULL && groups_to_threads(g, gmax, w->nt),
+             group_padded(g, gmax), w, wgrad_one, &a);
   if (a.part != NULL)
     wgrad_add(a.part, groups, M * g->C * g->kh * g->kw, dw);
 }
@@ -475,8 +485,8 @@ static void form_fwd_wgrad(const struct geom *g, size_t M, const float *wt,
     .dw = dw, .overwrite = overwrite,
     .part = wgrad_partials(g, M, gmax) > 0 ? w->pad + padded_image(g) : NULL,
   };
-  for_groups(g, gmax, a.part != NULL && groups_to_threads(g, gmax, w->nt), w, fwd_wgrad_one,
-             &a);
+  for_groups(g, gmax, a.part != NULL && groups_to_threads(g, gmax, w->nt),
+             group_padded(g, gmax), w, fwd_wgrad_one, &a);
   if (a.part != NULL)
     wgrad_add(a.part, groups, M * g->C * g->kh * g->kw, dw);
 }
@@ -505,18 +515,31 @@ static size_t phase_group(const struct geom *g)
     return g->N;
   /* Each of T threads takes about 1 / T of a group's GEMMs and merge, so a
    * group of T times the images keeps each thread's part in its L2, with
-   * T times fewer GEMM calls (each a fork and join). Every element of the
-   * image is one GEMM's, whatever the group: the same bits. */
+   * T times fewer GEMM calls (each a fork and join); or, where that makes
+   * enough groups, each thread takes whole groups of a T-th of that
+   * (phase_whole()). Every element of the image is one GEMM's, whatever
+   * the group: the same bits. */
   const size_t gn = group_of(g->N, g->C * g->H * g->W, phase_h(g) * phase_w(g), 256);
   const size_t nt = (size_t)spdi_threads();
   return gn * nt < g->N ? gn * nt : g->N;
+}
+
+/* The images per group when PHASE's groups go to the threads whole
+ * (groups_to_threads(): at least two groups per thread), else 0. */
+static size_t phase_whole(const struct geom *g)
+{
+  const size_t nt = (size_t)spdi_threads(), gmax = phase_group(g);
+  if (nt < 2 || gmax == g->N || gmax % nt != 0)
+    return 0;
+  return groups_to_threads(g, gmax / nt, (int)nt) ? gmax / nt : 0;
 }
 
 /* Index entries of PHASE: one phase's rows and K terms, then the columns
  * of every phase for a group (phase_columns). */
 static size_t phase_scratch_idx(const struct geom *g)
 {
-  return 2 * g->C + 2 * g->G * g->kh * g->kw + 2 * phase_group(g) * g->H * g->W;
+  const size_t per_thread = 2 * g->C + 2 * g->G * g->kh * g->kw;
+  return (size_t)spdi_threads() * per_thread + 2 * phase_group(g) * g->H * g->W;
 }
 
 /* Floats of the phase-split output buffer of PHASE (stride > 1): one
@@ -629,67 +652,94 @@ static void phase_columns(const struct geom *g, size_t gmax, size_t pt, size_t p
  * strided float at a time; one pass then adds the buffer into the image
  * (which stays in L2 with the group), or assigns it, so an assigned image
  * is written once. */
+/* What PHASE's groups read and write (for_groups()). */
+struct phase_args {
+  const float *wt, *padded, *bias;
+  float *image, *buf;     /* buf: the phase-split output, buf_per floats per thread */
+  size_t buf_per, gmax, Hq, Wq;
+  ptrdiff_t *idx;         /* per thread: 2 C + 2 G kh kw entries */
+  const ptrdiff_t *cols;  /* phase_columns() of groups of gmax images */
+  bool assign;
+};
+
+/* One PHASE group, images n0 .. n0 + gn: a GEMM per stride phase, then
+ * the merge. On its thread's part of buf and of the index space. */
+static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, struct work *l,
+                      const void *ctx)
+{
+  const struct phase_args *pa = ctx;
+  const size_t s = g->s, C = g->C, G = g->G, kk = g->kh * g->kw, HW = g->H * g->W;
+  const size_t tid = (size_t)omp_get_thread_num(), Hq = pa->Hq, Wq = pa->Wq;
+  float *buf = pa->buf != NULL ? pa->buf + tid * pa->buf_per : NULL;
+  ptrdiff_t *ar = pa->idx + tid * (2 * C + 2 * G * kk), *ak = ar + C, *bk = ak + G * kk;
+  ptrdiff_t *cr = bk + G * kk;
+  size_t ti[64], tj[64], off[PHASE_OUT_MAX_S * PHASE_OUT_MAX_S] = { 0 };
+  ptrdiff_t di[64], dj[64];
+  size_t used = 0;
+  const ptrdiff_t *bc = pa->cols;
+  (void)i;
+  for (size_t a = 0; a < s && a < g->H; a++)
+    for (size_t b = 0; b < s && b < g->W; b++) {
+      const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
+      const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
+      const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
+      const size_t K = G * ni * nj, cols = gn * Hh * Wh;
+      /* this phase's column indices (a smaller last group: a prefix) */
+      const ptrdiff_t *cc = bc + pa->gmax * Hh * Wh;
+      const ptrdiff_t *next = cc + pa->gmax * Hh * Wh;
+      if (buf != NULL) {
+        off[a * s + b] = used;
+        used += gn * C * Hh * Wh;
+      }
+      if (K == 0) { /* no tap lands on this phase: it only has the bias */
+        if (buf != NULL)
+          memset(buf + off[a * s + b], 0, gn * C * Hh * Wh * sizeof *buf);
+        bc = next;
+        continue;
+      }
+      for (size_t r = 0; r < C; r++) {
+        ar[r] = (ptrdiff_t)(r * kk);
+        cr[r] = (ptrdiff_t)(buf != NULL ? off[a * s + b] + r * Hh * Wh : r * HW);
+      }
+      size_t k = 0;
+      for (size_t o = 0; o < G; o++)
+        for (size_t x = 0; x < ni; x++)
+          for (size_t y = 0; y < nj; y++, k++) {
+            ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
+            bk[k] = (ptrdiff_t)(o * Hq * Wq) + di[x] * (ptrdiff_t)Wq + dj[y];
+          }
+      struct spdi_igemm gm = { C, cols, K, { pa->wt, ar, ak },
+                               { pa->padded + n0 * G * Hq * Wq, bk, bc },
+                               { buf != NULL ? buf : pa->image + n0 * C * HW, cr, cc },
+                               buf != NULL };
+      spdi_igemm(&gm, &l->u, l->gemm, l->nt);
+      bc = next;
+    }
+  if (buf != NULL)
+    phase_merge(g, gn, buf, off, pa->image + n0 * C * HW, pa->assign, pa->bias);
+}
+
 static void form_phase(const struct geom *g, const float *wt, const float *grid, float *image,
                        struct work *w, const float *bias, bool assign)
 {
-  const size_t s = g->s, C = g->C, G = g->G, kk = g->kh * g->kw, HW = g->H * g->W;
   size_t pt, pb, pl, pr;
-  phase_pad(g->H, g->kh, s, g->pad, g->Ho, &pt, &pb);
-  phase_pad(g->W, g->kw, s, g->pad, g->Wo, &pl, &pr);
-  const size_t Hq = g->Ho + pt + pb, Wq = g->Wo + pl + pr, gmax = phase_group(g);
-  pad_planes(grid, g->N * G, g->Ho, g->Wo, pt, pb, pl, pr, w->pad);
-  float *buf = phase_out(g) > 0 ? w->pad + (phase_padded(g) + 15) / 16 * 16 : NULL;
-  if (assign && buf == NULL) /* the GEMMs add into the image */
-    fill_bias(image, g->N, C, HW, bias);
-  size_t ti[64], tj[64], off[PHASE_OUT_MAX_S * PHASE_OUT_MAX_S] = { 0 };
-  ptrdiff_t di[64], dj[64];
-  ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + G * kk, *cr = bk + G * kk;
-  ptrdiff_t *cols_idx = cr + C;
-  phase_columns(g, gmax, pt, pl, Hq, Wq, buf != NULL, cols_idx);
-  for (size_t i = 0, n0, gn; i * gmax < g->N; i++) {
-    gn = group_at(g->N, gmax, i, &n0);
-    size_t used = 0;
-    ptrdiff_t *bc = cols_idx;
-    for (size_t a = 0; a < s && a < g->H; a++)
-      for (size_t b = 0; b < s && b < g->W; b++) {
-        const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
-        const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
-        const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
-        const size_t K = G * ni * nj, cols = gn * Hh * Wh;
-        /* this phase's column indices (a smaller last group: a prefix) */
-        ptrdiff_t *cc = bc + gmax * Hh * Wh;
-        ptrdiff_t *next = cc + gmax * Hh * Wh;
-        if (buf != NULL) {
-          off[a * s + b] = used;
-          used += gn * C * Hh * Wh;
-        }
-        if (K == 0) { /* no tap lands on this phase: it only has the bias */
-          if (buf != NULL)
-            memset(buf + off[a * s + b], 0, gn * C * Hh * Wh * sizeof *buf);
-          bc = next;
-          continue;
-        }
-        for (size_t r = 0; r < C; r++) {
-          ar[r] = (ptrdiff_t)(r * kk);
-          cr[r] = (ptrdiff_t)(buf != NULL ? off[a * s + b] + r * Hh * Wh : r * HW);
-        }
-        size_t k = 0;
-        for (size_t o = 0; o < G; o++)
-          for (size_t x = 0; x < ni; x++)
-            for (size_t y = 0; y < nj; y++, k++) {
-              ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
-              bk[k] = (ptrdiff_t)(o * Hq * Wq) + di[x] * (ptrdiff_t)Wq + dj[y];
-            }
-        struct spdi_igemm gm = { C, cols, K, { wt, ar, ak },
-                                 { w->pad + n0 * G * Hq * Wq, bk, bc },
-                                 { buf != NULL ? buf : image + n0 * C * HW, cr, cc },
-                                 buf != NULL };
-        spdi_igemm(&gm, &w->u, w->gemm, w->nt);
-        bc = next;
-      }
-    if (buf != NULL)
-      phase_merge(g, gn, buf, off, image + n0 * C * HW, assign, bias);
-  }
+  phase_pad(g->H, g->kh, g->s, g->pad, g->Ho, &pt, &pb);
+  phase_pad(g->W, g->kw, g->s, g->pad, g->Wo, &pl, &pr);
+  const size_t whole = phase_whole(g), gmax = whole > 0 ? whole : phase_group(g);
+  struct phase_args pa = {
+    .wt = wt, .padded = w->pad, .bias = bias, .image = image,
+    .buf = phase_out(g) > 0 ? w->pad + (phase_padded(g) + 15) / 16 * 16 : NULL,
+    .buf_per = gmax * g->C * g->H * g->W, .gmax = gmax,
+    .Hq = g->Ho + pt + pb, .Wq = g->Wo + pl + pr, .idx = w->idx, .assign = assign,
+  };
+  pad_planes(grid, g->N * g->G, g->Ho, g->Wo, pt, pb, pl, pr, w->pad);
+  if (assign && pa.buf == NULL) /* the GEMMs add into the image */
+    fill_bias(image, g->N, g->C, g->H * g->W, bias);
+  ptrdiff_t *cols = w->idx + (size_t)w->nt * (2 * g->C + 2 * g->G * g->kh * g->kw);
+  phase_columns(g, gmax, pt, pl, pa.Hq, pa.Wq, pa.buf != NULL, cols);
+  pa.cols = cols;
+  /* the padded grid is shared (phase_one() reads pa.padded) */
+  for_groups(g, gmax, whole > 0, 0, w, phase_one, &pa);
 }
 
 /* image += col2im(col), col: C kh kw rows by nimg Ho Wo columns. Parallel
