@@ -254,6 +254,23 @@ START_TEST(packed_paths_match_reference)
 }
 END_TEST
 
+/* p at the highest level the CPU has (AVX-512 if any) on 1 thread against
+ * the double product, then on 2 threads to the same bits; returns the
+ * 1-thread result, which the caller frees. */
+static float *run_1_and_2_threads(struct problem *p, const char *what)
+{
+  const size_t MN = p->M * p->N;
+  float *first = malloc(MN * sizeof *first);
+  ck_assert_ptr_nonnull(first);
+  problem_run(p, SPDI_ISA_AVX512, 1);
+  problem_check(p, what, SPDI_ISA_AVX512);
+  memcpy(first, p->c, MN * sizeof *first);
+  problem_run(p, SPDI_ISA_AVX512, 2);
+  ck_assert_msg(memcmp(first, p->c, MN * sizeof *first) == 0, "%s: 1 and 2 threads differ",
+                what);
+  return first;
+}
+
 /* A C of 512 Ki floats or more: the packed path's K blocks are twice as
  * deep with the AVX-512 kernel (igemm.c, DEEP_C); K = 520 is a deep block
  * and a short one. Against the double product, and the same bits on 1 and
@@ -264,15 +281,7 @@ START_TEST(deep_k_blocks_match_reference)
 {
   struct problem p;
   problem_make(&p, 264, 1990, 520, RUNS, true);
-  const size_t MN = p.M * p.N;
-  float *first = malloc(MN * sizeof *first);
-  ck_assert_ptr_nonnull(first);
-  problem_run(&p, SPDI_ISA_AVX512, 1);
-  problem_check(&p, "deep K blocks", SPDI_ISA_AVX512);
-  memcpy(first, p.c, MN * sizeof *first);
-  problem_run(&p, SPDI_ISA_AVX512, 2);
-  ck_assert_mem_eq(first, p.c, MN * sizeof *first);
-  free(first);
+  free(run_1_and_2_threads(&p, "deep K blocks"));
   problem_free(&p);
 }
 END_TEST
@@ -298,13 +307,7 @@ START_TEST(direct_path_same_bits_at_every_isa)
   const enum layout l = layouts[_i % 3];
   struct problem p;
   problem_make(&p, M, N, K, l, _i % 4 != 3);
-  float *first = malloc(M * N * sizeof *first);
-  ck_assert_ptr_nonnull(first);
-  problem_run(&p, SPDI_ISA_AVX512, 1);
-  problem_check(&p, "direct", SPDI_ISA_AVX512);
-  memcpy(first, p.c, M * N * sizeof *first);
-  problem_run(&p, SPDI_ISA_AVX512, 2);
-  ck_assert_mem_eq(first, p.c, M * N * sizeof *first);
+  float *first = run_1_and_2_threads(&p, "direct");
   problem_run(&p, SPDI_ISA_AVX2, 1);
   problem_check(&p, M <= 16 ? "direct" : "packed (AVX2 direct stops at 16 rows)",
                 SPDI_ISA_AVX2);
@@ -325,18 +328,9 @@ END_TEST
  * the double product, and the same bits both ways. */
 START_TEST(direct_path_in_row_slices)
 {
-  const size_t M = 264, N = 16 * 16 + 5, K = 4100;
   struct problem p;
-  problem_make(&p, M, N, K, RUNS16, true);
-  float *first = malloc(M * N * sizeof *first);
-  ck_assert_ptr_nonnull(first);
-  problem_run(&p, SPDI_ISA_AVX512, 1);
-  problem_check(&p, "direct, two slices", SPDI_ISA_AVX512);
-  memcpy(first, p.c, M * N * sizeof *first);
-  problem_run(&p, SPDI_ISA_AVX512, 2);
-  ck_assert_msg(memcmp(first, p.c, M * N * sizeof *first) == 0,
-                "A in slices and in one piece differ");
-  free(first);
+  problem_make(&p, 264, 16 * 16 + 5, 4100, RUNS16, true);
+  free(run_1_and_2_threads(&p, "direct, A in slices (1 thread) and in one piece (2)"));
   problem_free(&p);
 }
 END_TEST
