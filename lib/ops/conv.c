@@ -285,9 +285,9 @@ typedef void group_fn(const struct geom *g, size_t i, size_t n0, size_t gn, stru
 
 /* fn for every group of at most gmax images: on the threads whole (when
  * whole; each with pad_per floats of the copy space), or one after
- * another with w. Not one parallel region made
- * inactive by an if clause: the GEMMs' own regions nested in it started
- * new threads every time (a 2-thread layer ran 2.7 times slower). */
+ * another with w. Not one parallel region made inactive by an if clause:
+ * the GEMMs' own regions nested in it started new threads every time (a
+ * 2-thread layer ran 2.7 times slower). */
 static void for_groups(const struct geom *g, size_t gmax, bool whole, size_t pad_per,
                        struct work *w, group_fn *fn, const void *ctx)
 {
@@ -414,10 +414,6 @@ static void wgrad_add(const float *part, size_t groups, size_t n, float *dw)
   }
 }
 
-/* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
- * im2col(image)^T, a group of images at a time, padded just before use as
- * in form_fwd(); with partial gradients (wgrad_partials()) the groups go
- * to the threads as there. */
 /* A WGRAD group's GEMM (its image padded in l->pad): into its partial
  * gradient, or added into dw. */
 static void wgrad_part(const struct geom *g, size_t i, size_t n0, size_t gn,
@@ -437,6 +433,10 @@ static void wgrad_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
   wgrad_part(g, i, n0, gn, a, l);
 }
 
+/* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
+ * im2col(image)^T, a group of images at a time, padded just before use as
+ * in form_fwd(); with partial gradients (wgrad_partials()) the groups go
+ * to the threads as there. */
 static void form_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
                        float *dw, struct work *w)
 {
@@ -534,8 +534,8 @@ static size_t phase_whole(const struct geom *g)
   return groups_to_threads(g, gmax / nt, (int)nt) ? gmax / nt : 0;
 }
 
-/* Index entries of PHASE: one phase's rows and K terms, then the columns
- * of every phase for a group (phase_columns). */
+/* Index entries of PHASE: per thread, one phase's rows and K terms; then
+ * the columns of every phase for a group (phase_columns). */
 static size_t phase_scratch_idx(const struct geom *g)
 {
   const size_t per_thread = 2 * g->C + 2 * g->G * g->kh * g->kw;
@@ -644,14 +644,6 @@ static void phase_columns(const struct geom *g, size_t gmax, size_t pt, size_t p
     }
 }
 
-/* PHASE: image (N x C x H x W) += gather of grid (N x G x Ho x Wo) through
- * W (G x C x kh x kw), a group of images at a time; with assign, image =
- * bias (or 0) + that gather. With a stride, each phase's GEMM overwrites
- * its part of a phase-split buffer (phase_out) whose columns are
- * consecutive floats, so its tiles go to C as whole vectors instead of one
- * strided float at a time; one pass then adds the buffer into the image
- * (which stays in L2 with the group), or assigns it, so an assigned image
- * is written once. */
 /* What PHASE's groups read and write (for_groups()). */
 struct phase_args {
   const float *wt, *padded, *bias;
@@ -719,6 +711,14 @@ static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
     phase_merge(g, gn, buf, off, pa->image + n0 * C * HW, pa->assign, pa->bias);
 }
 
+/* PHASE: image (N x C x H x W) += gather of grid (N x G x Ho x Wo) through
+ * W (G x C x kh x kw), a group of images at a time; with assign, image =
+ * bias (or 0) + that gather. With a stride, each phase's GEMM overwrites
+ * its part of a phase-split buffer (phase_out) whose columns are
+ * consecutive floats, so its tiles go to C as whole vectors instead of one
+ * strided float at a time; one pass then adds the buffer into the image
+ * (which stays in L2 with the group), or assigns it, so an assigned image
+ * is written once. */
 static void form_phase(const struct geom *g, const float *wt, const float *grid, float *image,
                        struct work *w, const float *bias, bool assign)
 {
