@@ -641,17 +641,17 @@ static const struct direct_case direct_cases[] = {
   { 0, 100, 3, 7, 7, 4, 3, 2, 1, 0 },
   { 1, 100, 4, 7, 7, 3, 5, 2, 2, 1 },
   { 0, 120, 2, 8, 8, 3, 5, 2, 2, 0 },
-  /* four groups of four images (padded images of 14 Ki floats): on two
-   * threads the groups go to the threads whole, and the weight gradient
-   * sums per-group partial gradients (conv2d; conv2d_transpose's backward,
-   * whose two gradients share each group's padded copy) */
-  { 0, 16, 3, 64, 64, 4, 5, 2, 2, 0 },
-  { 1, 16, 4, 32, 32, 3, 5, 2, 2, 1 },
-  /* images of 64 Ki floats, four of them: PHASE's groups of one image go
-   * to the two threads whole, two each (conv2d's input gradient,
-   * conv2d_transpose's forward) */
-  { 0, 4, 4, 128, 128, 2, 5, 2, 2, 0 },
-  { 1, 4, 2, 64, 64, 4, 5, 2, 2, 1 },
+  /* six groups of four images (padded images of 14 Ki floats): on two
+   * and three threads the groups go to the threads whole, and the weight
+   * gradient sums per-group partial gradients (conv2d; conv2d_transpose's
+   * backward, whose two gradients share each group's padded copy) */
+  { 0, 24, 3, 64, 64, 4, 5, 2, 2, 0 },
+  { 1, 24, 4, 32, 32, 3, 5, 2, 2, 1 },
+  /* images of 64 Ki floats, six of them: PHASE's groups of one image go
+   * to the threads whole (conv2d's input gradient, conv2d_transpose's
+   * forward) */
+  { 0, 6, 4, 128, 128, 2, 5, 2, 2, 0 },
+  { 1, 6, 2, 64, 64, 4, 5, 2, 2, 1 },
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 
@@ -721,9 +721,11 @@ START_TEST(conv_direct_path_matches_reference)
   float *one[3] = {malloc(ny * sizeof(float)), malloc(nx * sizeof(float)),
                    malloc(nw * sizeof(float))};
   ck_assert(one[0] && one[1] && one[2]);
-  /* on 1 thread against the reference, then on 2 threads the same bits
-   * (PHASE groups of images scale with the thread count) */
-  for (int threads = 1; threads <= 2; threads++) {
+  /* on 1 thread against the reference, then on 2 and 3 threads the same
+   * bits (PHASE groups of images scale with the thread count; 3 threads
+   * give the whole-group cases an odd team and a last thread with fewer
+   * groups) */
+  for (int threads = 1; threads <= 3; threads++) {
     SPDT_OK(spd_set_num_threads(threads));
     spd_tape *t = NULL;
     SPDT_OK(spd_tape_create(&t));
@@ -738,9 +740,10 @@ START_TEST(conv_direct_path_matches_reference)
     const double *want[3] = {y, dx, dw}, *mag[3] = {ya, dxa, dwa};
     static const char *const what[3] = {"forward", "input gradient", "weight gradient"};
     for (int v = 0; v < 3; v++) {
-      if (threads == 2) {
+      if (threads >= 2) {
         ck_assert_msg(memcmp(got[v], one[v], cnt[v] * sizeof(float)) == 0,
-                      "direct case %d: %s differs on 1 and 2 threads", _i, what[v]);
+                      "direct case %d: %s differs on 1 and %d threads", _i, what[v],
+                      threads);
         continue;
       }
       memcpy(one[v], got[v], cnt[v] * sizeof(float));
