@@ -129,7 +129,9 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
     }                                                                                \
     _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                            \
       _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)                         \
-        _mm512_storeu_ps(out + r * WIDE_COLS + v * RUN, c[r][v]);              \
+        _mm512_storeu_ps(dst[r] + coff[v],                                           \
+                         add ? _mm512_add_ps(_mm512_loadu_ps(dst[r] + coff[v]), c[r][v])    \
+                             : c[r][v]);                                             \
   } while (0)
 
 #define WIDE_NV(R, SPLIT)                                                            \
@@ -154,7 +156,9 @@ __attribute__((target("avx512f"))) static void wide_block(size_t R, size_t nv, b
                                                           size_t lda,
                                                           const float *const *lo,
                                                           const float *const *hi,
-                                                          const ptrdiff_t *bk, float *out)
+                                                          const ptrdiff_t *bk,
+                                                          float *const *dst,
+                                                          const ptrdiff_t *coff, bool add)
 {
   switch (R) {
     WIDE_CASE(1)
@@ -309,8 +313,13 @@ static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t per,
   const size_t M = g->M, K = g->K, full = n / RUN;
   const float *lo[WIDE_RUNS], *hi[WIDE_RUNS];
   const ptrdiff_t *bk = panel != NULL ? koff : g->b.k;
-  bool split = false;
+  bool split = false, in_place = wide;
+  ptrdiff_t cols_c[WIDE_RUNS], cols_tile[WIDE_RUNS];
   for (size_t v = 0; v < full && v < WIDE_RUNS; v++) {
+    const ptrdiff_t *cc = g->c.c + j0 + v * RUN;
+    in_place = in_place && spdi_even_stride(cc, RUN) == 1;
+    cols_c[v] = cc[0];
+    cols_tile[v] = (ptrdiff_t)(v * RUN);
     lo[v] = panel != NULL ? panel + v * RUN : g->b.src + g->b.c[j0 + v * RUN];
     hi[v] = panel != NULL ? lo[v] + RUN / 2 : g->b.src + g->b.c[j0 + v * RUN + RUN / 2];
     split = split || hi[v] != lo[v] + RUN / 2;
@@ -318,8 +327,16 @@ static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t per,
   for (size_t r0 = 0; r0 < M && full > 0; r0 += per) {
     const size_t R = M - r0 < per ? M - r0 : per;
     if (wide) {
-      wide_block(R, full, split, K, ap + r0 * K, R, lo, hi, bk, out);
-      for (size_t v = 0; v < full; v++)
+      /* Straight into C where each run's 16 columns are consecutive
+       * there (an NCHW output row), else through the tile and
+       * write_run(): the same value either way, each element written or
+       * added to once. */
+      float *rows[WIDE_ROWS];
+      for (size_t r = 0; r < R; r++)
+        rows[r] = in_place ? g->c.dst + g->c.r[r0 + r] : out + r * WIDE_COLS;
+      wide_block(R, full, split, K, ap + r0 * K, R, lo, hi, bk, rows,
+                 in_place ? cols_c : cols_tile, in_place && !g->overwrite);
+      for (size_t v = 0; v < full && !in_place; v++)
         write_run(g, r0, R, j0 + v * RUN, RUN, out + v * RUN, WIDE_COLS);
     } else { /* full is 1 here */
       avx2_block(R, K, ap + r0 * K, R, lo[0], hi[0], g->b.k, out);
