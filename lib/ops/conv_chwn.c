@@ -43,7 +43,8 @@
  * on its 7-pixel rows: the VAE step 0.0314 -> 0.0287 s on one thread.
  *
  * The choices (spdi_conv_chwn, spdi_chwn_fwd_suits, spdi_chwn_phase_suits)
- * depend on the shapes and the CPU only, so results do not depend on the thread count. */
+ * depend on the shapes and the CPU only, so results do not depend on the
+ * thread count. */
 #include "conv_chwn.h"
 #include "cpu.h"
 

@@ -5,10 +5,10 @@
  * costs about as much as the micro-kernel work it feeds: convolutions
  * with few output or input channels (a decoder's last layers, an
  * encoder's first two) spent most of their time packing. This path packs
- * A once per call (pack_a_blocks()) and reads B straight from its source, whose
- * columns must come in contiguous runs of 16 (one vector: a row of output
- * pixels) or pairs of runs of 8 (two rows of 8 pixels, in the deeper
- * layers), each run at its own offset.
+ * A once per call (pack_a_blocks(); per slice of rows, below) and reads B
+ * straight from its source, whose columns must come in contiguous runs of
+ * 16 (one vector: a row of output pixels) or pairs of runs of 8 (two rows
+ * of 8 pixels, in the deeper layers), each run at its own offset.
  *
  * - AVX2 (at most 16 rows): blocks of up to 6 rows by one run, two 8-lane
  *   registers per row.
@@ -21,11 +21,13 @@
  *   still beats packing it. Forward passes of convolutions, one Zen 4
  *   core, packed -> direct: 32 -> 64 channels on 16 x 16 images (M = 64,
  *   K = 800) 2.3 -> 2.0 ms; 64 -> 128 (K = 1600) 9.8 -> 7.9 ms; 128 ->
- *   256 on 32 x 32 (M = 256, K = 3200) 153 -> 131 ms. Where A does not fit
- * the work space it goes in slices of rows (slice_rows()), each reading B
- * again: 256 -> 512 channels on 16 x 16 images (M = 512, K = 6400, four
- * slices on one thread), 131-145 -> 122-125 ms; a decoder's second layer
- * at width 1024 (phases of M = 256, K = 4608), 458 -> 419 ms per step.
+ *   256 on 32 x 32 (M = 256, K = 3200) 153 -> 131 ms.
+ *
+ * Where A does not fit the work space it goes in slices of rows
+ * (slice_rows()), each reading B again: 256 -> 512 channels on 16 x 16
+ * images (M = 512, K = 6400, four slices on one thread), 131-145 ->
+ * 122-125 ms; a decoder's second layer at width 1024 (phases of M = 256,
+ * K = 4608), 458 -> 419 ms per step.
  *
  * An AVX-512 block stores its accumulators straight into C where each of
  * its runs is 16 consecutive floats there (a row of an NCHW output), and
@@ -405,10 +407,12 @@ bool spdi_igemm_direct_suits(const struct spdi_igemm *g, size_t work_floats)
   if (!(g->M <= spdi_igemm_direct_max_m() && g->N >= 16 * RUN && g->K >= 8 &&
         slice_rows(g->M, g->K, work_floats) > 0))
     return false;
-  /* Past MANY_ROWS rows, only with K >= MANY_ROWS_MIN_K: each block's
-   * output goes to C through a buffer, a cost per element of C that a
-   * short K does not repay (a dense layer's 200 x 16384 weight gradient
-   * over a batch of 32 ran about 1.8 times slower than packed). */
+  /* Past MANY_ROWS rows, only with K >= MANY_ROWS_MIN_K: a short K does
+   * not repay what each block costs besides its FMAs. A dense layer's 200
+   * x 16384 weight gradient over a batch of 32 ran about 1.8 times slower
+   * than packed when every block went to C through a tile; storing in
+   * place, its layer (enc_heads at width 1024) is still 1.05 times slower
+   * without this rule. */
   if (g->M > MANY_ROWS && g->K < MANY_ROWS_MIN_K)
     return false;
   /* Only when B's columns come in contiguous runs (gathers were slower
