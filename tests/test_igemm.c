@@ -445,9 +445,10 @@ END_TEST
 
 /* The dot path (a small C over a long K read in runs by both A and B, as
  * in a weight gradient): runs of 32 and 40 (a masked last piece), edge
- * blocks in both directions, and one run over all of K (a dense layer's
- * forward pass), which the path cuts into chunks; the same bits on 1 and 2
- * threads. */
+ * blocks in both directions, one run over all of K (a dense layer's
+ * forward pass), which the path cuts into chunks, and more rows than
+ * columns (the blocks then visited with the columns inner); the same bits
+ * on 1 and 2 threads. */
 START_TEST(dot_path_matches_reference)
 {
   static const size_t shape[][4] = { /* M, N, K, run */
@@ -455,6 +456,7 @@ START_TEST(dot_path_matches_reference)
     { 10, 17, 2400, 40 },
     { 4, 6, 1024, 64 },
     { 9, 14, 5000, 5000 },
+    { 130, 75, 2048, 32 },
   };
   const size_t *k = shape[_i];
   struct problem p;
@@ -529,7 +531,7 @@ Suite *spdt_suite(void)
   tcase_add_test(tc, direct_path_in_row_slices);
   tcase_add_test(tc, deep_k_blocks_match_reference);
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
-  tcase_add_loop_test(tc, dot_path_matches_reference, 0, 4);
+  tcase_add_loop_test(tc, dot_path_matches_reference, 0, 5);
   tcase_add_loop_test(tc, packed_b_in_place_same_bits, 0, 5);
   tcase_add_loop_test(tc, packed_a_in_place_same_bits, 0, 4);
   suite_add_tcase(s, tc);
