@@ -10,7 +10,6 @@
  * expression (bn_affine, bn_out) instead of reading it, so the mask, and
  * every value and gradient, equal those of relu(batch_norm(x)) bit for
  * bit. */
-#include "stream.h"
 #include "tape_impl.h"
 #include "vmath.h"
 
@@ -291,73 +290,6 @@ static int bn_sums(spd_tape *t, const spd_tensor *y, const float *dy, const floa
   return SPD_OK;
 }
 
-/* What the row pass of the forward (the output) or the backward (the
- * input's gradient) needs. */
-struct bn_rows {
-  const spd_tensor *y;
-  const float *mean, *invstd;
-  const double *sums; /* backward: sum dy, sum dy xhat (scaled by invstd) */
-  bool backward, first;
-  /* set by bn_rows_run() */
-  const float *x, *dy;
-  size_t C, inner;
-  double M;
-  bool relu, training;
-};
-
-/* Floats [j, j + n) of row r of the pass's result into out. */
-static inline void bn_row(const struct bn_rows *a, size_t r, size_t j, size_t n, float *out)
-{
-  const size_t c = r % a->C, off = r * a->inner + j;
-  struct bn_chan ch = { .mu = a->mean[c], .relu = a->relu, .training = a->training };
-  bn_affine(a->y, a->mean, a->invstd, c, &ch.sc, &ch.sh);
-  if (!a->backward) {
-    row_apply(a->x + off, out, n, ch.sc, ch.sh, a->relu);
-    return;
-  }
-  /* dx = k (dy - mean(dy) - xhat mean(dy xhat)), k = gamma invstd */
-  ch.mdy = (float)(a->sums[c] / a->M);
-  ch.mdx = (float)(a->sums[a->C + c] / a->M) * a->invstd[c];
-  row_grad_input(a->x + off, a->dy + off, out, n, &ch, a->first);
-}
-
-/* Every row of the pass's result into dst: in place, or where it writes
- * (not adds) a tensor too large for the cache to keep (spdi_stream_suits)
- * in chunks computed into an L1 buffer and streamed to memory, which
- * saves reading dst's lines first (16 MiB batch norm + ReLU, forward and
- * backward: 3-8 % faster). The same values either way. */
-static void bn_rows_run(struct bn_rows *a, float *dst)
-{
-  const spd_tensor *x = a->y->in[0];
-  const size_t rows = x->shape[0] * x->shape[1], inner = x->n / rows;
-  const bool stream = a->first && spdi_stream_suits(x->n);
-  a->x = x->data;
-  a->dy = a->y->grad;
-  a->C = x->shape[1];
-  a->inner = inner;
-  a->M = (double)(x->n / a->C);
-  a->relu = a->y->iarg[5] != 0;
-  a->training = a->y->iarg[2] != 0;
-  if (!stream) {
-#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-    for (size_t r = 0; r < rows; r++)
-      bn_row(a, r, 0, inner, dst + r * inner);
-    return;
-  }
-#pragma omp parallel num_threads(spdi_threads())
-  {
-    _Alignas(SPDI_ALIGN) float buf[SPDI_STREAM_CHUNK];
-#pragma omp for nowait
-    for (size_t r = 0; r < rows; r++)
-      for (size_t j = 0; j < inner; j += SPDI_STREAM_CHUNK) {
-        const size_t n = inner - j < SPDI_STREAM_CHUNK ? inner - j : SPDI_STREAM_CHUNK;
-        bn_row(a, r, j, n, buf);
-        spdi_stream_copy(dst + r * inner + j, buf, n);
-      }
-    spdi_stream_fence(); /* before the region's closing barrier */
-  }
-}
-
 static int bn_forward(spd_tape *t, spd_tensor *y)
 {
   const spd_tensor *x = y->in[0];
@@ -403,8 +335,14 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
       }
     }
   }
-  struct bn_rows rows = { .y = y, .mean = mean, .invstd = invstd, .first = true };
-  bn_rows_run(&rows, y->data);
+  const bool relu = y->iarg[5] != 0;
+  float *out = y->data;
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t r = 0; r < N * C; r++) {
+    float sc, sh;
+    bn_affine(y, mean, invstd, r % C, &sc, &sh);
+    row_apply(xd + r * inner, out + r * inner, inner, sc, sh, relu);
+  }
   y->saved = stats;
   return SPD_OK;
 }
@@ -412,13 +350,15 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
 static int bn_backward(spd_tape *t, spd_tensor *y)
 {
   spd_tensor *x = y->in[0];
-  const size_t C = x->shape[1];
+  const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C), M = N * inner;
+  const bool training = y->iarg[2] != 0, relu = y->iarg[5] != 0;
   const float *mean = y->saved, *invstd = (const float *)y->saved + C;
   spd_tensor *tg = y->iarg[0] ? y->in[1] : NULL;
   spd_tensor *tb = y->iarg[1] ? y->in[1 + (y->iarg[0] != 0)] : NULL;
   /* sums[c] = sum dy, sums[C + c] = sum dy xhat */
   double *sums = spdi_tape_alloc(t, 2 * C * sizeof *sums);
-  if (sums == NULL || bn_sums(t, y, y->grad, mean, invstd, sums) != SPD_OK)
+  const float *xd = x->data, *dy = y->grad;
+  if (sums == NULL || bn_sums(t, y, dy, mean, invstd, sums) != SPD_OK)
     return spd_tape_status(t);
   for (size_t c = 0; c < C; c++)
     sums[C + c] *= invstd[c];
@@ -434,9 +374,22 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   }
   if (!x->requires_grad)
     return SPD_OK;
-  struct bn_rows rows = { .y = y, .mean = mean, .invstd = invstd, .sums = sums,
-                          .backward = true, .first = spdi_grad_first(x) };
-  bn_rows_run(&rows, x->grad);
+  const bool first = spdi_grad_first(x);
+  float *gx = x->grad;
+#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t r = 0; r < N * C; r++) {
+    const size_t c = r % C;
+    /* dx = k (dy - mean(dy) - xhat mean(dy xhat)), k = gamma invstd */
+    struct bn_chan ch = {
+      .mu = mean[c],
+      .mdy = (float)(sums[c] / (double)M),
+      .mdx = (float)(sums[C + c] / (double)M) * invstd[c],
+      .relu = relu,
+      .training = training,
+    };
+    bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
+    row_grad_input(xd + r * inner, dy + r * inner, gx + r * inner, inner, &ch, first);
+  }
   return SPD_OK;
 }
 
