@@ -433,6 +433,21 @@ static void wgrad_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
   wgrad_part(g, i, n0, gn, a, l);
 }
 
+/* fn (a WGRAD group, possibly with its FWD GEMM) for every group of at
+ * most gmax images: with per-group partial gradients (wgrad_partials())
+ * the groups go to the threads as in form_fwd(), and the partials are then
+ * summed into a->dw in group order; without, each group adds into dw. */
+static void wgrad_groups(const struct geom *g, size_t gmax, struct group_args *a,
+                         struct work *w, group_fn *fn)
+{
+  const size_t groups = (g->N + gmax - 1) / gmax;
+  a->part = wgrad_partials(g, a->M, gmax) > 0 ? w->pad + padded_image(g) : NULL;
+  for_groups(g, gmax, a->part != NULL && groups_to_threads(g, gmax, w->nt),
+             group_padded(g, gmax), w, fn, a);
+  if (a->part != NULL)
+    wgrad_add(a->part, groups, a->M * g->C * g->kh * g->kw, a->dw);
+}
+
 /* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
  * im2col(image)^T, a group of images at a time, padded just before use as
  * in form_fwd(); with partial gradients (wgrad_partials()) the groups go
@@ -440,16 +455,10 @@ static void wgrad_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
 static void form_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
                        float *dw, struct work *w)
 {
-  const size_t gmax = wgrad_group(g), groups = (g->N + gmax - 1) / gmax;
+  const size_t gmax = wgrad_group(g);
   const struct form_index x = wgrad_index(g, M, gmax, w->idx, w);
-  const struct group_args a = {
-    .M = M, .wx = &x, .image = image, .wgrid = grid, .dw = dw,
-    .part = wgrad_partials(g, M, gmax) > 0 ? w->pad + padded_image(g) : NULL,
-  };
-  for_groups(g, gmax, a.part != NULL && groups_to_threads(g, gmax, w->nt),
-             group_padded(g, gmax), w, wgrad_one, &a);
-  if (a.part != NULL)
-    wgrad_add(a.part, groups, M * g->C * g->kh * g->kw, dw);
+  struct group_args a = { .M = M, .wx = &x, .image = image, .wgrid = grid, .dw = dw };
+  wgrad_groups(g, gmax, &a, w, wgrad_one);
 }
 
 /* Whether FWD and WGRAD of g (over the same image) can share each group's
@@ -477,26 +486,18 @@ static void form_fwd_wgrad(const struct geom *g, size_t M, const float *wt,
                            const float *image, float *grid, bool overwrite,
                            const float *wgrid, float *dw, struct work *w)
 {
-  const size_t gmax = fwd_group(g, M), groups = (g->N + gmax - 1) / gmax;
+  const size_t gmax = fwd_group(g, M);
   const struct form_index f = fwd_index(g, M, gmax, w->idx);
   const struct form_index d = wgrad_index(g, M, gmax, w->idx + fwd_scratch_idx(g, M), w);
-  const struct group_args a = {
-    .M = M, .fx = &f, .wx = &d, .wt = wt, .image = image, .wgrid = wgrid, .grid = grid,
-    .dw = dw, .overwrite = overwrite,
-    .part = wgrad_partials(g, M, gmax) > 0 ? w->pad + padded_image(g) : NULL,
-  };
-  for_groups(g, gmax, a.part != NULL && groups_to_threads(g, gmax, w->nt),
-             group_padded(g, gmax), w, fwd_wgrad_one, &a);
-  if (a.part != NULL)
-    wgrad_add(a.part, groups, M * g->C * g->kh * g->kw, dw);
+  struct group_args a = { .M = M, .fx = &f, .wx = &d, .wt = wt, .image = image, .wgrid = wgrid,
+                          .grid = grid, .dw = dw, .overwrite = overwrite };
+  wgrad_groups(g, gmax, &a, w, fwd_wgrad_one);
 }
 
 static size_t phase_padded(const struct geom *g)
 {
-  size_t t, b, l, r;
-  phase_pad(g->H, g->kh, g->s, g->pad, g->Ho, &t, &b);
-  phase_pad(g->W, g->kw, g->s, g->pad, g->Wo, &l, &r);
-  return g->N * g->G * (g->Ho + t + b) * (g->Wo + l + r);
+  const struct phase_frame f = phase_frame(g);
+  return g->N * g->G * f.Hq * f.Wq;
 }
 
 /* Images per PHASE group. Each stride phase writes every s-th element of
@@ -648,7 +649,8 @@ static void phase_columns(const struct geom *g, size_t gmax, size_t pt, size_t p
 struct phase_args {
   const float *wt, *padded, *bias;
   float *image, *buf;     /* buf: the phase-split output, buf_per floats per thread */
-  size_t buf_per, gmax, Hq, Wq;
+  size_t buf_per, gmax;
+  struct phase_frame f;   /* the padded grid's frame */
   ptrdiff_t *idx;         /* per thread: 2 C + 2 G kh kw entries */
   const ptrdiff_t *cols;  /* phase_columns() of groups of gmax images */
   bool assign;
@@ -661,21 +663,19 @@ static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
 {
   const struct phase_args *pa = ctx;
   const size_t s = g->s, C = g->C, G = g->G, kk = g->kh * g->kw, HW = g->H * g->W;
-  const size_t tid = (size_t)omp_get_thread_num(), Hq = pa->Hq, Wq = pa->Wq;
+  const size_t tid = (size_t)omp_get_thread_num();
   float *buf = pa->buf != NULL ? pa->buf + tid * pa->buf_per : NULL;
   ptrdiff_t *ar = pa->idx + tid * (2 * C + 2 * G * kk), *ak = ar + C, *bk = ak + G * kk;
   ptrdiff_t *cr = bk + G * kk;
-  size_t ti[64], tj[64], off[PHASE_OUT_MAX_S * PHASE_OUT_MAX_S] = { 0 };
-  ptrdiff_t di[64], dj[64];
+  size_t off[PHASE_OUT_MAX_S * PHASE_OUT_MAX_S] = { 0 };
   size_t used = 0;
   const ptrdiff_t *bc = pa->cols;
   (void)i;
   for (size_t a = 0; a < s && a < g->H; a++)
     for (size_t b = 0; b < s && b < g->W; b++) {
-      const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
-      const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
+      const size_t K = phase_tap_index(g, &pa->f, a, b, 1, ak, bk);
       const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
-      const size_t K = G * ni * nj, cols = gn * Hh * Wh;
+      const size_t cols = gn * Hh * Wh;
       /* this phase's column indices (a smaller last group: a prefix) */
       const ptrdiff_t *cc = bc + pa->gmax * Hh * Wh;
       const ptrdiff_t *next = cc + pa->gmax * Hh * Wh;
@@ -693,15 +693,8 @@ static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
         ar[r] = (ptrdiff_t)(r * kk);
         cr[r] = (ptrdiff_t)(buf != NULL ? off[a * s + b] + r * Hh * Wh : r * HW);
       }
-      size_t k = 0;
-      for (size_t o = 0; o < G; o++)
-        for (size_t x = 0; x < ni; x++)
-          for (size_t y = 0; y < nj; y++, k++) {
-            ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
-            bk[k] = (ptrdiff_t)(o * Hq * Wq) + di[x] * (ptrdiff_t)Wq + dj[y];
-          }
       struct spdi_igemm gm = { C, cols, K, { pa->wt, ar, ak },
-                               { pa->padded + n0 * G * Hq * Wq, bk, bc },
+                               { pa->padded + n0 * G * pa->f.Hq * pa->f.Wq, bk, bc },
                                { buf != NULL ? buf : pa->image + n0 * C * HW, cr, cc },
                                buf != NULL };
       spdi_igemm(&gm, &l->u, l->gemm, l->nt);
@@ -722,21 +715,20 @@ static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
 static void form_phase(const struct geom *g, const float *wt, const float *grid, float *image,
                        struct work *w, const float *bias, bool assign)
 {
-  size_t pt, pb, pl, pr;
-  phase_pad(g->H, g->kh, g->s, g->pad, g->Ho, &pt, &pb);
-  phase_pad(g->W, g->kw, g->s, g->pad, g->Wo, &pl, &pr);
   const size_t whole = phase_whole(g), gmax = whole > 0 ? whole : phase_group(g);
   struct phase_args pa = {
     .wt = wt, .padded = w->pad, .bias = bias, .image = image,
     .buf = phase_out(g) > 0 ? w->pad + (phase_padded(g) + 15) / 16 * 16 : NULL,
     .buf_per = gmax * g->C * g->H * g->W, .gmax = gmax,
-    .Hq = g->Ho + pt + pb, .Wq = g->Wo + pl + pr, .idx = w->idx, .assign = assign,
+    .f = phase_frame(g), .idx = w->idx, .assign = assign,
   };
-  pad_planes(grid, g->N * g->G, g->Ho, g->Wo, pt, pb, pl, pr, w->pad);
+  const struct phase_frame *f = &pa.f;
+  pad_planes(grid, g->N * g->G, g->Ho, g->Wo, f->pt, f->Hq - g->Ho - f->pt, f->pl,
+             f->Wq - g->Wo - f->pl, w->pad);
   if (assign && pa.buf == NULL) /* the GEMMs add into the image */
     fill_bias(image, g->N, g->C, g->H * g->W, bias);
   ptrdiff_t *cols = w->idx + (size_t)w->nt * (2 * g->C + 2 * g->G * g->kh * g->kw);
-  phase_columns(g, gmax, pt, pl, pa.Hq, pa.Wq, pa.buf != NULL, cols);
+  phase_columns(g, gmax, f->pt, f->pl, f->Hq, f->Wq, pa.buf != NULL, cols);
   pa.cols = cols;
   /* the padded grid is shared (phase_one() reads pa.padded) */
   for_groups(g, gmax, whole > 0, 0, w, phase_one, &pa);

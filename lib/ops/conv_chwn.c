@@ -379,19 +379,6 @@ size_t spdi_chwn_phase_idx(const struct geom *g)
   return 2 * g->C + 2 * g->G * g->kh * g->kw + 2 * batch_slots(g->N) * g->H * g->W;
 }
 
-/* The grid's zero padding for every phase's reads (phase_pad), per axis. */
-struct phase_frame {
-  size_t pt, pl, Hq, Wq;
-};
-
-static struct phase_frame phase_frame(const struct geom *g)
-{
-  size_t pt, pb, pl, pr;
-  phase_pad(g->H, g->kh, g->s, g->pad, g->Ho, &pt, &pb);
-  phase_pad(g->W, g->kw, g->s, g->pad, g->Wo, &pl, &pr);
-  return (struct phase_frame){ pt, pl, g->Ho + pt + pb, g->Wo + pl + pr };
-}
-
 size_t spdi_chwn_phase_pad(const struct geom *g)
 {
   const struct phase_frame f = phase_frame(g);
@@ -407,13 +394,10 @@ static void chwn_phase_gemm(const struct geom *g, const struct phase_frame *f, s
 {
   const size_t s = g->s, C = g->C, G = g->G, np = batch_slots(g->N), kk = g->kh * g->kw;
   const size_t H = g->H, W = g->W, Hh = (H - a + s - 1) / s, Wh = (W - b + s - 1) / s;
-  size_t ti[64], tj[64];
-  ptrdiff_t di[64], dj[64];
-  const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
-  const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
-  const size_t K = G * ni * nj, cols = Hh * Wh * np;
+  const size_t cols = Hh * Wh * np;
   ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + G * kk, *cr = bk + G * kk;
   ptrdiff_t *bc = cr + C, *cc = bc + np * H * W;
+  const size_t K = phase_tap_index(g, f, a, b, np, ak, bk);
   size_t q = 0;
   for (size_t hh = 0; hh < Hh; hh++)
     for (size_t ww = 0; ww < Wh; ww++)
@@ -429,14 +413,6 @@ static void chwn_phase_gemm(const struct geom *g, const struct phase_frame *f, s
   }
   fill_steps(ar, C, kk);
   fill_steps(cr, C, H * W * np);
-  size_t k = 0;
-  for (size_t o = 0; o < G; o++)
-    for (size_t x = 0; x < ni; x++)
-      for (size_t y = 0; y < nj; y++, k++) {
-        ak[k] = (ptrdiff_t)(o * C * kk + ti[x] * g->kw + tj[y]);
-        bk[k] = ((ptrdiff_t)(o * f->Hq) + di[x]) * (ptrdiff_t)(f->Wq * np) + dj[y] *
-                (ptrdiff_t)np;
-      }
   struct spdi_igemm gm = { C, cols, K, { wt, ar, ak }, { gq, bk, bc }, { out, cr, cc }, true };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }

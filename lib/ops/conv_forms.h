@@ -93,4 +93,42 @@ static inline void phase_pad(size_t n, size_t k, size_t s, size_t pad, size_t ng
   *after = (size_t)hi - ng;
 }
 
+/* The grid's zero padding for every phase's reads (phase_pad), per axis:
+ * pt rows above, pl columns left, Hq x Wq pixels per padded plane. */
+struct phase_frame {
+  size_t pt, pl, Hq, Wq;
+};
+
+static inline struct phase_frame phase_frame(const struct geom *g)
+{
+  size_t pt, pb, pl, pr;
+  phase_pad(g->H, g->kh, g->s, g->pad, g->Ho, &pt, &pb);
+  phase_pad(g->W, g->kw, g->s, g->pad, g->Wo, &pl, &pr);
+  return (struct phase_frame){ pt, pl, g->Ho + pt + pb, g->Wo + pl + pr };
+}
+
+/* The K terms of stride phase (a, b)'s GEMM in PHASE, grid channel o
+ * outermost: ak[k] the weight's offset (o, 0, i, j), bk[k] the grid's in
+ * the padded grid of f, `unit` floats per pixel (1 in NCHW, the batch
+ * slots in a batch-innermost copy). Returns K, 0 where no tap lands on
+ * the phase; ak and bk hold G kh kw entries. */
+static inline size_t phase_tap_index(const struct geom *g, const struct phase_frame *f,
+                                     size_t a, size_t b, size_t unit, ptrdiff_t *ak,
+                                     ptrdiff_t *bk)
+{
+  size_t ti[64], tj[64];
+  ptrdiff_t di[64], dj[64];
+  const size_t ni = phase_taps(a, g->kh, g->s, g->pad, ti, di);
+  const size_t nj = phase_taps(b, g->kw, g->s, g->pad, tj, dj);
+  const size_t kk = g->kh * g->kw;
+  size_t k = 0;
+  for (size_t o = 0; o < g->G; o++)
+    for (size_t x = 0; x < ni; x++)
+      for (size_t y = 0; y < nj; y++, k++) {
+        ak[k] = (ptrdiff_t)(o * g->C * kk + ti[x] * g->kw + tj[y]);
+        bk[k] = (((ptrdiff_t)(o * f->Hq) + di[x]) * (ptrdiff_t)f->Wq + dj[y]) * (ptrdiff_t)unit;
+      }
+  return k;
+}
+
 #endif /* SPDI_CONV_FORMS_H */

@@ -39,9 +39,8 @@ struct spdi_igemm {
 bool spdi_igemm_transposes(size_t M, size_t N, const struct spdi_ukernel *u);
 
 /* The most rows of A for which spdi_igemm() may take its direct path (B
- * read in place, no packing) on this CPU: 32 with AVX-512, 16 with AVX2,
- * else 0. Callers that can cut a problem into pieces use it to keep B's
- * source in cache for that path. */
+ * read in place, no packing) on this CPU: 512 with AVX-512, 16 with
+ * AVX2, else 0. Callers choose their GEMM forms and groups with it. */
 size_t spdi_igemm_direct_max_m(void);
 
 /* Floats of work space spdi_igemm() needs with nthreads threads. */
