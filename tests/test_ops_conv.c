@@ -605,6 +605,19 @@ static const struct direct_case direct_cases[] = {
   { 0, 8, 2, 10, 11, 3, 4, 3, 1, 0 },   /* stride 3, even kernel */
   { 1, 8, 6, 4, 4, 5, 5, 2, 2, 1 },     /* the decoder's first layer */
   { 1, 10, 3, 5, 3, 4, 3, 2, 1, 1 },    /* transpose, odd sizes */
+  /* image channels in multiples of 16 (AVX-512): the pixel-major weight
+   * gradient of conv_chwn.c, in slices of output rows that skip the
+   * kernel rows reading the padding: 8 x 8 outputs (slices of the top
+   * row, rows 1-6 and the bottom row; the top row's 240 taps take the
+   * packed path, the others the direct one), 32 channels, stride 1 and
+   * 3, a transposed convolution, and 520 grid channels (GEMMs of 512 and
+   * 8 rows) */
+  { 0, 8, 16, 16, 16, 8, 5, 2, 2, 0 },
+  { 0, 8, 32, 16, 16, 24, 5, 2, 2, 0 },
+  { 0, 8, 16, 9, 9, 3, 3, 1, 1, 0 },
+  { 0, 9, 16, 10, 11, 3, 4, 3, 1, 0 },
+  { 1, 8, 6, 4, 4, 16, 5, 2, 2, 1 },
+  { 0, 8, 16, 8, 8, 520, 3, 2, 1, 0 },
   /* the batch-innermost copies with wider rows: stride 2 over rows of 24
    * and 21 (a batch of 12), and a transposed convolution's 16 x 16
    * gradient */
@@ -764,13 +777,20 @@ START_TEST(conv_direct_path_matches_reference)
 END_TEST
 
 /* Where a convolution's GEMM adds into its output rather than writing it:
- * the bias (conv2d's output starts from it) and an input gradient that
- * another op has already added to (conv2d_transpose's input, also summed
- * into the loss). Checked on shapes whose forward GEMMs take the
- * batch-innermost copy, whose transposing write-back then adds (and on
- * an NCHW shape), against the same graph without the bias or the extra
- * term, plus that term. Tolerance 1e-6 of the magnitude: the bias or the
- * 1 is added once, before or after the products' sum. */
+ * the bias (conv2d's output starts from it) and input and weight
+ * gradients that another op has already added to (the input and the
+ * weights also summed into the loss). Checked on shapes whose forward
+ * GEMMs take the batch-innermost copy, whose transposing write-back then
+ * adds, on an NCHW shape, and on two whose weight gradient is
+ * pixel-major (it adds its tap-ordered sum to the weights' gradient),
+ * against the same graph without the bias or the extra terms, plus those
+ * terms. Tolerance for the output and the input gradient 1e-6 of the
+ * magnitude: the bias or the 1 is added once, before or after the
+ * products' sum. The weight gradient's GEMMs may add their partial sums
+ * into it one K block at a time, each rounded to the running sum, so
+ * there: 1e-5 of the sum of the magnitudes of its terms (the weight
+ * gradient of the same graph on |x| and |r|; as in the direct cases), plus
+ * 1e-6 of the value. */
 START_TEST(conv_adds_into_bias_and_pending_gradient)
 {
   static const struct direct_case cases[] = {
@@ -780,6 +800,8 @@ START_TEST(conv_adds_into_bias_and_pending_gradient)
     { 0, 2, 3, 16, 16, 4, 5, 1, 2, 0 },
     { 0, 100, 3, 7, 7, 4, 3, 2, 1, 0 },
     { 1, 100, 4, 7, 7, 3, 5, 2, 2, 1 },
+    { 0, 8, 16, 16, 16, 8, 5, 2, 2, 0 }, /* the pixel-major weight gradient */
+    { 1, 8, 6, 4, 4, 16, 5, 2, 2, 1 },
   };
   const struct direct_case *k = &cases[_i];
   const size_t ho = k->transpose ? (k->h - 1) * (size_t)k->stride + k->k + (size_t)k->opad -
@@ -792,8 +814,10 @@ START_TEST(conv_adds_into_bias_and_pending_gradient)
   const size_t ys[4] = {k->n, k->o, ho, ho};
   float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *r = malloc(ny * sizeof *r);
   float *bias = malloc(k->o * sizeof *bias), *y0 = malloc(ny * sizeof *y0);
-  float *dx0 = malloc(nx * sizeof *dx0);
-  ck_assert(x && w && r && bias && y0 && dx0);
+  float *dx0 = malloc(nx * sizeof *dx0), *dw0 = malloc(nw * sizeof *dw0);
+  float *xa = malloc(nx * sizeof *xa), *ra = malloc(ny * sizeof *ra);
+  float *dwa = malloc(nw * sizeof *dwa);
+  ck_assert(x && w && r && bias && y0 && dx0 && dw0 && xa && ra && dwa);
   for (size_t i = 0; i < nx; i++)
     x[i] = spdt_hash_value(i, 7);
   for (size_t i = 0; i < nw; i++)
@@ -802,23 +826,33 @@ START_TEST(conv_adds_into_bias_and_pending_gradient)
     r[i] = spdt_hash_value(i, 9);
   for (size_t i = 0; i < k->o; i++)
     bias[i] = spdt_hash_value(i, 10);
-  for (int with = 0; with <= 1; with++) {
+  for (size_t i = 0; i < nx; i++)
+    xa[i] = fabsf(x[i]);
+  for (size_t i = 0; i < ny; i++)
+    ra[i] = fabsf(r[i]);
+  /* run 0: the plain graph; 1: on |x| and |r| (magnitudes); 2: with the
+   * bias and the extra terms */
+  for (int run = 0; run <= 2; run++) {
+    const int with = run == 2;
     spd_tape *t = NULL;
     SPDT_OK(spd_tape_create(&t));
-    spd_tensor *lx = spd_leaf(t, 4, xs, x, 1), *lw = spd_leaf(t, 4, ws, w, 0);
+    spd_tensor *lx = spd_leaf(t, 4, xs, run == 1 ? xa : x, 1), *lw = spd_leaf(t, 4, ws, w, 1);
     spd_tensor *lb = with ? spd_leaf(t, 1, bs, bias, 0) : NULL;
     spd_tensor *out = k->transpose
                           ? spd_conv2d_transpose(t, lx, lw, lb, k->stride, k->pad, k->opad)
                           : spd_conv2d(t, lx, lw, lb, k->stride, k->pad);
-    spd_tensor *loss = spd_sum(t, spd_mul(t, out, spd_leaf(t, 4, ys, r, 0)));
-    if (with) /* dL/dx gains 1 everywhere, added before the conv's gradient */
-      loss = spd_add(t, loss, spd_sum(t, lx));
+    spd_tensor *loss = spd_sum(t, spd_mul(t, out, spd_leaf(t, 4, ys, run == 1 ? ra : r, 0)));
+    if (with) /* dL/dx and dL/dw gain 1 everywhere, added before the conv's gradients */
+      loss = spd_add(t, spd_add(t, loss, spd_sum(t, lx)), spd_sum(t, lw));
     ck_assert_msg(loss != NULL, "case %d: %s", _i, spd_tape_error(t));
     SPDT_OK(spd_backward(t, loss));
-    const float *y = spd_tensor_data(out), *dx = spd_tensor_grad(lx);
-    if (!with) {
+    const float *y = spd_tensor_data(out), *dx = spd_tensor_grad(lx), *dw = spd_tensor_grad(lw);
+    if (run == 0) {
       memcpy(y0, y, ny * sizeof *y0);
       memcpy(dx0, dx, nx * sizeof *dx0);
+      memcpy(dw0, dw, nw * sizeof *dw0);
+    } else if (run == 1) {
+      memcpy(dwa, dw, nw * sizeof *dwa);
     } else {
       const size_t hw = ho * ho;
       for (size_t q = 0; q < ny; q++) {
@@ -831,10 +865,16 @@ START_TEST(conv_adds_into_bias_and_pending_gradient)
         ck_assert_msg(fabs(dx[q] - want) <= 1e-6 * (fabs(want) + 1.0),
                       "case %d: input gradient %zu is %.9g, want %.9g", _i, q, dx[q], want);
       }
+      for (size_t q = 0; q < nw; q++) {
+        const double want = (double)dw0[q] + 1.0;
+        ck_assert_msg(fabs(dw[q] - want) <= 1e-5 * dwa[q] + 1e-6 * (fabs(want) + 1.0),
+                      "case %d: weight gradient %zu is %.9g, want %.9g", _i, q, dw[q], want);
+      }
     }
     spd_tape_free(t);
   }
-  free(x), free(w), free(r), free(bias), free(y0), free(dx0);
+  free(x), free(w), free(r), free(bias), free(y0), free(dx0), free(dw0), free(xa), free(ra),
+      free(dwa);
 }
 END_TEST
 
@@ -844,7 +884,7 @@ Suite *spdt_suite(void)
   SPDT_ADD_LOOP(s, conv_forward_matches_direct_loops, NCASES, 30);
   SPDT_ADD_LOOP(s, grad_conv, NCASES, 60);
   SPDT_ADD_LOOP(s, conv_direct_path_matches_reference, NDIRECT, 60);
-  SPDT_ADD_LOOP(s, conv_adds_into_bias_and_pending_gradient, 6, 30);
+  SPDT_ADD_LOOP(s, conv_adds_into_bias_and_pending_gradient, 8, 30);
   SPDT_ADD(s, conv_batch_split_matches_whole_batch, 60);
   SPDT_ADD_LOOP(s, grad_batch_norm, 2, 60);
   SPDT_ADD(s, batch_norm_relu_matches_unfused, 60);

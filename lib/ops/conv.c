@@ -7,8 +7,9 @@
  *   FWD    grid[n, m, q]  += sum_k W[m][k] * im2col(image)[k][n, q]
  *          conv2d forward; conv2d_transpose input gradient
  *   WGRAD  dW[m][k]       += sum_(n,q) grid[n, m, q] * im2col(image)[k][n, q]
- *          both weight gradients (on batch-innermost copies when the
- *          grid's rows are 16 pixels or fewer: conv_chwn.c)
+ *          both weight gradients (on batch-innermost or pixel-major
+ *          copies when the grid's rows are 16 pixels or fewer:
+ *          conv_chwn.c)
  *   PHASE  image[n, c, h, w] += sum_(o,i,j) W[o, c, i, j] grid[n, o, (h + pad - i) / s, ...]
  *          over the taps where the division is exact; one GEMM per stride
  *          phase (h mod s, w mod s), so each output element is written by one

@@ -13,7 +13,7 @@ bool spdi_conv_chwn(const struct geom *g);
 /* Floats of padded-copy space spdi_chwn_wgrad() needs. */
 size_t spdi_chwn_wgrad_pad(const struct geom *g);
 
-/* WGRAD: dw (M x C kh kw) += grid im2col(image)^T. */
+/* WGRAD: dw (M x C kh kw) += grid im2col(image)^T, M = g->G. */
 void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
                      float *dw, struct work *w);
 
