@@ -39,6 +39,7 @@ struct problem {
   float *asrc, *bsrc, *c;
   ptrdiff_t *ar, *ak, *bk, *bc, *cr, *cc;
   double *want, *mag;
+  const ptrdiff_t *kr_run, *kr_off, *kr_seg; /* igemm.h kr; NULL: every k */
 };
 
 static ptrdiff_t *offsets(size_t n)
@@ -88,6 +89,8 @@ static size_t column_offsets(enum layout l, size_t N, ptrdiff_t *bc)
 static void problem_make_runs(struct problem *p, size_t M, size_t N, size_t K, enum layout l,
                               bool k_runs, size_t b_run);
 
+static void problem_reference(struct problem *p);
+
 static void problem_make(struct problem *p, size_t M, size_t N, size_t K, enum layout l,
                          bool k_runs)
 {
@@ -128,6 +131,15 @@ static void problem_make_runs(struct problem *p, size_t M, size_t N, size_t K, e
   }
   for (size_t j = 0; j < N; j++)
     p->cc[j] = (ptrdiff_t)j;
+  problem_reference(p);
+}
+
+/* want and mag: the double product and the sum of its terms' magnitudes. */
+static void problem_reference(struct problem *p)
+{
+  const size_t M = p->M, N = p->N, K = p->K;
+  memset(p->want, 0, M * N * sizeof *p->want);
+  memset(p->mag, 0, M * N * sizeof *p->mag);
   for (size_t r = 0; r < M; r++)
     for (size_t j = 0; j < N; j++)
       for (size_t k = 0; k < K; k++) {
@@ -158,7 +170,8 @@ static void problem_run(struct problem *p, int isa, int nthreads)
   float *work = aligned_alloc(64, bytes), *added = malloc(MN * sizeof *added);
   ck_assert(work != NULL && added != NULL);
   struct spdi_igemm g = { p->M, p->N, p->K, { p->asrc, p->ar, p->ak },
-                          { p->bsrc, p->bk, p->bc }, { p->c, p->cr, p->cc }, false };
+                          { p->bsrc, p->bk, p->bc }, { p->c, p->cr, p->cc }, false,
+                          { p->kr_run, p->kr_off, p->kr_seg } };
   memset(p->c, 0, MN * sizeof *p->c);
   spdi_igemm(&g, &u, work, nthreads);
   memcpy(added, p->c, MN * sizeof *added);
@@ -331,6 +344,46 @@ START_TEST(direct_path_in_row_slices)
   struct problem p;
   problem_make(&p, 264, 16 * 16 + 5, 4100, RUNS16, true);
   free(run_1_and_2_threads(&p, "direct, A in slices (1 thread) and in one piece (2)"));
+  problem_free(&p);
+}
+END_TEST
+
+/* K ranges per class of column runs (igemm.h, kr), as a convolution's
+ * pixels that read zero padding through some taps: B zero outside each
+ * run's ranges. Classes: all of K; two ranges; none (those columns are
+ * 0); one range. Runs go to classes in threes (whole AVX-512 blocks),
+ * except runs 12 and 13, whose class differs from their block's (the
+ * block then takes all of K). The direct path's skipping gives the same
+ * bits as multiplying the zeros, on 1 and 2 threads. */
+START_TEST(direct_path_skips_k_ranges_same_bits)
+{
+  static const ptrdiff_t off[] = { 0, 1, 3, 3, 4 };
+  static const ptrdiff_t seg[] = { 0, 67, 5, 20, 30, 60, 40, 41 };
+  const size_t M = 24, N = 16 * 17 + 5, K = 67, runs = N / 16;
+  ptrdiff_t run[17];
+  for (size_t r = 0; r < runs; r++)
+    run[r] = r == 12 || r == 13 ? 3 : (ptrdiff_t)(r / 3 % 4);
+  struct problem p;
+  problem_make(&p, M, N, K, RUNS16, true);
+  for (size_t j = 0; j < runs * 16; j++) {
+    const ptrdiff_t q = run[j / 16];
+    for (size_t k = 0; k < K; k++) {
+      bool in = false;
+      for (ptrdiff_t i = off[q]; i < off[q + 1]; i++)
+        in = in || ((ptrdiff_t)k >= seg[2 * i] && (ptrdiff_t)k < seg[2 * i + 1]);
+      if (!in)
+        p.bsrc[p.bk[k] + p.bc[j]] = 0.0f;
+    }
+  }
+  problem_reference(&p);
+  float *all = run_1_and_2_threads(&p, "direct, every k");
+  p.kr_run = run, p.kr_off = off, p.kr_seg = seg;
+  float *skip = run_1_and_2_threads(&p, "direct, K ranges");
+  ck_assert_msg(memcmp(all, skip, M * N * sizeof *all) == 0,
+                "skipping the zero products changed the bits");
+  problem_run(&p, SPDI_ISA_AVX2, 1); /* AVX2 takes every k */
+  problem_check(&p, "AVX2 with K ranges", SPDI_ISA_AVX2);
+  free(all), free(skip);
   problem_free(&p);
 }
 END_TEST
@@ -529,6 +582,7 @@ Suite *spdt_suite(void)
   tcase_add_loop_test(tc, packed_paths_match_reference, 0, (int)NPACKED);
   tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 46);
   tcase_add_test(tc, direct_path_in_row_slices);
+  tcase_add_test(tc, direct_path_skips_k_ranges_same_bits);
   tcase_add_test(tc, deep_k_blocks_match_reference);
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
   tcase_add_loop_test(tc, dot_path_matches_reference, 0, 5);

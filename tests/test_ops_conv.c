@@ -646,6 +646,18 @@ static const struct direct_case direct_cases[] = {
   { 0, 16, 2, 6, 6, 3, 1, 2, 0, 0 },
   { 0, 16, 2, 9, 9, 3, 3, 3, 0, 0 },
   { 1, 32, 6, 3, 3, 4, 5, 2, 2, 1 },
+  /* the batch-innermost forward and PHASE skip the taps that read zero
+   * padding, per class of output pixels: forward rows of 8 (a small K)
+   * with phases of 8, phases of 16, a transposed convolution (PHASE
+   * forward on phases of 8, forward form for its input gradient), stride
+   * 3, and padding wider than the kernel, where the edge pixels read no
+   * tap at all */
+  { 0, 16, 5, 16, 16, 6, 5, 2, 2, 0 },
+  { 0, 16, 3, 32, 32, 4, 5, 2, 2, 0 },
+  { 1, 16, 4, 8, 8, 3, 5, 2, 2, 1 },
+  { 0, 16, 2, 13, 13, 3, 5, 3, 2, 0 },
+  { 0, 16, 2, 4, 4, 3, 3, 1, 3, 0 },
+  { 0, 16, 2, 6, 6, 3, 3, 2, 3, 0 },
   /* batches padded to a multiple of 16 in the batch-innermost copies
    * (100 -> 112 and 120 -> 128 slots): the forward and PHASE above on the
    * Fashion-MNIST model's 7-pixel rows (outputs 4 x 4 and 7 x 7; images

@@ -241,7 +241,7 @@ static void fwd_gemm(const struct geom *g, size_t M, const struct form_index *x,
 {
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
   struct spdi_igemm gm = { M, gn * P, K, { wt, x->ar, x->ak }, { w->pad, x->bk, x->bc },
-                           { grid + n0 * M * P, x->cr, x->cc }, overwrite };
+                           { grid + n0 * M * P, x->cr, x->cc }, overwrite, SPDI_IGEMM_ALL_K };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }
 
@@ -384,7 +384,8 @@ static void wgrad_gemm(const struct geom *g, size_t M, const struct form_index *
 {
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
   struct spdi_igemm gm = { M, K, gn * P, { grid + n0 * M * P, x->ar, x->ak },
-                           { w->pad, x->bk, x->bc }, { dw, x->cr, x->cc }, overwrite };
+                           { w->pad, x->bk, x->bc }, { dw, x->cr, x->cc }, overwrite,
+                           SPDI_IGEMM_ALL_K };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }
 
@@ -674,7 +675,7 @@ static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
   (void)i;
   for (size_t a = 0; a < s && a < g->H; a++)
     for (size_t b = 0; b < s && b < g->W; b++) {
-      const size_t K = phase_tap_index(g, &pa->f, a, b, 1, ak, bk);
+      const size_t K = phase_tap_index(g, &pa->f, a, b, 1, false, ak, bk);
       const size_t Hh = (g->H - a + s - 1) / s, Wh = (g->W - b + s - 1) / s;
       const size_t cols = gn * Hh * Wh;
       /* this phase's column indices (a smaller last group: a prefix) */
@@ -697,7 +698,7 @@ static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
       struct spdi_igemm gm = { C, cols, K, { pa->wt, ar, ak },
                                { pa->padded + n0 * G * pa->f.Hq * pa->f.Wq, bk, bc },
                                { buf != NULL ? buf : pa->image + n0 * C * HW, cr, cc },
-                               buf != NULL };
+                               buf != NULL, SPDI_IGEMM_ALL_K };
       spdi_igemm(&gm, &l->u, l->gemm, l->nt);
       bc = next;
     }
@@ -821,7 +822,7 @@ static void form_scatter(const struct geom *g, const float *wt, const float *gri
       cc[q] = (ptrdiff_t)q;
     }
     struct spdi_igemm gm = { M, cols, G, { wt, ar, ak }, { grid, bk, bc }, { w->pad, cr, cc },
-                             true };
+                             true, SPDI_IGEMM_ALL_K };
     spdi_igemm(&gm, &w->u, w->gemm, w->nt);
     col2im_add(g, gn, w->pad, image + n0 * img);
   }

@@ -85,6 +85,10 @@ bool spdi_conv_chwn(const struct geom *g)
 #define WGRAD_SLICE_K 1024
 #define WGRAD_PARTS_MAX ((size_t)1 << 22)
 
+/* The largest K for which the forward takes the batch-innermost copy on
+ * output rows of 8 (spdi_chwn_fwd_suits). */
+#define FWD_ROWS8_MAX_K 2048
+
 #ifdef CHWN_X86
 /* Pixels w0 .. w0 + n of 8 images, transposed (t[j]: pixel w0 + j of
  * each image), each to the phase row drow[(w + left) % s] at column
@@ -269,13 +273,21 @@ static bool wgrad_pixel_major(const struct geom *g)
 #endif
 }
 
-/* The image rows that output row oh reads through taps i in [*lo, *hi). */
+/* The kernel taps [*lo, *hi) along one axis with which output position o
+ * reads inside the image (n positions; kernel k, stride s, padding pad). */
+static void axis_taps(size_t o, size_t n, size_t k, size_t s, size_t pad, size_t *lo,
+                      size_t *hi)
+{
+  const size_t top = o * s; /* the padded image position of tap 0 */
+  *lo = pad > top ? pad - top : 0;
+  const size_t end = n + pad > top ? n + pad - top : 0;
+  *hi = end < k ? end : k;
+}
+
+/* The kernel rows i in [*lo, *hi) that output row oh reads inside the image. */
 static void row_taps(const struct geom *g, size_t oh, size_t *lo, size_t *hi)
 {
-  const size_t top = oh * g->s; /* the padded image row of tap 0 */
-  *lo = g->pad > top ? g->pad - top : 0;
-  const size_t end = g->H + g->pad > top ? g->H + g->pad - top : 0;
-  *hi = end < g->kh ? end : g->kh;
+  axis_taps(oh, g->H, g->kh, g->s, g->pad, lo, hi);
 }
 
 /* A slice of the pixel-major weight gradient's K: output rows oh0 .. oh1,
@@ -435,7 +447,7 @@ static struct spdi_igemm slice_gemm(const struct geom *g, size_t M, const struct
   return (struct spdi_igemm){ M, sl->nt, (sl->oh1 - sl->oh0) * rowk,
                               { gt + sl->oh0 * rowk, x->ar, x->ak },
                               { img + sl->oh0 * prow, x->bk, x->bc + sl->t0 },
-                              { dst, x->cr, x->cc + sl->t0 }, overwrite };
+                              { dst, x->cr, x->cc + sl->t0 }, overwrite, SPDI_IGEMM_ALL_K };
 }
 
 static void wgrad_pixel_major_gemm(const struct geom *g, size_t M, const float *grid,
@@ -516,7 +528,8 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
   col_offsets(g, g->N, bk);
   tap_offsets(g, g->N, bc);
   fill_steps(cc, K, 1);
-  struct spdi_igemm gm = { M, K, cols, { gt, ar, ak }, { img, bk, bc }, { dw, cr, cc }, false };
+  struct spdi_igemm gm = { M, K, cols, { gt, ar, ak }, { img, bk, bc }, { dw, cr, cc }, false,
+  SPDI_IGEMM_ALL_K };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }
 
@@ -599,37 +612,169 @@ bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
 {
   /* Output rows under 8 pixels: the NCHW forward packs every panel from
    * runs of 4 or fewer, while here the direct path reads the copy in
-   * place, its columns being runs of the batch (slots). */
-  return spdi_conv_chwn(g) && g->Wo < 8 && slots_pay(g->N) && M <= spdi_igemm_direct_max_m();
+   * place, its columns being runs of the batch (slots). Rows of 8 where
+   * K is at most FWD_ROWS8_MAX_K: there the skipped padding taps (14 %
+   * of the products with a 5 x 5 kernel) outweigh what a block of runs
+   * of the batch costs in B's locality (its K x 3 cache lines span the
+   * whole receptive field of 1.5 pixels; a block of the NCHW form's
+   * shares them along a row). In-process A/B against the NCHW form, one /
+   * two Zen 4 cores: 32 -> 64 channels on 16 x 16 images (K = 800) 1.04-
+   * 1.07 / 1.04-1.08 times faster, 64 -> 128 (K = 1600) 1.00-1.05 / 0.98-1.05,
+   * 256 -> 512 (K = 6400) 0.97-1.01 / 0.96-0.98. */
+  const size_t K = g->C * g->kh * g->kw;
+  return spdi_conv_chwn(g) && (g->Wo < 8 || (g->Wo == 8 && K <= FWD_ROWS8_MAX_K)) &&
+         slots_pay(g->N) && M <= spdi_igemm_direct_max_m();
 }
 
 size_t spdi_chwn_fwd_idx(const struct geom *g, size_t M)
 {
-  return 2 * M + 2 * g->C * g->kh * g->kw + 2 * batch_slots(g->N) * g->Ho * g->Wo;
+  const size_t P = g->Ho * g->Wo, cols = batch_slots(g->N) * P;
+  /* the GEMM's index arrays, the runs' classes, the axes' classes and
+   * tap ranges, the classes' K ranges (at most one per kernel row) */
+  return 2 * M + 2 * g->C * g->kh * g->kw + 2 * cols + cols / 16 + 3 * (g->Ho + g->Wo) + 2 +
+         P + 1 + 2 * P * g->kh;
+}
+
+/* Floats of the copies before the forward's weights in tap order. */
+static size_t fwd_copies(const struct geom *g, size_t M)
+{
+  const size_t n =
+      batch_slots(g->N) * (g->C * g->s * g->s * phase_h(g) * phase_w(g) + M * g->Ho * g->Wo);
+  return (n + 15) / 16 * 16;
 }
 
 size_t spdi_chwn_fwd_pad(const struct geom *g, size_t M)
 {
-  return batch_slots(g->N) * (g->C * g->s * g->s * phase_h(g) * phase_w(g) + M * g->Ho * g->Wo);
+  return fwd_copies(g, M) + M * g->C * g->kh * g->kw;
 }
 
+/* wp[m][(i kw + j) C + c] = wt[m][(c kh + i) kw + j]: the weights in
+ * (i, j, c) tap order. */
+static void taps_channel_fastest(const float *wt, size_t M, size_t C, size_t kk, float *wp)
+{
+#pragma omp parallel for if(M * C * kk >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  for (size_t m = 0; m < M; m++)
+    for (size_t c = 0; c < C; c++)
+      for (size_t t = 0; t < kk; t++)
+        wp[(m * kk + t) * C + c] = wt[(m * C + c) * kk + t];
+}
+
+/* A batch-innermost GEMM whose K runs over taps (x, y, u), u fastest (nj
+ * taps y per x, nu values u per tap), and whose columns are the np slots
+ * of each pixel (r, c) of an nr x nc grid: pixel (r, c) reads zero padding
+ * unless x is in [xlo[r], xhi[r]) and y in [ylo[c], yhi[c]). Its np slots
+ * start at b0 + r brow + c bcol in B, likewise in C. */
+struct tap_grid {
+  size_t nr, nc, nj, nu, np;
+  const ptrdiff_t *xlo, *xhi, *ylo, *yhi;
+  ptrdiff_t b0, brow, bcol, c0, crow, ccol;
+};
+
+/* The classes of n positions by their ranges [lo, hi): runs of consecutive
+ * positions with equal ranges, the q-th from beg[q] to beg[q + 1].
+ * Returns their number (beg holds one more). */
+static size_t range_classes(size_t n, const ptrdiff_t *lo, const ptrdiff_t *hi, ptrdiff_t *beg)
+{
+  size_t nq = 0;
+  for (size_t o = 0; o < n; o++)
+    if (o == 0 || lo[o] != lo[o - 1] || hi[o] != hi[o - 1])
+      beg[nq++] = (ptrdiff_t)o;
+  beg[nq] = (ptrdiff_t)n;
+  return nq;
+}
+
+/* The columns of t's GEMM class by class (a row class and a column class,
+ * range_classes), each pixel's np slots in order, into bc and cc; run[i]
+ * the class of column run i (np a multiple of 16); off and seg each
+ * class's K ranges (igemm.h, kr): one per x, or one in all where y spans
+ * every tap. rb, cb: nr + 1 and nc + 1 entries of scratch. */
+static void class_columns(const struct tap_grid *t, ptrdiff_t *bc, ptrdiff_t *cc, ptrdiff_t *run,
+                          ptrdiff_t *rb, ptrdiff_t *cb, ptrdiff_t *off, ptrdiff_t *seg)
+{
+  const size_t nrq = range_classes(t->nr, t->xlo, t->xhi, rb);
+  const size_t ncq = range_classes(t->nc, t->ylo, t->yhi, cb);
+  const ptrdiff_t nu = (ptrdiff_t)t->nu, nj = (ptrdiff_t)t->nj;
+  size_t q = 0, ns = 0, cls = 0;
+  for (size_t rq = 0; rq < nrq; rq++)
+    for (size_t cq = 0; cq < ncq; cq++, cls++) {
+      const ptrdiff_t xlo = t->xlo[rb[rq]], xhi = t->xhi[rb[rq]];
+      const ptrdiff_t ylo = t->ylo[cb[cq]], yhi = t->yhi[cb[cq]];
+      off[cls] = (ptrdiff_t)ns;
+      for (ptrdiff_t x = xlo; x < xhi && ylo < yhi; x++) {
+        const ptrdiff_t k0 = (x * nj + ylo) * nu, k1 = (x * nj + yhi) * nu;
+        if (ns > (size_t)off[cls] && seg[2 * ns - 1] == k0) {
+          seg[2 * ns - 1] = k1;
+          continue;
+        }
+        seg[2 * ns] = k0;
+        seg[2 * ns + 1] = k1;
+        ns++;
+      }
+      for (ptrdiff_t r = rb[rq]; r < rb[rq + 1]; r++)
+        for (ptrdiff_t c = cb[cq]; c < cb[cq + 1]; c++) {
+          const ptrdiff_t b = t->b0 + r * t->brow + c * t->bcol;
+          const ptrdiff_t d = t->c0 + r * t->crow + c * t->ccol;
+          for (size_t v = 0; v < t->np / 16; v++)
+            run[q / 16 + v] = (ptrdiff_t)cls;
+          for (size_t n = 0; n < t->np; n++, q++) {
+            bc[q] = b + (ptrdiff_t)n;
+            cc[q] = d + (ptrdiff_t)n;
+          }
+        }
+    }
+  off[cls] = (ptrdiff_t)ns;
+}
+
+/* lo[o], hi[o]: the kernel taps with which each of the m output positions
+ * along one axis reads inside the image (axis_taps). */
+static void axis_ranges(size_t m, size_t n, size_t k, size_t s, size_t pad, ptrdiff_t *lo,
+                        ptrdiff_t *hi)
+{
+  for (size_t o = 0; o < m; o++) {
+    size_t l, h;
+    axis_taps(o, n, k, s, pad, &l, &h);
+    lo[o] = (ptrdiff_t)l;
+    hi[o] = (ptrdiff_t)h;
+  }
+}
+
+/* The forward on the batch-innermost copy. The taps go in (i, j, c) order
+ * (the weights copied so, taps_channel_fastest) and the output pixels in
+ * classes by the taps they read inside the image (class_columns), so that
+ * the GEMM driver's direct path skips, per block of columns, the taps
+ * that read the zero padding (14 % of the products on 8 x 8 outputs of a
+ * 5 x 5 kernel, 28 % on 4 x 4) instead of multiplying them. */
 void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float *image,
                    float *grid, bool overwrite, struct work *w)
 {
-  const size_t np = batch_slots(g->N);
-  const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = np * P;
+  const size_t np = batch_slots(g->N), kk = g->kh * g->kw;
+  const size_t K = g->C * kk, P = g->Ho * g->Wo, cols = np * P;
   float *img = w->pad, *out = w->pad + np * g->C * g->s * g->s * phase_h(g) * phase_w(g);
+  float *wp = w->pad + fwd_copies(g, M);
   to_chwn(image, g->N, np, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g),
           img);
+  taps_channel_fastest(wt, M, g->C, kk, wp);
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
-  ptrdiff_t *cc = cr + M;
+  ptrdiff_t *cc = cr + M, *run = cc + cols, *rb = run + cols / 16, *cb = rb + g->Ho + 1;
+  ptrdiff_t *xlo = cb + g->Wo + 1, *xhi = xlo + g->Ho, *ylo = xhi + g->Ho, *yhi = ylo + g->Wo;
+  ptrdiff_t *off = yhi + g->Wo, *seg = off + P + 1;
   fill_steps(ar, M, K);
   fill_steps(cr, M, cols);
   fill_steps(ak, K, 1);
-  tap_offsets(g, np, bk);
-  col_offsets(g, np, bc);
-  fill_steps(cc, cols, 1); /* the output copy's columns are (pixel, n) in order */
-  struct spdi_igemm gm = { M, cols, K, { wt, ar, ak }, { img, bk, bc }, { out, cr, cc }, true };
+  const size_t s = g->s, Hs = phase_h(g), Ws = phase_w(g);
+  size_t t = 0;
+  for (size_t i = 0; i < g->kh; i++)
+    for (size_t j = 0; j < g->kw; j++)
+      for (size_t c = 0; c < g->C; c++, t++)
+        bk[t] = (ptrdiff_t)((((c * s * s + (i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * np);
+  axis_ranges(g->Ho, g->H, g->kh, s, g->pad, xlo, xhi);
+  axis_ranges(g->Wo, g->W, g->kw, s, g->pad, ylo, yhi);
+  const struct tap_grid tg = { g->Ho, g->Wo, g->kw, g->C, np, xlo, xhi, ylo, yhi,
+                               0, (ptrdiff_t)(Ws * np), (ptrdiff_t)np,
+                               0, (ptrdiff_t)(g->Wo * np), (ptrdiff_t)np };
+  class_columns(&tg, bc, cc, run, rb, cb, off, seg);
+  struct spdi_igemm gm = { M, cols, K, { wp, ar, ak }, { img, bk, bc }, { out, cr, cc }, true,
+                           { run, off, seg } };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
   from_chwn(out, g->N, np, M, P, overwrite, grid);
 }
@@ -639,14 +784,42 @@ bool spdi_chwn_phase_suits(const struct geom *g)
   /* Stride phases under 8 pixels wide: the NCHW form packs every panel of
    * its GEMMs from runs of 4 or fewer, while here the direct path reads
    * the batch-innermost grid in place (runs of the batch, as in the
-   * forward above). The image's channels are the GEMM's rows. */
-  return g->s > 1 && (g->W + g->s - 1) / g->s < 8 && slots_pay(g->N) &&
+   * forward above). The image's channels are the GEMM's rows. Phases of
+   * 8 to 16 pixels too, for the padding taps skipped here (not in the
+   * NCHW form): input gradient and weight gradient of 128 -> 256 channels
+   * on 32 x 32 images, batch 32, one / two Zen 4 cores, 1.05 / 1.04 times
+   * faster, 256 -> 512 on 16 x 16 1.03-1.04 / 1.03, 32 -> 64 on 16 x 16
+   * 1.04-1.07 / 0.98-1.03, 16 -> 32 on 32 x 32 1.01 / 0.98-0.99. */
+  return g->s > 1 && (g->W + g->s - 1) / g->s <= 16 && slots_pay(g->N) &&
          g->C <= spdi_igemm_direct_max_m();
 }
 
 size_t spdi_chwn_phase_idx(const struct geom *g)
 {
-  return 2 * g->C + 2 * g->G * g->kh * g->kw + 2 * batch_slots(g->N) * g->H * g->W;
+  const size_t HW = g->H * g->W, cols = batch_slots(g->N) * HW;
+  /* as spdi_chwn_fwd_idx(), for the largest phase */
+  return 2 * g->C + 2 * g->G * g->kh * g->kw + 2 * cols + cols / 16 + 3 * (g->H + g->W) + 2 +
+         HW + 1 + 2 * HW * g->kh;
+}
+
+/* lo[o], hi[o]: the phase's taps [lo, hi) (of the n that phase_taps()
+ * gives, with grid offsets d) with which each of its m positions reads
+ * inside the grid (size ng): o + d[x] in [0, ng). d falls with x, so those
+ * x are consecutive. */
+static void phase_ranges(size_t m, const ptrdiff_t *d, size_t n, size_t ng, ptrdiff_t *lo,
+                         ptrdiff_t *hi)
+{
+  for (size_t o = 0; o < m; o++) {
+    lo[o] = hi[o] = 0;
+    for (size_t x = 0; x < n; x++) {
+      const ptrdiff_t at = (ptrdiff_t)o + d[x];
+      if (at < 0 || at >= (ptrdiff_t)ng)
+        continue;
+      if (hi[o] == 0)
+        lo[o] = (ptrdiff_t)x;
+      hi[o] = (ptrdiff_t)x + 1;
+    }
+  }
 }
 
 size_t spdi_chwn_phase_pad(const struct geom *g)
@@ -657,7 +830,9 @@ size_t spdi_chwn_phase_pad(const struct geom *g)
 
 /* One stride phase (a, b) of spdi_chwn_phase(): the image pixels (hh s +
  * a, ww s + b) of the batch-innermost output, by one GEMM, or zeros where
- * no tap lands on the phase. */
+ * no tap lands on the phase. Its taps go grid channel fastest and its
+ * pixels in classes by the taps that read inside the grid (class_columns),
+ * so that the direct path skips those that read its zero padding. */
 static void chwn_phase_gemm(const struct geom *g, const struct phase_frame *f, size_t a,
                             size_t b, const float *wt, const float *gq, float *out,
                             struct work *w)
@@ -666,15 +841,22 @@ static void chwn_phase_gemm(const struct geom *g, const struct phase_frame *f, s
   const size_t H = g->H, W = g->W, Hh = (H - a + s - 1) / s, Wh = (W - b + s - 1) / s;
   const size_t cols = Hh * Wh * np;
   ptrdiff_t *ar = w->idx, *ak = ar + C, *bk = ak + G * kk, *cr = bk + G * kk;
-  ptrdiff_t *bc = cr + C, *cc = bc + np * H * W;
-  const size_t K = phase_tap_index(g, f, a, b, np, ak, bk);
-  size_t q = 0;
-  for (size_t hh = 0; hh < Hh; hh++)
-    for (size_t ww = 0; ww < Wh; ww++)
-      for (size_t n = 0; n < np; n++, q++) {
-        bc[q] = (ptrdiff_t)(((hh + f->pt) * f->Wq + ww + f->pl) * np + n);
-        cc[q] = (ptrdiff_t)(((hh * s + a) * W + ww * s + b) * np + n);
-      }
+  ptrdiff_t *bc = cr + C, *cc = bc + cols, *run = cc + cols, *rb = run + cols / 16;
+  ptrdiff_t *cb = rb + Hh + 1, *xlo = cb + Wh + 1, *xhi = xlo + Hh, *ylo = xhi + Hh;
+  ptrdiff_t *yhi = ylo + Wh, *off = yhi + Wh, *seg = off + Hh * Wh + 1;
+  const size_t K = phase_tap_index(g, f, a, b, np, true, ak, bk);
+  size_t ti[64], tj[64];
+  ptrdiff_t di[64], dj[64];
+  const size_t ni = phase_taps(a, g->kh, s, g->pad, ti, di);
+  const size_t nj = phase_taps(b, g->kw, s, g->pad, tj, dj);
+  phase_ranges(Hh, di, ni, g->Ho, xlo, xhi);
+  phase_ranges(Wh, dj, nj, g->Wo, ylo, yhi);
+  const struct tap_grid tg = { Hh, Wh, nj, G, np, xlo, xhi, ylo, yhi,
+                               (ptrdiff_t)((f->pt * f->Wq + f->pl) * np),
+                               (ptrdiff_t)(f->Wq * np), (ptrdiff_t)np,
+                               (ptrdiff_t)((a * W + b) * np), (ptrdiff_t)(s * W * np),
+                               (ptrdiff_t)(s * np) };
+  class_columns(&tg, bc, cc, run, rb, cb, off, seg);
   if (K == 0) {
     for (size_t c = 0; c < C; c++)
       for (size_t j = 0; j < cols; j += np)
@@ -683,7 +865,8 @@ static void chwn_phase_gemm(const struct geom *g, const struct phase_frame *f, s
   }
   fill_steps(ar, C, kk);
   fill_steps(cr, C, H * W * np);
-  struct spdi_igemm gm = { C, cols, K, { wt, ar, ak }, { gq, bk, bc }, { out, cr, cc }, true };
+  struct spdi_igemm gm = { C, cols, K, { wt, ar, ak }, { gq, bk, bc }, { out, cr, cc }, true,
+                           { run, off, seg } };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
 }
 

@@ -108,27 +108,27 @@ static inline struct phase_frame phase_frame(const struct geom *g)
 }
 
 /* The K terms of stride phase (a, b)'s GEMM in PHASE, grid channel o
- * outermost: ak[k] the weight's offset (o, 0, i, j), bk[k] the grid's in
- * the padded grid of f, `unit` floats per pixel (1 in NCHW, the batch
- * slots in a batch-innermost copy). Returns K, 0 where no tap lands on
- * the phase; ak and bk hold G kh kw entries. */
+ * outermost, or with chan_fastest innermost (taps (x, y, o): the phase's
+ * x-th kernel row, y-th column): ak[k] the weight's offset (o, 0, i, j),
+ * bk[k] the grid's in the padded grid of f, `unit` floats per pixel (1 in
+ * NCHW, the batch slots in a batch-innermost copy). Returns K, 0 where no
+ * tap lands on the phase; ak and bk hold G kh kw entries. */
 static inline size_t phase_tap_index(const struct geom *g, const struct phase_frame *f,
-                                     size_t a, size_t b, size_t unit, ptrdiff_t *ak,
-                                     ptrdiff_t *bk)
+                                     size_t a, size_t b, size_t unit, bool chan_fastest,
+                                     ptrdiff_t *ak, ptrdiff_t *bk)
 {
   size_t ti[64], tj[64];
   ptrdiff_t di[64], dj[64];
   const size_t ni = phase_taps(a, g->kh, g->s, g->pad, ti, di);
   const size_t nj = phase_taps(b, g->kw, g->s, g->pad, tj, dj);
-  const size_t kk = g->kh * g->kw;
-  size_t k = 0;
-  for (size_t o = 0; o < g->G; o++)
-    for (size_t x = 0; x < ni; x++)
-      for (size_t y = 0; y < nj; y++, k++) {
-        ak[k] = (ptrdiff_t)(o * g->C * kk + ti[x] * g->kw + tj[y]);
-        bk[k] = (((ptrdiff_t)(o * f->Hq) + di[x]) * (ptrdiff_t)f->Wq + dj[y]) * (ptrdiff_t)unit;
-      }
-  return k;
+  const size_t kk = g->kh * g->kw, K = g->G * ni * nj;
+  for (size_t k = 0; k < K; k++) {
+    const size_t o = chan_fastest ? k % g->G : k / (ni * nj);
+    const size_t xy = chan_fastest ? k / g->G : k % (ni * nj), x = xy / nj, y = xy % nj;
+    ak[k] = (ptrdiff_t)(o * g->C * kk + ti[x] * g->kw + tj[y]);
+    bk[k] = (((ptrdiff_t)(o * f->Hq) + di[x]) * (ptrdiff_t)f->Wq + dj[y]) * (ptrdiff_t)unit;
+  }
+  return K;
 }
 
 #endif /* SPDI_CONV_FORMS_H */

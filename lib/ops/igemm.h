@@ -31,7 +31,18 @@ struct spdi_igemm {
   struct { const float *src; const ptrdiff_t *k, *c; } b;
   struct { float *dst; const ptrdiff_t *r, *c; } c;
   bool overwrite; /* C = A B rather than C += A B */
+  /* Optional, where some columns' products are known to be zero for some
+   * k (a convolution's taps that read zero padding): with kr.run set, the
+   * columns go in runs of 16 (run r: columns 16 r .. 16 r + 15), run r of
+   * class kr.run[r], and class q's terms are the k in the ranges
+   * [kr.seg[2 p], kr.seg[2 p + 1]) for kr.off[q] <= p < kr.off[q + 1],
+   * ascending; B[k][c] is zero for every other k. A path may skip those
+   * products or not: with finite A, the result is the same bits. */
+  struct { const ptrdiff_t *run, *off, *seg; } kr;
 };
+
+/* kr for GEMMs whose columns take every k. */
+#define SPDI_IGEMM_ALL_K { NULL, NULL, NULL }
 
 /* Whether spdi_igemm() solves an M x N problem as C^T = B^T A^T (it
  * depends on the shapes and the kernel only). Callers that can lay out an

@@ -116,14 +116,16 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
            : _mm512_loadu_ps(lo[v] + bk[k]))
 
 /* out[r * WIDE_COLS + v * RUN + j] = sum_k ap[k * lda + r] * (vector v
- * of B's row k)[j], r < R, v < NV, j < 16. */
+ * of B's row k)[j], r < R, v < NV, j < 16, over the k of the nseg ranges
+ * [seg[2 q], seg[2 q + 1]) in order. */
 #define WIDE_BODY(R, NV, SPLIT)                                                      \
   do {                                                                               \
     __m512 c[R][NV];                                                                 \
     _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                            \
       _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)                         \
         c[r][v] = _mm512_setzero_ps();                                               \
-    for (size_t k = 0; k < K; k++) {                                                 \
+    for (size_t q = 0; q < nseg; q++)                                                \
+    for (size_t k = (size_t)seg[2 * q]; k < (size_t)seg[2 * q + 1]; k++) {          \
       __m512 bv[NV];                                                                 \
       _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)                         \
         bv[v] = WIDE_LOAD(SPLIT, v);                                                 \
@@ -159,7 +161,8 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
     break;
 
 __attribute__((target("avx512f"))) static void wide_block(size_t R, size_t nv, bool split,
-                                                          size_t K, const float *ap,
+                                                          const ptrdiff_t *seg, size_t nseg,
+                                                          const float *ap,
                                                           size_t lda,
                                                           const float *const *lo,
                                                           const float *const *hi,
@@ -309,6 +312,28 @@ static void copy_b(const struct spdi_igemm *g, size_t j0, size_t nv, float *buf)
   }
 }
 
+/* The K ranges of the block of nruns full runs from column j0 (a multiple
+ * of 16): its class's (g->kr) where all its runs have one class, else all
+ * of K, in whole. Returns the ranges, their number in *nseg. */
+static const ptrdiff_t *block_ranges(const struct spdi_igemm *g, size_t j0, size_t nruns,
+                                     ptrdiff_t *whole, size_t *nseg)
+{
+  if (g->kr.run != NULL && nruns > 0) {
+    const ptrdiff_t *run = g->kr.run + j0 / RUN, q = run[0];
+    bool one = true;
+    for (size_t i = 1; i < nruns; i++)
+      one = one && run[i] == q;
+    if (one) {
+      *nseg = (size_t)(g->kr.off[q + 1] - g->kr.off[q]);
+      return g->kr.seg + 2 * g->kr.off[q];
+    }
+  }
+  whole[0] = 0;
+  whole[1] = (ptrdiff_t)g->K;
+  *nseg = 1;
+  return whole;
+}
+
 /* Columns j0 .. j0 + n of C (a block of runs of 16 and possibly a shorter
  * last one) with AVX-512 when wide, AVX2 otherwise, from A packed by
  * pack_a_blocks() in blocks of per rows. With panel (AVX-512 only), B's
@@ -321,7 +346,9 @@ static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t per,
   const float *lo[WIDE_RUNS], *hi[WIDE_RUNS];
   const ptrdiff_t *bk = panel != NULL ? koff : g->b.k;
   bool split = false, in_place = wide;
-  ptrdiff_t cols_c[WIDE_RUNS], cols_tile[WIDE_RUNS];
+  ptrdiff_t cols_c[WIDE_RUNS], cols_tile[WIDE_RUNS], whole[2];
+  size_t nseg;
+  const ptrdiff_t *seg = block_ranges(g, j0, full < WIDE_RUNS ? full : WIDE_RUNS, whole, &nseg);
   for (size_t v = 0; v < full && v < WIDE_RUNS; v++) {
     const ptrdiff_t *cc = g->c.c + j0 + v * RUN;
     in_place = in_place && spdi_even_stride(cc, RUN) == 1;
@@ -341,7 +368,7 @@ static void direct_cols(const struct spdi_igemm *g, const float *ap, size_t per,
       float *rows[WIDE_ROWS];
       for (size_t r = 0; r < R; r++)
         rows[r] = in_place ? g->c.dst + g->c.r[r0 + r] : out + r * WIDE_COLS;
-      wide_block(R, full, split, K, ap + r0 * K, R, lo, hi, bk, rows,
+      wide_block(R, full, split, seg, nseg, ap + r0 * K, R, lo, hi, bk, rows,
                  in_place ? cols_c : cols_tile, in_place && !g->overwrite);
       for (size_t v = 0; v < full && !in_place; v++)
         write_run(g, r0, R, j0 + v * RUN, RUN, out + v * RUN, WIDE_COLS);

@@ -45,7 +45,7 @@ static int product(spd_tape *t, bool ta, bool tb, size_t m, size_t n, size_t k,
     cc[j] = (ptrdiff_t)j;
   }
   const struct spdi_igemm g = { m, n, k, { a, ar, ak }, { b, bk, bc }, { c, cr, cc },
-                                !accumulate };
+                                !accumulate, SPDI_IGEMM_ALL_K };
   spdi_igemm(&g, &u, (float *)(p + ib), nt);
   return SPD_OK;
 }
