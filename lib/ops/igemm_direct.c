@@ -32,7 +32,11 @@
  * An AVX-512 block stores its accumulators straight into C where each of
  * its runs is 16 consecutive floats there (a row of an NCHW output), and
  * otherwise into a tile that write_run() scatters (the round trip cost 3
- * % of the encoder's third layer at width 128).
+ * % of the encoder's third layer at width 128). It prefetches the lines
+ * it will store to (for writing) before its k loop: with a short K (75
+ * for the encoder's first layer) the stores to a fresh output otherwise
+ * waited for each line to come from memory; that forward pass took 0.86-
+ * 0.90 of the time on one and two Zen 4 cores.
  *
  * Every element of C is one FMA chain over k in order, started from zero,
  * whatever the block shape, instruction set or thread: results are the
@@ -124,6 +128,9 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
     _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                            \
       _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)                         \
         c[r][v] = _mm512_setzero_ps();                                               \
+    _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                            \
+      _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)                         \
+        __builtin_prefetch(dst[r] + coff[v], 1, 3);                                  \
     for (size_t q = 0; q < nseg; q++)                                                \
     for (size_t k = (size_t)seg[2 * q]; k < (size_t)seg[2 * q + 1]; k++) {          \
       __m512 bv[NV];                                                                 \
@@ -160,7 +167,7 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
       WIDE_NV(R, 0);                                                                 \
     break;
 
-__attribute__((target("avx512f"))) static void wide_block(size_t R, size_t nv, bool split,
+__attribute__((target("avx512f,prfchw"))) static void wide_block(size_t R, size_t nv, bool split,
                                                           const ptrdiff_t *seg, size_t nseg,
                                                           const float *ap,
                                                           size_t lda,
