@@ -608,12 +608,23 @@ static bool slots_pay(size_t N)
   return (batch_slots(N) - N) * 8 <= N;
 }
 
+/* Whether the batch fills its slots: where the batch-innermost forms gain
+ * only by skipping padding taps, empty slots undo that (a batch of 100:
+ * the input gradient and weight gradient of 16 -> 32 channels on 32 x 32
+ * images 1.06-1.16 times slower, the forward of 32 -> 64 on 16 x 16 1.23
+ * times slower, one Zen 4 core). */
+static bool slots_full(size_t N)
+{
+  return batch_slots(N) == N;
+}
+
 bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
 {
   /* Output rows under 8 pixels: the NCHW forward packs every panel from
    * runs of 4 or fewer, while here the direct path reads the copy in
    * place, its columns being runs of the batch (slots). Rows of 8 where
-   * K is at most FWD_ROWS8_MAX_K: there the skipped padding taps (14 %
+   * K is at most FWD_ROWS8_MAX_K and the batch fills its slots
+   * (slots_full): there the skipped padding taps (14 %
    * of the products with a 5 x 5 kernel) outweigh what a block of runs
    * of the batch costs in B's locality (its K x 3 cache lines span the
    * whole receptive field of 1.5 pixels; a block of the NCHW form's
@@ -622,8 +633,9 @@ bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
    * 1.07 / 1.04-1.08 times faster, 64 -> 128 (K = 1600) 1.00-1.05 / 0.98-1.05,
    * 256 -> 512 (K = 6400) 0.97-1.01 / 0.96-0.98. */
   const size_t K = g->C * g->kh * g->kw;
-  return spdi_conv_chwn(g) && (g->Wo < 8 || (g->Wo == 8 && K <= FWD_ROWS8_MAX_K)) &&
-         slots_pay(g->N) && M <= spdi_igemm_direct_max_m();
+  return spdi_conv_chwn(g) && M <= spdi_igemm_direct_max_m() &&
+         ((g->Wo < 8 && slots_pay(g->N)) ||
+          (g->Wo == 8 && K <= FWD_ROWS8_MAX_K && slots_full(g->N)));
 }
 
 size_t spdi_chwn_fwd_idx(const struct geom *g, size_t M)
@@ -785,13 +797,14 @@ bool spdi_chwn_phase_suits(const struct geom *g)
    * its GEMMs from runs of 4 or fewer, while here the direct path reads
    * the batch-innermost grid in place (runs of the batch, as in the
    * forward above). The image's channels are the GEMM's rows. Phases of
-   * 8 to 16 pixels too, for the padding taps skipped here (not in the
-   * NCHW form): input gradient and weight gradient of 128 -> 256 channels
+   * 8 to 16 pixels too where the batch fills its slots, for the padding
+   * taps skipped here (not in the NCHW form): input gradient and weight gradient of 128 -> 256 channels
    * on 32 x 32 images, batch 32, one / two Zen 4 cores, 1.05 / 1.04 times
    * faster, 256 -> 512 on 16 x 16 1.03-1.04 / 1.03, 32 -> 64 on 16 x 16
    * 1.04-1.07 / 0.98-1.03, 16 -> 32 on 32 x 32 1.01 / 0.98-0.99. */
-  return g->s > 1 && (g->W + g->s - 1) / g->s <= 16 && slots_pay(g->N) &&
-         g->C <= spdi_igemm_direct_max_m();
+  const size_t wide = (g->W + g->s - 1) / g->s;
+  return g->s > 1 && g->C <= spdi_igemm_direct_max_m() &&
+         ((wide < 8 && slots_pay(g->N)) || (wide <= 16 && slots_full(g->N)));
 }
 
 size_t spdi_chwn_phase_idx(const struct geom *g)
