@@ -35,8 +35,8 @@
  * % of the encoder's third layer at width 128). It prefetches the lines
  * it will store to (for writing) before its k loop: with a short K (75
  * for the encoder's first layer) the stores to a fresh output otherwise
- * waited for each line to come from memory; that forward pass took 0.86-
- * 0.90 of the time on one and two Zen 4 cores.
+ * waited for each line to come from memory; that forward pass took 0.88-
+ * 0.91 of the time on one and two Zen 4 cores (in-process A/B).
  *
  * Every element of C is one FMA chain over k in order, started from zero,
  * whatever the block shape, instruction set or thread: results are the
