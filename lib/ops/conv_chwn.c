@@ -337,8 +337,8 @@ static size_t wgrad_slices(const struct geom *g, struct wslice *tab)
 /* The number of per-slice partial gradients (each G x C kh kw floats) the
  * slices write, so that they can run on the threads whole: with small
  * GEMMs (the encoder at width 128), two threads splitting each slice's
- * columns ran the weight gradient 1.1-1.25 times slower than the
- * batch-innermost form. 0 (the slices then add into one gradient in turn,
+ * columns instead ran the forward pass and weight gradient together
+ * 1.07-1.28 times slower than with the batch-innermost form. 0 (the slices then add into one gradient in turn,
  * each GEMM on all the threads) for one slice, or past WGRAD_PARTS_MAX
  * floats. Depends on the shapes alone. */
 static size_t wgrad_parts(const struct geom *g)
