@@ -371,15 +371,16 @@ size_t spdi_chwn_wgrad_pad(const struct geom *g)
 }
 
 /* The taps' offsets into the batch-innermost phase-split image of np
- * slots per pixel, in the weights' (c, i, j) order. */
-static void tap_offsets(const struct geom *g, size_t np, ptrdiff_t *taps)
+ * slots per pixel, in the weights' (c, i, j) order, or with chan_fastest
+ * in (i, j, c) order. */
+static void tap_offsets(const struct geom *g, size_t np, bool chan_fastest, ptrdiff_t *taps)
 {
-  const size_t s = g->s, Hs = phase_h(g), Ws = phase_w(g);
-  size_t k = 0;
-  for (size_t c = 0; c < g->C; c++)
-    for (size_t i = 0; i < g->kh; i++)
-      for (size_t j = 0; j < g->kw; j++, k++)
-        taps[k] = (ptrdiff_t)((((c * s * s + (i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * np);
+  const size_t s = g->s, Hs = phase_h(g), Ws = phase_w(g), kk = g->kh * g->kw;
+  for (size_t k = 0; k < g->C * kk; k++) {
+    const size_t c = chan_fastest ? k % g->C : k / kk, ij = chan_fastest ? k / g->C : k % kk;
+    const size_t i = ij / g->kw, j = ij % g->kw;
+    taps[k] = (ptrdiff_t)((((c * s * s + (i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * np);
+  }
 }
 
 /* idx[i] = i step, i < n. */
@@ -539,7 +540,7 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
   fill_steps(cr, M, K);
   fill_steps(ak, cols, 1); /* the grid copy's columns are (pixel, n) in order */
   col_offsets(g, g->N, bk);
-  tap_offsets(g, g->N, bc);
+  tap_offsets(g, g->N, false, bc);
   fill_steps(cc, K, 1);
   struct spdi_igemm gm = { M, K, cols, { gt, ar, ak }, { img, bk, bc }, { dw, cr, cc }, false,
                            SPDI_IGEMM_ALL_K };
@@ -786,12 +787,8 @@ void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float 
   fill_steps(ar, M, K);
   fill_steps(cr, M, cols);
   fill_steps(ak, K, 1);
-  const size_t s = g->s, Hs = phase_h(g), Ws = phase_w(g);
-  size_t t = 0;
-  for (size_t i = 0; i < g->kh; i++)
-    for (size_t j = 0; j < g->kw; j++)
-      for (size_t c = 0; c < g->C; c++, t++)
-        bk[t] = (ptrdiff_t)((((c * s * s + (i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * np);
+  const size_t s = g->s, Ws = phase_w(g);
+  tap_offsets(g, np, true, bk);
   axis_ranges(g->Ho, g->H, g->kh, s, g->pad, xlo, xhi);
   axis_ranges(g->Wo, g->W, g->kw, s, g->pad, ylo, yhi);
   const struct tap_grid tg = { g->Ho, g->Wo, g->kw, g->C, np, xlo, xhi, ylo, yhi,
