@@ -646,6 +646,7 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
   gt.c.r = g0->c.c;
   gt.c.c = g0->c.r;
   gt.overwrite = g0->overwrite;
+  gt.kr.run = gt.kr.off = gt.kr.seg = NULL; /* the packed path takes every k */
   /* Transposed also where that lets the kernel read a large A in place
    * (a_in_place: a dense layer's forward pass), when neither operand of
    * the problem as given can be. */
