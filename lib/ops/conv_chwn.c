@@ -56,8 +56,7 @@
  * (igemm.h, kr): the padding holds 14 % of a 5 x 5 kernel's taps on 8 x 8
  * outputs and 28 % on 4 x 4. 64 -> 128 channels on 8 x 8 images, batch
  * 32: forward 1.14, backward 1.10 times faster on one Zen 4 core (1.02-
- * 1.03 on two).
- * With the skip the two forms also pay on rows of 8 (the forward, small
+ * 1.03 on two). With the skip the two forms also pay on rows of 8 (the forward, small
  * K) and phases of 8-16 (PHASE) where the batch fills its slots.
  *
  * The direct path needs every 16-lane vector of a column run in one
@@ -269,6 +268,12 @@ static void to_chwn(const float *src, size_t N, size_t np, size_t C, size_t H, s
   }
 }
 
+/* Floats of a phase-split copy of the image: s^2 Hs Ws pixels of pix. */
+static size_t image_copy(const struct geom *g, size_t pix)
+{
+  return g->s * g->s * phase_h(g) * phase_w(g) * pix;
+}
+
 /* Whether the weight gradient takes the pixel-major image copy and the
  * GEMM driver's direct path (wgrad_pixel_major_gemm): channels in runs of
  * 16, strides the transposing copy takes, AVX-512, grid channels within
@@ -338,9 +343,10 @@ static size_t wgrad_slices(const struct geom *g, struct wslice *tab)
  * slices write, so that they can run on the threads whole: with small
  * GEMMs (the encoder at width 128), two threads splitting each slice's
  * columns instead ran the forward pass and weight gradient together
- * 1.07-1.28 times slower than with the batch-innermost form. 0 (the slices then add into one gradient in turn,
- * each GEMM on all the threads) for one slice, or past WGRAD_PARTS_MAX
- * floats. Depends on the shapes alone. */
+ * 1.07-1.28 times slower than with the batch-innermost form. 0 (the
+ * slices then add into one gradient in turn, each GEMM on all the
+ * threads) for one slice, or past WGRAD_PARTS_MAX floats. Depends on the
+ * shapes alone. */
 static size_t wgrad_parts(const struct geom *g)
 {
   const size_t n = wgrad_slices(g, NULL), one = g->G * g->C * g->kh * g->kw;
@@ -351,9 +357,7 @@ static size_t wgrad_parts(const struct geom *g)
  * order (one, or wgrad_parts() of them), each rounded to 64 bytes. */
 static size_t wgrad_copies(const struct geom *g)
 {
-  const size_t n = g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g) +
-                   g->N * g->G * g->Ho * g->Wo;
-  return (n + 15) / 16 * 16;
+  return (image_copy(g, g->N * g->C) + g->N * g->G * g->Ho * g->Wo + 15) / 16 * 16;
 }
 
 static size_t wgrad_tap_order(const struct geom *g)
@@ -365,23 +369,28 @@ static size_t wgrad_tap_order(const struct geom *g)
 size_t spdi_chwn_wgrad_pad(const struct geom *g)
 {
   if (!wgrad_pixel_major(g))
-    return g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g) + g->N * g->G * g->Ho * g->Wo;
+    return wgrad_copies(g);
   const size_t table = (g->Ho * sizeof(struct wslice) + 63) / 64 * 64 / sizeof(float);
   return wgrad_copies(g) + wgrad_tap_order(g) + table;
 }
 
-/* The taps' offsets into the batch-innermost phase-split image of np
- * slots per pixel, in the weights' (c, i, j) order, or with chan_fastest
- * in (i, j, c) order. */
-static void tap_offsets(const struct geom *g, size_t np, bool chan_fastest, ptrdiff_t *taps)
+/* The taps' offsets into a phase-split copy of the image with pix floats
+ * per pixel: channel c's phase planes at c chan (batch-innermost copies:
+ * chan = s^2 Hs Ws pix; pixel-major: chan = 1, the channels inside a
+ * pixel). Taps in the weights' (c, i, j) order, or with chan_fastest in
+ * (i, j, c) order. */
+static void tap_offsets(const struct geom *g, size_t pix, size_t chan, bool chan_fastest,
+                        ptrdiff_t *taps)
 {
   const size_t s = g->s, Hs = phase_h(g), Ws = phase_w(g), kk = g->kh * g->kw;
   for (size_t k = 0; k < g->C * kk; k++) {
     const size_t c = chan_fastest ? k % g->C : k / kk, ij = chan_fastest ? k / g->C : k % kk;
     const size_t i = ij / g->kw, j = ij % g->kw;
-    taps[k] = (ptrdiff_t)((((c * s * s + (i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * np);
+    const size_t at = ((((i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * pix;
+    taps[k] = (ptrdiff_t)(c * chan + at);
   }
 }
+
 
 /* idx[i] = i step, i < n. */
 static void fill_steps(ptrdiff_t *idx, size_t n, size_t step)
@@ -432,20 +441,6 @@ static void add_from_tap_order(float *dt, const struct wslice *tab, size_t parts
   }
 }
 
-/* WGRAD with the image pixel-major (to_pixel_major) and the taps in (i, j,
- * c) order, channel fastest: 16 consecutive taps are 16 consecutive floats
- * of the copy, so the GEMM driver takes its direct path and reads the
- * image in place, where the batch-innermost form below packs every panel
- * through 8 x 8 transposes (8 % of the encoder's second layer's forward
- * and weight gradient at width 1024). K runs over (oh, ow, n), n fastest,
- * in slices of output rows (wgrad_slices): each output row reads only the
- * kernel rows that land inside the image, so the taps that read the zero
- * padding above and below it are skipped, not multiplied (7.5 % of the
- * products on 8 x 8 outputs, 15 % on 4 x 4). The slices add into one
- * gradient in tap order, zeroed first, in turn; or where wgrad_parts()
- * allows, each writes its own partial gradient, on any thread, and
- * add_from_tap_order() sums them in slice order. Either way the same bits
- * on any number of threads. */
 /* The index arrays of the pixel-major weight gradient's GEMMs. */
 struct wgrad_index {
   ptrdiff_t *ar, *ak, *bk, *bc, *cr, *cc;
@@ -464,12 +459,26 @@ static struct spdi_igemm slice_gemm(const struct geom *g, size_t M, const struct
                               { dst, x->cr, x->cc + sl->t0 }, overwrite, SPDI_IGEMM_ALL_K };
 }
 
+/* WGRAD with the image pixel-major (to_pixel_major) and the taps in (i, j,
+ * c) order, channel fastest: 16 consecutive taps are 16 consecutive floats
+ * of the copy, so the GEMM driver takes its direct path and reads the
+ * image in place, where the batch-innermost form below packs every panel
+ * through 8 x 8 transposes (8 % of the encoder's second layer's forward
+ * and weight gradient at width 1024). K runs over (oh, ow, n), n fastest,
+ * in slices of output rows (wgrad_slices): each output row reads only the
+ * kernel rows that land inside the image, so the taps that read the zero
+ * padding above and below it are skipped, not multiplied (7.5 % of the
+ * products on 8 x 8 outputs, 15 % on 4 x 4). The slices add into one
+ * gradient in tap order, zeroed first, in turn; or where wgrad_parts()
+ * allows, each writes its own partial gradient, on any thread, and
+ * add_from_tap_order() sums them in slice order. Either way the same bits
+ * on any number of threads. */
 static void wgrad_pixel_major_gemm(const struct geom *g, size_t M, const float *grid,
                                    const float *image, float *dw, struct work *w)
 {
   const size_t N = g->N, C = g->C, s = g->s, Hs = phase_h(g), Ws = phase_w(g);
   const size_t kk = g->kh * g->kw, T = C * kk, P = g->Ho * g->Wo, rowk = g->Wo * N;
-  float *img = w->pad, *gt = img + N * C * s * s * Hs * Ws, *dt = w->pad + wgrad_copies(g);
+  float *img = w->pad, *gt = img + image_copy(g, N * C), *dt = w->pad + wgrad_copies(g);
   struct wslice *tab = (struct wslice *)(void *)(dt + wgrad_tap_order(g));
   to_pixel_major(image, N, C, g->H, g->W, s, g->pad, Hs, Ws, img);
   to_chwn(grid, N, N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
@@ -487,11 +496,7 @@ static void wgrad_pixel_major_gemm(const struct geom *g, size_t M, const float *
     const size_t oh = k / rowk, ow = k % rowk / N, n = k % N;
     x.bk[k] = (ptrdiff_t)(((oh * Ws + ow) * N + n) * C);
   }
-  size_t t = 0;
-  for (size_t i = 0; i < g->kh; i++)
-    for (size_t j = 0; j < g->kw; j++)
-      for (size_t c = 0; c < C; c++, t++)
-        x.bc[t] = (ptrdiff_t)(((((i % s) * s + j % s) * Hs + i / s) * Ws + j / s) * N * C + c);
+  tap_offsets(g, N * C, 1, true, x.bc);
   fill_steps(x.cc, T, 1);
   if (parts == 0) {
     memset(dt, 0, M * T * sizeof *dt);
@@ -530,7 +535,7 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
   }
 #endif
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
-  float *img = w->pad, *gt = w->pad + g->N * g->C * g->s * g->s * phase_h(g) * phase_w(g);
+  float *img = w->pad, *gt = w->pad + image_copy(g, g->N * g->C);
   to_chwn(image, g->N, g->N, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g),
           img);
   to_chwn(grid, g->N, g->N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
@@ -540,7 +545,7 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
   fill_steps(cr, M, K);
   fill_steps(ak, cols, 1); /* the grid copy's columns are (pixel, n) in order */
   col_offsets(g, g->N, bk);
-  tap_offsets(g, g->N, false, bc);
+  tap_offsets(g, g->N, image_copy(g, g->N), false, bc);
   fill_steps(cc, K, 1);
   struct spdi_igemm gm = { M, K, cols, { gt, ar, ak }, { img, bk, bc }, { dw, cr, cc }, false,
                            SPDI_IGEMM_ALL_K };
@@ -638,14 +643,14 @@ bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
    * runs of 4 or fewer, while here the direct path reads the copy in
    * place, its columns being runs of the batch (slots). Rows of 8 where
    * K is at most FWD_ROWS8_MAX_K and the batch fills its slots
-   * (slots_full): there the skipped padding taps (14 %
-   * of the products with a 5 x 5 kernel) outweigh what a block of runs
-   * of the batch costs in B's locality (its K x 3 cache lines span the
-   * whole receptive field of 1.5 pixels; a block of the NCHW form's
-   * shares them along a row). In-process A/B against the NCHW form, one /
-   * two Zen 4 cores: 32 -> 64 channels on 16 x 16 images (K = 800) 1.04-
-   * 1.07 / 1.04-1.08 times faster, 64 -> 128 (K = 1600) 1.00-1.05 / 0.98-1.05,
-   * 256 -> 512 (K = 6400) 0.97-1.01 / 0.96-0.98. */
+   * (slots_full): there the skipped padding taps (14 % of the products
+   * with a 5 x 5 kernel) outweigh what a block of runs of the batch costs
+   * in B's locality (its K x 3 cache lines span the whole receptive field
+   * of 1.5 pixels; a block of the NCHW form's shares them along a row).
+   * In-process A/B against the NCHW form, one / two Zen 4 cores: 32 -> 64
+   * channels on 16 x 16 images (K = 800) 1.04-1.07 / 1.04-1.08 times
+   * faster, 64 -> 128 (K = 1600) 1.00-1.05 / 0.98-1.05, 256 -> 512 (K =
+   * 6400) 0.97-1.01 / 0.96-0.98. */
   const size_t K = g->C * g->kh * g->kw;
   return spdi_conv_chwn(g) && M <= spdi_igemm_direct_max_m() &&
          ((g->Wo < 8 && slots_pay(g->N)) ||
@@ -664,9 +669,8 @@ size_t spdi_chwn_fwd_idx(const struct geom *g, size_t M)
 /* Floats of the copies before the forward's weights in tap order. */
 static size_t fwd_copies(const struct geom *g, size_t M)
 {
-  const size_t n =
-      batch_slots(g->N) * (g->C * g->s * g->s * phase_h(g) * phase_w(g) + M * g->Ho * g->Wo);
-  return (n + 15) / 16 * 16;
+  const size_t np = batch_slots(g->N);
+  return (image_copy(g, np * g->C) + np * M * g->Ho * g->Wo + 15) / 16 * 16;
 }
 
 size_t spdi_chwn_fwd_pad(const struct geom *g, size_t M)
@@ -775,7 +779,7 @@ void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float 
 {
   const size_t np = batch_slots(g->N), kk = g->kh * g->kw;
   const size_t K = g->C * kk, P = g->Ho * g->Wo, cols = np * P;
-  float *img = w->pad, *out = w->pad + np * g->C * g->s * g->s * phase_h(g) * phase_w(g);
+  float *img = w->pad, *out = w->pad + image_copy(g, np * g->C);
   float *wp = w->pad + fwd_copies(g, M);
   to_chwn(image, g->N, np, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g),
           img);
@@ -788,7 +792,7 @@ void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float 
   fill_steps(cr, M, cols);
   fill_steps(ak, K, 1);
   const size_t s = g->s, Ws = phase_w(g);
-  tap_offsets(g, np, true, bk);
+  tap_offsets(g, np, image_copy(g, np), true, bk);
   axis_ranges(g->Ho, g->H, g->kh, s, g->pad, xlo, xhi);
   axis_ranges(g->Wo, g->W, g->kw, s, g->pad, ylo, yhi);
   const struct tap_grid tg = { g->Ho, g->Wo, g->kw, g->C, np, xlo, xhi, ylo, yhi,

@@ -167,15 +167,10 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
       WIDE_NV(R, 0);                                                                 \
     break;
 
-__attribute__((target("avx512f,prfchw"))) static void wide_block(size_t R, size_t nv, bool split,
-                                                          const ptrdiff_t *seg, size_t nseg,
-                                                          const float *ap,
-                                                          size_t lda,
-                                                          const float *const *lo,
-                                                          const float *const *hi,
-                                                          const ptrdiff_t *bk,
-                                                          float *const *dst,
-                                                          const ptrdiff_t *coff, bool add)
+__attribute__((target("avx512f,prfchw"))) static void
+wide_block(size_t R, size_t nv, bool split, const ptrdiff_t *seg, size_t nseg, const float *ap,
+           size_t lda, const float *const *lo, const float *const *hi, const ptrdiff_t *bk,
+           float *const *dst, const ptrdiff_t *coff, bool add)
 {
   switch (R) {
     WIDE_CASE(1)
