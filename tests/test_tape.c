@@ -1,7 +1,10 @@
 /* The tape itself: leaves and accessors, backward semantics, the arena
  * (no allocation once warm, reserve, limit), sticky errors with a table of
- * bad inputs, the op table, and bitwise thread-count independence. */
+ * bad inputs, the op table, bitwise thread-count independence, and the
+ * streaming stores of large outputs. */
+#include "cpu.h"
 #include "harness.h"
+#include "ops/stream.h"
 #include "tape_impl.h"
 
 #include <math.h>
@@ -876,6 +879,122 @@ START_TEST(one_and_two_threads_bitwise_equal)
 }
 END_TEST
 
+/* spdi_stream_copy and spdi_stream_fill at every alignment of the
+ * destination and lengths around a vector and a line, streamed and (the
+ * instruction set capped to AVX2) plain: exactly the source's values,
+ * nothing written outside [0, n). */
+START_TEST(stream_copy_and_fill_exact)
+{
+  enum { CAP = 200 };
+  float src[CAP], dst[CAP + 32];
+  for (int i = 0; i < CAP; i++)
+    src[i] = (float)i * 0.25f - 7.0f;
+  for (int run = 0; run < 4; run++) {
+    spdi_cap_isa(run & 1 ? SPDI_ISA_AVX2 : SPDI_ISA_AVX512);
+    SPDT_OK(spd_set_num_threads(1 + run / 2));
+    for (size_t off = 0; off < 16; off++) {
+      for (size_t n = 0; n <= 70; n++) {
+        for (int fill = 0; fill < 2; fill++) {
+          for (size_t i = 0; i < CAP + 32; i++)
+            dst[i] = -1.0f;
+          if (fill)
+            spdi_stream_fill(dst + off, 3.5f, n);
+          else
+            spdi_stream_copy(dst + off, src, n);
+          spdi_stream_fence();
+          /* one assertion per case: Check logs every passing one */
+          size_t bad = CAP + 32;
+          float want = 0;
+          for (size_t i = 0; i < CAP + 32 && bad == CAP + 32; i++) {
+            want = i < off || i >= off + n ? -1.0f : fill ? 3.5f : src[i - off];
+            if (dst[i] != want)
+              bad = i;
+          }
+          ck_assert_msg(bad == CAP + 32, "run %d, %s off %zu n %zu: dst[%zu] = %g, want %g",
+                        run, fill ? "fill" : "copy", off, n, bad,
+                        (double)dst[bad % (CAP + 32)], (double)want);
+        }
+      }
+    }
+  }
+  spdi_cap_isa(SPDI_ISA_AVX512);
+  SPDT_OK(spd_set_num_threads(1));
+}
+END_TEST
+
+/* One step over tensors past SPDI_STREAM_MIN_BYTES: batch norm + ReLU
+ * (its forward output and, first to write it, its input gradient are
+ * streamed) and a sum whose gradient fill is streamed. Rows of 363 x 363
+ * floats start at every alignment. out receives every value and gradient;
+ * returns how many. */
+static size_t streamed_step(const float *xv, const float *wv, float *out)
+{
+  const size_t xs[4] = { 4, 8, 363, 363 }, cs[1] = { 8 }, n = 4 * 8 * 363 * 363;
+  const float ones[8] = { 1, 1, 1, 1, 1, 1, 1, 1 }, zeros[8] = { 0 };
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  spd_tensor *x = spd_leaf(t, 4, xs, xv, 1), *w = spd_leaf(t, 4, xs, wv, 1);
+  spd_tensor *g = spd_leaf(t, 1, cs, ones, 1), *b = spd_leaf(t, 1, cs, zeros, 1);
+  /* created first, so its backward adds into x's gradient last */
+  spd_tensor *sx = spd_sum(t, x);
+  spd_tensor *y = spd_batch_norm_relu(t, x, g, b, NULL, 0, 0, 1, 0.1f, 1e-5f);
+  spd_tensor *loss = spd_add(t, spd_add(t, sx, spd_sum(t, spd_mul(t, y, w))), spd_sum(t, w));
+  SPDT_OK(spd_backward(t, loss));
+  const float *parts[6] = { spd_tensor_data(y), spd_tensor_grad(x), spd_tensor_grad(w),
+                            spd_tensor_grad(g), spd_tensor_grad(b), spd_tensor_data(loss) };
+  const size_t len[6] = { n, n, n, 8, 8, 1 };
+  size_t k = 0;
+  for (int i = 0; i < 6; i++) {
+    ck_assert_ptr_nonnull(parts[i]);
+    memcpy(out + k, parts[i], len[i] * sizeof *out);
+    k += len[i];
+  }
+  spd_tape_free(t);
+  return k;
+}
+
+/* Streamed and plain stores give the same bits: the plain run caps the
+ * instruction set to AVX2, which turns streaming off (the clones of the
+ * kernels give the same bits, vmath.h). */
+START_TEST(streamed_outputs_same_bits)
+{
+  const size_t n = 4 * 8 * 363 * 363, total = 3 * n + 17;
+  ck_assert(spdi_stream_worth(n) == spdi_isa_ok(SPDI_ISA_AVX512));
+  ck_assert(!spdi_stream_worth(SPDI_STREAM_MIN_BYTES / sizeof(float) - 1));
+  float *xv = malloc(n * sizeof *xv), *wv = malloc(n * sizeof *wv);
+  float *r[2] = { malloc(total * sizeof(float)), malloc(total * sizeof(float)) };
+  ck_assert(xv != NULL && wv != NULL && r[0] != NULL && r[1] != NULL);
+  for (size_t i = 0; i < n; i++) {
+    xv[i] = (float)((int)((i * 7919) % 2001) - 1000) * 1e-3f + (float)(i % 8);
+    wv[i] = (float)((int)((i * 104729) % 201) - 100) * 1e-2f;
+  }
+  for (int threads = 1; threads <= 2; threads++) {
+    SPDT_OK(spd_set_num_threads(threads));
+    for (int plain = 0; plain < 2; plain++) {
+      spdi_cap_isa(plain ? SPDI_ISA_AVX2 : SPDI_ISA_AVX512);
+      ck_assert_uint_eq(streamed_step(xv, wv, r[plain]), total);
+    }
+    spdi_cap_isa(SPDI_ISA_AVX512);
+    size_t i = 0;
+    while (i < total && memcmp(&r[0][i], &r[1][i], sizeof(float)) == 0)
+      i++;
+    ck_assert_msg(i == total, "%d threads, value %zu: streamed %.9g, plain %.9g", threads, i,
+                  (double)r[0][i % total], (double)r[1][i % total]);
+  }
+  SPDT_OK(spd_set_num_threads(1));
+  /* the fill's value reached every element: d loss / d w = y + 1 */
+  size_t i = 0;
+  while (i < n && r[0][2 * n + i] == r[0][i] + 1.0f)
+    i++;
+  ck_assert_msg(i == n, "d loss / d w[%zu] = %g, y = %g", i, (double)r[0][2 * n + i % n],
+                (double)r[0][i % n]);
+  free(r[0]);
+  free(r[1]);
+  free(xv);
+  free(wv);
+}
+END_TEST
+
 Suite *spdt_suite(void)
 {
   Suite *s = suite_create("tape");
@@ -897,5 +1016,7 @@ Suite *spdt_suite(void)
   suite_add_tcase(s, tc);
   SPDT_ADD(s, op_table_is_complete, 10);
   SPDT_ADD(s, one_and_two_threads_bitwise_equal, 60);
+  SPDT_ADD(s, stream_copy_and_fill_exact, 10);
+  SPDT_ADD(s, streamed_outputs_same_bits, 120);
   return s;
 }

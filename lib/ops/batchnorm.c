@@ -9,7 +9,10 @@
  * recomputes the batch norm's output from x with the forward's exact float
  * expression (bn_affine, bn_out) instead of reading it, so the mask, and
  * every value and gradient, equal those of relu(batch_norm(x)) bit for
- * bit. */
+ * bit. Outputs too large to stay cached (the forward's, and the input
+ * gradient when this op writes it first) go out through streaming stores
+ * (stream.h). */
+#include "stream.h"
 #include "tape_impl.h"
 #include "vmath.h"
 
@@ -229,6 +232,30 @@ SPDI_CLONES static void row_grad_input(const float *x, const float *dy, float *g
   }
 }
 
+/* row_apply() and row_grad_input() (first) through streaming stores, for
+ * outputs too large to stay cached (stream.h): same values. */
+static void row_apply_streamed(const float *x, float *y, size_t n, float sc, float sh,
+                               bool relu)
+{
+  float buf[SPDI_STREAM_CHUNK];
+  for (size_t j = 0; j < n; j += SPDI_STREAM_CHUNK) {
+    const size_t m = n - j < SPDI_STREAM_CHUNK ? n - j : SPDI_STREAM_CHUNK;
+    row_apply(x + j, buf, m, sc, sh, relu);
+    spdi_stream_copy(y + j, buf, m);
+  }
+}
+
+static void row_grad_input_streamed(const float *x, const float *dy, float *gx, size_t n,
+                                    const struct bn_chan *ch)
+{
+  float buf[SPDI_STREAM_CHUNK];
+  for (size_t j = 0; j < n; j += SPDI_STREAM_CHUNK) {
+    const size_t m = n - j < SPDI_STREAM_CHUNK ? n - j : SPDI_STREAM_CHUNK;
+    row_grad_input(x + j, dy + j, buf, m, ch, true);
+    spdi_stream_copy(gx + j, buf, m);
+  }
+}
+
 /* ---- the op ---------------------------------------------------------------- */
 
 /* Rows [i0, i0 + rows) of channel c of y's input added to its sums a:
@@ -335,13 +362,21 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
       }
     }
   }
-  const bool relu = y->iarg[5] != 0;
+  const bool relu = y->iarg[5] != 0, stream = spdi_stream_worth(x->n);
   float *out = y->data;
-#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t r = 0; r < N * C; r++) {
-    float sc, sh;
-    bn_affine(y, mean, invstd, r % C, &sc, &sh);
-    row_apply(xd + r * inner, out + r * inner, inner, sc, sh, relu);
+#pragma omp parallel if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  {
+#pragma omp for nowait
+    for (size_t r = 0; r < N * C; r++) {
+      float sc, sh;
+      bn_affine(y, mean, invstd, r % C, &sc, &sh);
+      if (stream)
+        row_apply_streamed(xd + r * inner, out + r * inner, inner, sc, sh, relu);
+      else
+        row_apply(xd + r * inner, out + r * inner, inner, sc, sh, relu);
+    }
+    if (stream)
+      spdi_stream_fence();
   }
   y->saved = stats;
   return SPD_OK;
@@ -374,21 +409,30 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   }
   if (!x->requires_grad)
     return SPD_OK;
-  const bool first = spdi_grad_first(x);
+  const bool first = spdi_grad_first(x), stream = first && spdi_stream_worth(x->n);
   float *gx = x->grad;
-#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t r = 0; r < N * C; r++) {
-    const size_t c = r % C;
-    /* dx = k (dy - mean(dy) - xhat mean(dy xhat)), k = gamma invstd */
-    struct bn_chan ch = {
-      .mu = mean[c],
-      .mdy = (float)(sums[c] / (double)M),
-      .mdx = (float)(sums[C + c] / (double)M) * invstd[c],
-      .relu = relu,
-      .training = training,
-    };
-    bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
-    row_grad_input(xd + r * inner, dy + r * inner, gx + r * inner, inner, &ch, first);
+#pragma omp parallel if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  {
+#pragma omp for nowait
+    for (size_t r = 0; r < N * C; r++) {
+      const size_t c = r % C;
+      /* dx = k (dy - mean(dy) - xhat mean(dy xhat)), k = gamma invstd */
+      struct bn_chan ch = {
+        .mu = mean[c],
+        .mdy = (float)(sums[c] / (double)M),
+        .mdx = (float)(sums[C + c] / (double)M) * invstd[c],
+        .relu = relu,
+        .training = training,
+      };
+      bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
+      const size_t o = r * inner;
+      if (stream)
+        row_grad_input_streamed(xd + o, dy + o, gx + o, inner, &ch);
+      else
+        row_grad_input(xd + o, dy + o, gx + o, inner, &ch, first);
+    }
+    if (stream)
+      spdi_stream_fence();
   }
   return SPD_OK;
 }

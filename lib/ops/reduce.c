@@ -1,5 +1,6 @@
 /* Reductions: sum and mean to a scalar, sum and log-sum-exp along an axis.
  * Every output element is accumulated in double, in a fixed order. */
+#include "stream.h"
 #include "tape_impl.h"
 
 #include <math.h>
@@ -19,7 +20,10 @@ int spdi_op_sum(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_BACKWARD: {
     float *gx = x->grad;
     const float g = y->grad[0];
-    if (spdi_grad_first(x))
+    const bool first = spdi_grad_first(x);
+    if (first && spdi_stream_worth(x->n))
+      spdi_stream_fill(gx, g, x->n);
+    else if (first)
       SPDI_FOR(x->n, gx[i] = g);
     else
       SPDI_FOR(x->n, gx[i] += g);
@@ -43,7 +47,10 @@ int spdi_op_mean(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_BACKWARD: {
     float *gx = x->grad;
     const float g = (float)(y->grad[0] / (double)x->n);
-    if (spdi_grad_first(x))
+    const bool first = spdi_grad_first(x);
+    if (first && spdi_stream_worth(x->n))
+      spdi_stream_fill(gx, g, x->n);
+    else if (first)
       SPDI_FOR(x->n, gx[i] = g);
     else
       SPDI_FOR(x->n, gx[i] += g);
