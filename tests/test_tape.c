@@ -917,6 +917,22 @@ START_TEST(stream_copy_and_fill_exact)
       }
     }
   }
+  /* long enough for a fill on two threads, whose second part starts off
+   * a line */
+  const size_t n = SPDI_PAR_MIN + 37;
+  float *big = malloc((n + 8) * sizeof *big);
+  ck_assert_ptr_nonnull(big);
+  for (int run = 0; run < 2; run++) {
+    spdi_cap_isa(run ? SPDI_ISA_AVX2 : SPDI_ISA_AVX512);
+    for (size_t i = 0; i < n + 8; i++)
+      big[i] = -1.0f;
+    spdi_stream_fill(big + 3, 0.5f, n);
+    size_t bad = 0;
+    while (bad < n + 8 && big[bad] == (bad < 3 || bad >= n + 3 ? -1.0f : 0.5f))
+      bad++;
+    ck_assert_msg(bad == n + 8, "run %d: big[%zu] = %g", run, bad, (double)big[bad % (n + 8)]);
+  }
+  free(big);
   spdi_cap_isa(SPDI_ISA_AVX512);
   SPDT_OK(spd_set_num_threads(1));
 }

@@ -5,7 +5,7 @@
 #include "stream.h"
 
 #include "cpu.h"
-#include "internal.h"
+#include "tape_impl.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -90,7 +90,7 @@ static void fill_part(float *dst, float v, size_t n)
 
 void spdi_stream_fill(float *dst, float v, size_t n)
 {
-  const int T = spdi_threads();
+  const int T = spdi_par_threads(n);
 #pragma omp parallel for if(T > 1) num_threads(T)
   for (int p = 0; p < T; p++) {
     const size_t i0 = n * (size_t)p / (size_t)T, i1 = n * (size_t)(p + 1) / (size_t)T;

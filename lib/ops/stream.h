@@ -40,7 +40,8 @@ bool spdi_stream_worth(size_t floats);
  * covers whole. */
 void spdi_stream_copy(float *restrict dst, const float *restrict src, size_t n);
 
-/* dst[i] = v for i < n on spdi_threads() threads, streamed and fenced:
+/* dst[i] = v for i < n, on the elementwise ops' threads (spdi_par_threads),
+ * streamed and fenced:
  * the fill is complete and visible when it returns. */
 void spdi_stream_fill(float *dst, float v, size_t n);
 
