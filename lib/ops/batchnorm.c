@@ -258,20 +258,81 @@ static void row_grad_input_streamed(const float *x, const float *dy, float *gx, 
 
 /* ---- the op ---------------------------------------------------------------- */
 
-/* The elementwise passes hand out rows dynamically, about BN_GRAB floats
- * at a time. With halves fixed in advance, one thread waited for the other
- * at the end of every pass (OpenMP barrier waits were 6-7 % of the
- * encoder's first layer at width 1024 on 2 threads; this ran it 1.01-1.08
- * times faster there, and 0.99-1.00 at width 128). Same bits: each row is
- * computed the same way wherever it runs. A grab of 256 KiB keeps each
- * thread's reads sequential for the prefetchers. The channel sums
- * (bn_sums) keep one range per thread: groups of channels handed out
- * dynamically were 2 % slower there. */
+/* One of the two elementwise passes: the forward's output (sums NULL) or
+ * the input gradient, row by row. */
+struct bn_pass {
+  const spd_tensor *y;
+  const float *mean, *invstd;
+  const double *sums; /* backward: per channel sum dy, then sum dy xhat */
+  float *out;         /* y's data, or x's gradient */
+  size_t C, inner, M;
+  bool first, stream; /* first: out is assigned rather than added to */
+};
+
+static void pass_row(const struct bn_pass *p, size_t r)
+{
+  const spd_tensor *y = p->y;
+  const size_t c = r % p->C, o = r * p->inner;
+  const float *x = y->in[0]->data + o;
+  const bool relu = y->iarg[5] != 0;
+  float sc, sh;
+  bn_affine(y, p->mean, p->invstd, c, &sc, &sh);
+  if (p->sums == NULL) {
+    if (p->stream)
+      row_apply_streamed(x, p->out + o, p->inner, sc, sh, relu);
+    else
+      row_apply(x, p->out + o, p->inner, sc, sh, relu);
+    return;
+  }
+  /* dx = k (dy - mean(dy) - xhat mean(dy xhat)), k = gamma invstd */
+  const struct bn_chan ch = {
+    .sc = sc,
+    .sh = sh,
+    .mu = p->mean[c],
+    .mdy = (float)(p->sums[c] / (double)p->M),
+    .mdx = (float)(p->sums[p->C + c] / (double)p->M) * p->invstd[c],
+    .relu = relu,
+    .training = y->iarg[2] != 0,
+  };
+  const float *dy = y->grad + o;
+  if (p->stream)
+    row_grad_input_streamed(x, dy, p->out + o, p->inner, &ch);
+  else
+    row_grad_input(x, dy, p->out + o, p->inner, &ch, p->first);
+}
+
+/* Tensors this large have their rows handed out dynamically, about
+ * BN_GRAB floats at a time; smaller ones in fixed halves. On 16 MiB (the
+ * encoder's first layer at width 1024), one thread had waited for the
+ * other at the end of every pass (OpenMP barrier waits were 6-7 % of the
+ * layer on 2 threads), and dynamic rows ran it 1.01-1.08 times faster. On
+ * 8 MiB they were even; on 2-4 MiB, 1-1.5 % slower, as each thread's half
+ * of the previous pass no longer stays in its own L2. A grab of 256 KiB
+ * keeps each thread's reads sequential for the prefetchers. Either way
+ * each row is computed the same way wherever it runs: same bits. The
+ * channel sums (bn_sums) keep one range per thread: groups of channels
+ * handed out dynamically were 2 % slower there. */
+#define BN_DYNAMIC_MIN (SPDI_STREAM_MIN_BYTES / sizeof(float))
 #define BN_GRAB 65536
 
-static int rows_per_grab(size_t inner)
+static void run_pass(const struct bn_pass *p)
 {
-  return inner >= BN_GRAB ? 1 : (int)(BN_GRAB / inner);
+  const size_t rows = p->y->n / p->inner, n = p->y->n;
+  const int grab = p->inner >= BN_GRAB ? 1 : (int)(BN_GRAB / p->inner);
+#pragma omp parallel if(n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  {
+    if (n >= BN_DYNAMIC_MIN) {
+#pragma omp for nowait schedule(dynamic, grab)
+      for (size_t r = 0; r < rows; r++)
+        pass_row(p, r);
+    } else {
+#pragma omp for nowait
+      for (size_t r = 0; r < rows; r++)
+        pass_row(p, r);
+    }
+    if (p->stream)
+      spdi_stream_fence();
+  }
 }
 
 /* Rows [i0, i0 + rows) of channel c of y's input added to its sums a:
@@ -378,23 +439,11 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
       }
     }
   }
-  const bool relu = y->iarg[5] != 0, stream = spdi_stream_worth(x->n);
-  const int grab = rows_per_grab(inner);
-  float *out = y->data;
-#pragma omp parallel if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  {
-#pragma omp for nowait schedule(dynamic, grab)
-    for (size_t r = 0; r < N * C; r++) {
-      float sc, sh;
-      bn_affine(y, mean, invstd, r % C, &sc, &sh);
-      if (stream)
-        row_apply_streamed(xd + r * inner, out + r * inner, inner, sc, sh, relu);
-      else
-        row_apply(xd + r * inner, out + r * inner, inner, sc, sh, relu);
-    }
-    if (stream)
-      spdi_stream_fence();
-  }
+  const struct bn_pass pass = {
+    .y = y, .mean = mean, .invstd = invstd, .out = y->data,
+    .C = C, .inner = inner, .M = M, .stream = spdi_stream_worth(x->n),
+  };
+  run_pass(&pass);
   y->saved = stats;
   return SPD_OK;
 }
@@ -403,14 +452,12 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
 {
   spd_tensor *x = y->in[0];
   const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C), M = N * inner;
-  const bool training = y->iarg[2] != 0, relu = y->iarg[5] != 0;
   const float *mean = y->saved, *invstd = (const float *)y->saved + C;
   spd_tensor *tg = y->iarg[0] ? y->in[1] : NULL;
   spd_tensor *tb = y->iarg[1] ? y->in[1 + (y->iarg[0] != 0)] : NULL;
   /* sums[c] = sum dy, sums[C + c] = sum dy xhat */
   double *sums = spdi_tape_alloc(t, 2 * C * sizeof *sums);
-  const float *xd = x->data, *dy = y->grad;
-  if (sums == NULL || bn_sums(t, y, dy, mean, invstd, sums) != SPD_OK)
+  if (sums == NULL || bn_sums(t, y, y->grad, mean, invstd, sums) != SPD_OK)
     return spd_tape_status(t);
   for (size_t c = 0; c < C; c++)
     sums[C + c] *= invstd[c];
@@ -426,32 +473,13 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   }
   if (!x->requires_grad)
     return SPD_OK;
-  const bool first = spdi_grad_first(x), stream = first && spdi_stream_worth(x->n);
-  const int grab = rows_per_grab(inner);
-  float *gx = x->grad;
-#pragma omp parallel if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  {
-#pragma omp for nowait schedule(dynamic, grab)
-    for (size_t r = 0; r < N * C; r++) {
-      const size_t c = r % C;
-      /* dx = k (dy - mean(dy) - xhat mean(dy xhat)), k = gamma invstd */
-      struct bn_chan ch = {
-        .mu = mean[c],
-        .mdy = (float)(sums[c] / (double)M),
-        .mdx = (float)(sums[C + c] / (double)M) * invstd[c],
-        .relu = relu,
-        .training = training,
-      };
-      bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
-      const size_t o = r * inner;
-      if (stream)
-        row_grad_input_streamed(xd + o, dy + o, gx + o, inner, &ch);
-      else
-        row_grad_input(xd + o, dy + o, gx + o, inner, &ch, first);
-    }
-    if (stream)
-      spdi_stream_fence();
-  }
+  const bool first = spdi_grad_first(x);
+  const struct bn_pass pass = {
+    .y = y, .mean = mean, .invstd = invstd, .sums = sums, .out = x->grad,
+    .C = C, .inner = inner, .M = M, .first = first,
+    .stream = first && spdi_stream_worth(x->n),
+  };
+  run_pass(&pass);
   return SPD_OK;
 }
 
