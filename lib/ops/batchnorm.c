@@ -232,30 +232,6 @@ SPDI_CLONES static void row_grad_input(const float *x, const float *dy, float *g
   }
 }
 
-/* row_apply() and row_grad_input() (first) through streaming stores, for
- * outputs too large to stay cached (stream.h): same values. */
-static void row_apply_streamed(const float *x, float *y, size_t n, float sc, float sh,
-                               bool relu)
-{
-  float buf[SPDI_STREAM_CHUNK];
-  for (size_t j = 0; j < n; j += SPDI_STREAM_CHUNK) {
-    const size_t m = n - j < SPDI_STREAM_CHUNK ? n - j : SPDI_STREAM_CHUNK;
-    row_apply(x + j, buf, m, sc, sh, relu);
-    spdi_stream_copy(y + j, buf, m);
-  }
-}
-
-static void row_grad_input_streamed(const float *x, const float *dy, float *gx, size_t n,
-                                    const struct bn_chan *ch)
-{
-  float buf[SPDI_STREAM_CHUNK];
-  for (size_t j = 0; j < n; j += SPDI_STREAM_CHUNK) {
-    const size_t m = n - j < SPDI_STREAM_CHUNK ? n - j : SPDI_STREAM_CHUNK;
-    row_grad_input(x + j, dy + j, buf, m, ch, true);
-    spdi_stream_copy(gx + j, buf, m);
-  }
-}
-
 /* ---- the op ---------------------------------------------------------------- */
 
 /* One of the two elementwise passes: the forward's output (sums NULL) or
@@ -266,39 +242,38 @@ struct bn_pass {
   const double *sums; /* backward: per channel sum dy, then sum dy xhat */
   float *out;         /* y's data, or x's gradient */
   size_t C, inner, M;
-  bool first, stream; /* first: out is assigned rather than added to */
+  bool first;  /* out is assigned rather than added to (always when streamed) */
+  bool stream; /* out goes through streaming stores */
 };
 
 static void pass_row(const struct bn_pass *p, size_t r)
 {
   const spd_tensor *y = p->y;
   const size_t c = r % p->C, o = r * p->inner;
-  const float *x = y->in[0]->data + o;
+  const float *x = y->in[0]->data, *dy = y->grad;
   const bool relu = y->iarg[5] != 0;
-  float sc, sh;
-  bn_affine(y, p->mean, p->invstd, c, &sc, &sh);
-  if (p->sums == NULL) {
-    if (p->stream)
-      row_apply_streamed(x, p->out + o, p->inner, sc, sh, relu);
-    else
-      row_apply(x, p->out + o, p->inner, sc, sh, relu);
-    return;
+  struct bn_chan ch = { .relu = relu, .training = y->iarg[2] != 0 };
+  bn_affine(y, p->mean, p->invstd, c, &ch.sc, &ch.sh);
+  if (p->sums != NULL) {
+    /* dx = k (dy - mean(dy) - xhat mean(dy xhat)), k = gamma invstd */
+    ch.mu = p->mean[c];
+    ch.mdy = (float)(p->sums[c] / (double)p->M);
+    ch.mdx = (float)(p->sums[p->C + c] / (double)p->M) * p->invstd[c];
   }
-  /* dx = k (dy - mean(dy) - xhat mean(dy xhat)), k = gamma invstd */
-  const struct bn_chan ch = {
-    .sc = sc,
-    .sh = sh,
-    .mu = p->mean[c],
-    .mdy = (float)(p->sums[c] / (double)p->M),
-    .mdx = (float)(p->sums[p->C + c] / (double)p->M) * p->invstd[c],
-    .relu = relu,
-    .training = y->iarg[2] != 0,
-  };
-  const float *dy = y->grad + o;
-  if (p->stream)
-    row_grad_input_streamed(x, dy, p->out + o, p->inner, &ch);
-  else
-    row_grad_input(x, dy, p->out + o, p->inner, &ch, p->first);
+  /* A streamed row goes through an L1 buffer, SPDI_STREAM_CHUNK floats at a
+   * time (stream.h); otherwise straight to out in one piece. */
+  float buf[SPDI_STREAM_CHUNK];
+  const size_t step = p->stream ? SPDI_STREAM_CHUNK : p->inner;
+  for (size_t j = o; j < o + p->inner; j += step) {
+    const size_t m = o + p->inner - j < step ? o + p->inner - j : step;
+    float *dst = p->stream ? buf : p->out + j;
+    if (p->sums == NULL)
+      row_apply(x + j, dst, m, ch.sc, ch.sh, relu);
+    else
+      row_grad_input(x + j, dy + j, dst, m, &ch, p->first);
+    if (p->stream)
+      spdi_stream_copy(p->out + j, buf, m);
+  }
 }
 
 /* Tensors this large have their rows handed out dynamically, about

@@ -6,6 +6,20 @@
 #include <math.h>
 #include <string.h>
 
+/* The backward of sum and mean: g added to every element of x's gradient
+ * (assigned where it is pending, streamed where it is large). */
+static void add_uniform_grad(spd_tensor *x, float g)
+{
+  float *gx = x->grad;
+  const bool first = spdi_grad_first(x);
+  if (first && spdi_stream_worth(x->n))
+    spdi_stream_fill(gx, g, x->n);
+  else if (first)
+    SPDI_FOR(x->n, gx[i] = g);
+  else
+    SPDI_FOR(x->n, gx[i] += g);
+}
+
 int spdi_op_sum(spd_tape *t, spd_tensor *y, enum spdi_action action)
 {
   (void)t;
@@ -17,18 +31,9 @@ int spdi_op_sum(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_FORWARD:
     y->data[0] = (float)spdi_dsum(x->data, x->n);
     return SPD_OK;
-  case SPDI_BACKWARD: {
-    float *gx = x->grad;
-    const float g = y->grad[0];
-    const bool first = spdi_grad_first(x);
-    if (first && spdi_stream_worth(x->n))
-      spdi_stream_fill(gx, g, x->n);
-    else if (first)
-      SPDI_FOR(x->n, gx[i] = g);
-    else
-      SPDI_FOR(x->n, gx[i] += g);
+  case SPDI_BACKWARD:
+    add_uniform_grad(x, y->grad[0]);
     return SPD_OK;
-  }
   }
   return SPD_OK;
 }
@@ -44,18 +49,9 @@ int spdi_op_mean(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_FORWARD:
     y->data[0] = (float)(spdi_dsum(x->data, x->n) / (double)x->n);
     return SPD_OK;
-  case SPDI_BACKWARD: {
-    float *gx = x->grad;
-    const float g = (float)(y->grad[0] / (double)x->n);
-    const bool first = spdi_grad_first(x);
-    if (first && spdi_stream_worth(x->n))
-      spdi_stream_fill(gx, g, x->n);
-    else if (first)
-      SPDI_FOR(x->n, gx[i] = g);
-    else
-      SPDI_FOR(x->n, gx[i] += g);
+  case SPDI_BACKWARD:
+    add_uniform_grad(x, (float)(y->grad[0] / (double)x->n));
     return SPD_OK;
-  }
   }
   return SPD_OK;
 }
