@@ -352,9 +352,10 @@ END_TEST
  * pixels that read zero padding through some taps: B zero outside each
  * run's ranges. Classes: all of K; two ranges; none (those columns are
  * 0); one range. Runs go to classes in threes (whole AVX-512 blocks),
- * except runs 12 and 13, whose class differs from their block's (the
- * block then takes all of K). The direct path's skipping gives the same
- * bits as multiplying the zeros, on 1 and 2 threads. */
+ * except runs 12 and 13, whose class differs from the run before and the
+ * run after (the blocks are cut there: runs 12-13 and run 14 alone). The
+ * direct path's skipping gives the same bits as multiplying the zeros, on
+ * 1 and 2 threads (which split the runs by their terms). */
 START_TEST(direct_path_skips_k_ranges_same_bits)
 {
   static const ptrdiff_t off[] = { 0, 1, 3, 3, 4 };

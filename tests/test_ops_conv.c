@@ -636,6 +636,9 @@ static const struct direct_case direct_cases[] = {
   { 0, 16, 5, 8, 8, 6, 5, 2, 2, 0 },
   { 0, 16, 3, 10, 10, 4, 3, 2, 1, 0 },
   { 1, 16, 6, 4, 4, 5, 5, 2, 2, 1 },
+  /* the batch-innermost forward with more rows than the direct path
+   * takes at once (AVX-512): 520 output channels in two GEMMs of 260 */
+  { 0, 16, 2, 8, 8, 520, 5, 2, 2, 0 },
   /* stride phases under 8 pixels wide and batches of 16: PHASE (conv2d's
    * input gradient, conv2d_transpose's forward; the three cases above
    * too) on the batch-innermost grid. Phases of 4 and 3 pixels; a 1 x 1

@@ -30,13 +30,20 @@
  * 256 channels on 32 x 32 images, 1.08 / 1.09 for 256 -> 512 on 16 x 16,
  * 1.04-1.11 / 1.02-1.06 for the encoder's layers at width 128.
  *
- * The forward GEMM takes the same copy only for output rows under 8
- * pixels (spdi_chwn_fwd_suits), where the NCHW form packs every panel from
- * runs of 4 or fewer: here the GEMM driver's direct path reads the copy in
+ * The forward GEMM takes a batch-innermost copy for output rows of 8
+ * pixels or fewer (spdi_chwn_fwd_suits), where the NCHW form packs every
+ * panel from runs of 4 or fewer, or reads runs of 8 in pairs and cannot
+ * skip the padding: here the GEMM driver's direct path reads the copy in
  * place, writes a batch-innermost output, and 8 x 8 transposes put it back
  * in NCHW (writing NCHW from the GEMM directly, one float per cache line,
  * had been no faster). A 64 -> 128 channel forward pass on 8 x 8 images,
- * batch 32, took 2.0 ms against 2.3-2.5 on a Zen 4 core.
+ * batch 32, took 2.0 ms against 2.3-2.5 on a Zen 4 core. Its copy holds
+ * the channels inside each pixel (element (phase a, phase b, y, x, c, n)),
+ * so that the taps in (i, j, c) order read consecutive slots: with the
+ * channel-major copy consecutive taps lay a whole phase-split plane apart
+ * (51 KB for 256 channels on 16 x 16 images, batch 32), beyond the
+ * prefetchers' reach and in a few sets of L1, and the 256 -> 512 forward
+ * took 1.03-1.05 times as long.
  *
  * PHASE (conv2d's input gradient, conv2d_transpose's forward) takes a
  * batch-innermost copy of the grid likewise where its stride phases are
@@ -96,9 +103,10 @@ bool spdi_conv_chwn(const struct geom *g)
 #define WGRAD_SLICE_K 1024
 #define WGRAD_PARTS_MAX ((size_t)1 << 22)
 
-/* The largest K for which the forward takes the batch-innermost copy on
- * output rows of 8 (spdi_chwn_fwd_suits). */
-#define FWD_ROWS8_MAX_K 2048
+/* The most GEMMs of the direct path's rows (spdi_igemm_direct_max_m())
+ * the forward's rows may take with AVX-512 (spdi_chwn_fwd_suits; with
+ * AVX2, one: unmeasured there). */
+#define FWD_MAX_PARTS 2
 
 #ifdef CHWN_X86
 /* Pixels w0 .. w0 + n of 8 images, transposed (t[j]: pixel w0 + j of
@@ -150,31 +158,37 @@ __attribute__((target("avx2"))) static void rows8_to_chwn(const float *src, size
   put_pixels8(t, W - w0, w0, s, left, drow, np);
 }
 
-/* One channel of to_chwn() with whole groups of 8 images transposed: the
- * padding zeroed first, then every source row written to its phase row.
- * Every source pixel has a place (H + top <= Hs s, W + left <= Ws s: the
- * phase planes cover the padded image). */
-static void channel_to_chwn(const float *src, size_t N, size_t np, size_t chw, size_t H,
-                            size_t W, size_t s, size_t top, size_t left, size_t Hs, size_t Ws,
-                            float *dst)
+/* One channel of to_chwn() with whole groups of 8 images transposed:
+ * the padding zeroed first, then every source row written to its phase
+ * row. Pixels lie pstride floats apart (np where the channel's planes are
+ * contiguous). Every source pixel has a place (H + top <= Hs s, W + left
+ * <= Ws s: the phase planes cover the padded image). */
+static void channel_to_chwn(const float *src, size_t N, size_t np, size_t pstride, size_t chw,
+                            size_t H, size_t W, size_t s, size_t top, size_t left, size_t Hs,
+                            size_t Ws, float *dst)
 {
-  memset(dst, 0, s * s * Hs * Ws * np * sizeof *dst);
+  const size_t pixels = s * s * Hs * Ws;
+  if (pstride == np)
+    memset(dst, 0, pixels * np * sizeof *dst);
+  else
+    for (size_t p = 0; p < pixels; p++)
+      memset(dst + p * pstride, 0, np * sizeof *dst);
   for (size_t h = 0; h < H; h++) {
     const size_t hp = h + top, a = hp % s, y = hp / s;
     float *drow[CHWN_MAX_S];
     for (size_t b = 0; b < s; b++)
-      drow[b] = dst + ((a * s + b) * Hs + y) * Ws * np;
+      drow[b] = dst + ((a * s + b) * Hs + y) * Ws * pstride;
     size_t n0 = 0;
     for (; n0 + 8 <= N; n0 += 8) {
       float *d8[CHWN_MAX_S];
       for (size_t b = 0; b < s; b++)
         d8[b] = drow[b] + n0;
-      rows8_to_chwn(src + n0 * chw + h * W, chw, W, s, left, d8, np);
+      rows8_to_chwn(src + n0 * chw + h * W, chw, W, s, left, d8, pstride);
     }
     for (; n0 < N; n0++)
       for (size_t w = 0; w < W; w++) {
         const size_t wp = w + left;
-        drow[wp % s][wp / s * np + n0] = src[n0 * chw + h * W + w];
+        drow[wp % s][wp / s * pstride + n0] = src[n0 * chw + h * W + w];
       }
   }
 }
@@ -223,9 +237,12 @@ static void to_pixel_major(const float *src, size_t N, size_t C, size_t H, size_
 /* dst (batch innermost) from src (N x C x H x W): for each channel c,
  * phase (a, b), position (y, x) < (Hs, Ws), dst holds source pixel
  * (y s + a - top, x s + b - left) of every image, or zeros, in np >= N
- * slots (zeros past N). */
+ * slots (zeros past N), at c cstride + (((a s + b) Hs + y) Ws + x)
+ * pstride: channel-major (cstride s^2 Hs Ws np, pstride np) or with the
+ * channels inside each pixel (cstride np, pstride C np). */
 static void to_chwn(const float *src, size_t N, size_t np, size_t C, size_t H, size_t W,
-                    size_t s, size_t top, size_t left, size_t Hs, size_t Ws, float *dst)
+                    size_t s, size_t top, size_t left, size_t Hs, size_t Ws, size_t cstride,
+                    size_t pstride, float *dst)
 {
   const size_t per_c = s * s * Hs * Ws, chw = C * H * W;
 #ifdef CHWN_X86
@@ -235,8 +252,8 @@ static void to_chwn(const float *src, size_t N, size_t np, size_t C, size_t H, s
   for (size_t c = 0; c < C; c++) {
 #ifdef CHWN_X86
     if (transpose) {
-      channel_to_chwn(src + c * H * W, N, np, chw, H, W, s, top, left, Hs, Ws,
-                      dst + c * per_c * np);
+      channel_to_chwn(src + c * H * W, N, np, pstride, chw, H, W, s, top, left, Hs, Ws,
+                      dst + c * cstride);
       continue;
     }
 #endif
@@ -244,16 +261,12 @@ static void to_chwn(const float *src, size_t N, size_t np, size_t C, size_t H, s
       const size_t a = ph / s, b = ph % s;
       for (size_t y = 0; y < Hs; y++) {
         const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)top;
-        float *row = dst + ((c * s * s + ph) * Hs + y) * Ws * np;
-        if (h < 0 || h >= (ptrdiff_t)H) {
-          memset(row, 0, Ws * np * sizeof *row);
-          continue;
-        }
+        float *row = dst + c * cstride + (ph * Hs + y) * Ws * pstride;
         for (size_t x = 0; x < Ws; x++) {
           const ptrdiff_t w = (ptrdiff_t)(x * s + b) - (ptrdiff_t)left;
-          float *d = row + x * np;
+          float *d = row + x * pstride;
           memset(d + N, 0, (np - N) * sizeof *d);
-          if (w < 0 || w >= (ptrdiff_t)W) {
+          if (h < 0 || h >= (ptrdiff_t)H || w < 0 || w >= (ptrdiff_t)W) {
             memset(d, 0, N * sizeof *d);
             continue;
           }
@@ -266,6 +279,13 @@ static void to_chwn(const float *src, size_t N, size_t np, size_t C, size_t H, s
       }
     }
   }
+}
+
+/* to_chwn() channel-major, as the weight gradient and PHASE read it. */
+static void to_chwn_planes(const float *src, size_t N, size_t np, size_t C, size_t H, size_t W,
+                           size_t s, size_t top, size_t left, size_t Hs, size_t Ws, float *dst)
+{
+  to_chwn(src, N, np, C, H, W, s, top, left, Hs, Ws, s * s * Hs * Ws * np, np, dst);
 }
 
 /* Floats of a phase-split copy of the image: s^2 Hs Ws pixels of pix. */
@@ -481,7 +501,7 @@ static void wgrad_pixel_major_gemm(const struct geom *g, size_t M, const float *
   float *img = w->pad, *gt = img + image_copy(g, N * C), *dt = w->pad + wgrad_copies(g);
   struct wslice *tab = (struct wslice *)(void *)(dt + wgrad_tap_order(g));
   to_pixel_major(image, N, C, g->H, g->W, s, g->pad, Hs, Ws, img);
-  to_chwn(grid, N, N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
+  to_chwn_planes(grid, N, N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
   const size_t ns = wgrad_slices(g, tab), parts = wgrad_parts(g);
   size_t ks = 0;
   for (size_t i = 0; i < ns; i++)
@@ -536,9 +556,9 @@ void spdi_chwn_wgrad(const struct geom *g, size_t M, const float *grid, const fl
 #endif
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo, cols = g->N * P;
   float *img = w->pad, *gt = w->pad + image_copy(g, g->N * g->C);
-  to_chwn(image, g->N, g->N, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g),
-          img);
-  to_chwn(grid, g->N, g->N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
+  to_chwn_planes(image, g->N, g->N, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g),
+                 phase_w(g), img);
+  to_chwn_planes(grid, g->N, g->N, M, g->Ho, g->Wo, 1, 0, 0, g->Ho, g->Wo, gt);
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + cols, *bc = bk + cols, *cr = bc + K;
   ptrdiff_t *cc = cr + M;
   fill_steps(ar, M, P * g->N);
@@ -642,19 +662,22 @@ bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
   /* Output rows under 8 pixels: the NCHW forward packs every panel from
    * runs of 4 or fewer, while here the direct path reads the copy in
    * place, its columns being runs of the batch (slots). Rows of 8 where
-   * K is at most FWD_ROWS8_MAX_K and the batch fills its slots
-   * (slots_full): there the skipped padding taps (14 % of the products
-   * with a 5 x 5 kernel) outweigh what a block of runs of the batch costs
-   * in B's locality (its K x 3 cache lines span the whole receptive field
-   * of 1.5 pixels; a block of the NCHW form's shares them along a row).
-   * In-process A/B against the NCHW form, one / two Zen 4 cores: 32 -> 64
-   * channels on 16 x 16 images (K = 800) 1.04-1.07 / 1.04-1.08 times
-   * faster, 64 -> 128 (K = 1600) 1.00-1.05 / 0.98-1.05, 256 -> 512 (K =
-   * 6400) 0.97-1.01 / 0.96-0.98. */
-  const size_t K = g->C * g->kh * g->kw;
-  return spdi_conv_chwn(g) && M <= spdi_igemm_direct_max_m() &&
+   * the batch fills its slots (slots_full): the skipped padding taps (14 %
+   * of the products with a 5 x 5 kernel) outweigh what the batch-innermost
+   * copies cost. In-process A/B against the NCHW form, one / two Zen 4
+   * cores: 32 -> 64 channels on 16 x 16 images (K = 800) 1.04-1.07 /
+   * 1.04-1.08 times faster, 64 -> 128 (K = 1600) 1.00-1.05 / 0.98-1.05;
+   * 256 -> 512 (K = 6400) 0.97-1.01 / 0.96-0.98 with the channel-major
+   * copy, 0.90-0.92 / 0.90-0.97 with the pixel-major one and blocks cut at
+   * the classes (igemm_direct.c). Rows of 16 lost at K <= 1600 (1.02-1.06)
+   * and gained 2 % at K = 3200: not taken. Up to FWD_MAX_PARTS times the
+   * direct path's rows, in GEMMs of at most that many each reading the
+   * copy: 512 -> 1024 channels on 8 x 8 images took 0.90 of the time of
+   * the NCHW form's packed GEMM on one and two cores. */
+  const size_t parts = spdi_isa_ok(SPDI_ISA_AVX512) ? FWD_MAX_PARTS : 1;
+  return spdi_conv_chwn(g) && M <= parts * spdi_igemm_direct_max_m() &&
          ((g->Wo < 8 && slots_pay(g->N)) ||
-          (g->Wo == 8 && K <= FWD_ROWS8_MAX_K && slots_full(g->N)));
+          (g->Wo == 8 && slots_full(g->N)));
 }
 
 size_t spdi_chwn_fwd_idx(const struct geom *g, size_t M)
@@ -781,8 +804,8 @@ void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float 
   const size_t K = g->C * kk, P = g->Ho * g->Wo, cols = np * P;
   float *img = w->pad, *out = w->pad + image_copy(g, np * g->C);
   float *wp = w->pad + fwd_copies(g, M);
-  to_chwn(image, g->N, np, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g),
-          img);
+  to_chwn(image, g->N, np, g->C, g->H, g->W, g->s, g->pad, g->pad, phase_h(g), phase_w(g), np,
+          g->C * np, img);
   taps_channel_fastest(wt, M, g->C, kk, wp);
   ptrdiff_t *ar = w->idx, *ak = ar + M, *bk = ak + K, *bc = bk + K, *cr = bc + cols;
   ptrdiff_t *cc = cr + M, *run = cc + cols, *rb = run + cols / 16, *cb = rb + g->Ho + 1;
@@ -792,16 +815,21 @@ void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float 
   fill_steps(cr, M, cols);
   fill_steps(ak, K, 1);
   const size_t s = g->s, Ws = phase_w(g);
-  tap_offsets(g, np, image_copy(g, np), true, bk);
+  tap_offsets(g, g->C * np, np, true, bk);
   axis_ranges(g->Ho, g->H, g->kh, s, g->pad, xlo, xhi);
   axis_ranges(g->Wo, g->W, g->kw, s, g->pad, ylo, yhi);
   const struct tap_grid tg = { g->Ho, g->Wo, g->kw, g->C, np, xlo, xhi, ylo, yhi,
-                               0, (ptrdiff_t)(Ws * np), (ptrdiff_t)np,
+                               0, (ptrdiff_t)(Ws * g->C * np), (ptrdiff_t)(g->C * np),
                                0, (ptrdiff_t)(g->Wo * np), (ptrdiff_t)np };
   class_columns(&tg, bc, cc, run, rb, cb, off, seg);
-  struct spdi_igemm gm = { M, cols, K, { wp, ar, ak }, { img, bk, bc }, { out, cr, cc }, true,
-                           { run, off, seg } };
-  spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+  /* in GEMMs of at most the direct path's rows, each reading the copy */
+  const size_t most = spdi_igemm_direct_max_m(), parts = (M + most - 1) / most;
+  for (size_t i = 0; i < parts; i++) {
+    const size_t r0 = M * i / parts, r1 = M * (i + 1) / parts;
+    struct spdi_igemm gm = { r1 - r0, cols, K, { wp, ar + r0, ak }, { img, bk, bc },
+                             { out, cr + r0, cc }, true, { run, off, seg } };
+    spdi_igemm(&gm, &w->u, w->gemm, w->nt);
+  }
   from_chwn(out, g->N, np, M, P, overwrite, grid);
 }
 
@@ -904,7 +932,7 @@ void spdi_chwn_phase(const struct geom *g, const float *wt, const float *grid, f
   const struct phase_frame f = phase_frame(g);
   const size_t np = batch_slots(g->N);
   float *gq = w->pad, *out = gq + np * g->G * f.Hq * f.Wq;
-  to_chwn(grid, g->N, np, g->G, g->Ho, g->Wo, 1, f.pt, f.pl, f.Hq, f.Wq, gq);
+  to_chwn_planes(grid, g->N, np, g->G, g->Ho, g->Wo, 1, f.pt, f.pl, f.Hq, f.Wq, gq);
   for (size_t a = 0; a < g->s && a < g->H; a++)
     for (size_t b = 0; b < g->s && b < g->W; b++)
       chwn_phase_gemm(g, &f, a, b, wt, gq, out, w);
