@@ -618,6 +618,9 @@ static const struct direct_case direct_cases[] = {
   { 0, 9, 16, 10, 11, 3, 4, 3, 1, 0 },
   { 1, 8, 6, 4, 4, 16, 5, 2, 2, 1 },
   { 0, 8, 16, 8, 8, 520, 3, 2, 1, 0 },
+  /* ... whose last kernel columns lie wholly in the padding (1 x 2
+   * images, 7 x 7 kernel, pad 3: the direct path skips those taps) */
+  { 0, 8, 16, 1, 2, 3, 7, 1, 3, 0 },
   /* the batch-innermost copies with wider rows: stride 2 over rows of 24
    * and 21 (a batch of 12), and a transposed convolution's 16 x 16
    * gradient */
