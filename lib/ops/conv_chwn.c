@@ -511,7 +511,8 @@ static void wgrad_kr(const struct geom *g, const struct wslice *sl, ptrdiff_t *k
       continue;
     off[ncls++] = (ptrdiff_t)ns;
     for (size_t r = 0; r < rows && lo[j] < hi[j]; r++) {
-      const ptrdiff_t k0 = (ptrdiff_t)(r * rowk + lo[j] * N), k1 = (ptrdiff_t)(r * rowk + hi[j] * N);
+      const ptrdiff_t k0 = (ptrdiff_t)(r * rowk + lo[j] * N);
+      const ptrdiff_t k1 = (ptrdiff_t)(r * rowk + hi[j] * N);
       if (ns > (size_t)off[ncls - 1] && seg[2 * ns - 1] == k0) {
         seg[2 * ns - 1] = k1;
         continue;
@@ -554,11 +555,11 @@ static struct spdi_igemm slice_gemm(const struct geom *g, size_t M, const struct
  * much again). That column skip, forward + weight gradient, batch 32,
  * one / two Zen 4 cores, in-process A/B: 256 -> 512 channels on 16 x 16
  * images 0.97 / 0.97 of the time, 128 -> 256 on 32 x 32 0.98 / 0.99, the
- * encoder's layers at width 128 0.93-0.98 / 0.93-0.99; the same bits. The slices add into one
- * gradient in tap order, zeroed first, in turn; or where wgrad_parts()
- * allows, each writes its own partial gradient, on any thread, and
- * add_from_tap_order() sums them in slice order. Either way the same bits
- * on any number of threads. */
+ * encoder's layers at width 128 0.93-0.98 / 0.93-0.99; the same bits.
+ * The slices add into one gradient in tap order, zeroed first, in turn;
+ * or where wgrad_parts() allows, each writes its own partial gradient, on
+ * any thread, and add_from_tap_order() sums them in slice order. Either
+ * way the same bits on any number of threads. */
 static void wgrad_pixel_major_gemm(const struct geom *g, size_t M, const float *grid,
                                    const float *image, float *dw, struct work *w)
 {
@@ -739,11 +740,12 @@ bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
    * 1.04-1.08 times faster, 64 -> 128 (K = 1600) 1.00-1.05 / 0.98-1.05;
    * 256 -> 512 (K = 6400) 0.97-1.01 / 0.96-0.98 with the channel-major
    * copy, 0.90-0.92 / 0.90-0.97 with the pixel-major one and blocks cut at
-   * the classes (igemm_direct.c). Rows of 16 lost at K <= 1600 (1.02-1.06)
-   * and gained 2 % at K = 3200: not taken. Up to FWD_MAX_PARTS times the
-   * direct path's rows, in GEMMs of at most that many each reading the
-   * copy: 512 -> 1024 channels on 8 x 8 images took 0.90 of the time of
-   * the NCHW form's packed GEMM on one and two cores. */
+   * the classes (igemm_direct.c). Rows of 16 lost at K = 400 (1.08-1.11)
+   * and K = 800-1600 (1.02-1.06) and gained 2 % at K = 3200: not taken.
+   * Up to FWD_MAX_PARTS times the direct path's rows, in GEMMs of at most
+   * that many each reading the copy: 512 -> 1024 channels on 8 x 8 images
+   * took 0.90 of the time of the NCHW form's packed GEMM on one and two
+   * cores. */
   const size_t parts = spdi_isa_ok(SPDI_ISA_AVX512) ? FWD_MAX_PARTS : 1;
   return spdi_conv_chwn(g) && M <= parts * spdi_igemm_direct_max_m() &&
          ((g->Wo < 8 && slots_pay(g->N)) ||
@@ -893,7 +895,8 @@ void spdi_chwn_fwd(const struct geom *g, size_t M, const float *wt, const float 
                                0, (ptrdiff_t)(g->Wo * np), (ptrdiff_t)np };
   class_columns(&tg, bc, cc, run, rb, cb, off, seg);
   /* in GEMMs of at most the direct path's rows, each reading the copy */
-  const size_t most = spdi_igemm_direct_max_m(), parts = (M + most - 1) / most;
+  const size_t most = spdi_igemm_direct_max_m() > 0 ? spdi_igemm_direct_max_m() : M;
+  const size_t parts = (M + most - 1) / most;
   for (size_t i = 0; i < parts; i++) {
     const size_t r0 = M * i / parts, r1 = M * (i + 1) / parts;
     struct spdi_igemm gm = { r1 - r0, cols, K, { wp, ar + r0, ak }, { img, bk, bc },
