@@ -481,6 +481,19 @@ struct wgrad_index {
 
 /* The GEMM of slice sl: its rows of the grid copy gt (A) and the image
  * copy img (B), into dst (with overwrite, = rather than +=). */
+/* Range [k0, k1) appended to a class's K ranges seg (ns so far, the
+ * class's from first), joined to the last one where it continues it. */
+static void push_range(ptrdiff_t *seg, size_t *ns, size_t first, ptrdiff_t k0, ptrdiff_t k1)
+{
+  if (*ns > first && seg[2 * *ns - 1] == k0) {
+    seg[2 * *ns - 1] = k1;
+    return;
+  }
+  seg[2 * *ns] = k0;
+  seg[2 * *ns + 1] = k1;
+  (*ns)++;
+}
+
 /* The K ranges (igemm.h, kr) of slice sl's GEMM, into kr (wgrad_kr_floats
  * of space): its column runs are 16 channels of one tap, in classes by the
  * tap's kernel column j, and class j's terms are, on each output row of
@@ -496,11 +509,18 @@ static void wgrad_kr(const struct geom *g, const struct wslice *sl, ptrdiff_t *k
   ptrdiff_t *run = kr, *off = run + sl->nt / 16, *seg = off + kw + 1;
   size_t lo[64], hi[64], cls[64], ncls = 0, ns = 0;
   for (size_t j = 0; j < kw; j++) {
-    /* output columns ow whose tap j is inside: pad <= ow s + j < W + pad */
-    const size_t end = g->W + g->pad;
-    lo[j] = j < g->pad ? (g->pad - j + g->s - 1) / g->s : 0;
-    hi[j] = j < end ? (end - j + g->s - 1) / g->s : 0;
-    hi[j] = hi[j] < g->Wo ? hi[j] : g->Wo;
+    /* the output columns whose taps inside the image (axis_taps) hold j:
+     * consecutive ones, [lo, hi), empty as [0, 0) */
+    lo[j] = hi[j] = 0;
+    for (size_t ow = 0; ow < g->Wo; ow++) {
+      size_t tlo, thi;
+      axis_taps(ow, g->W, kw, g->s, g->pad, &tlo, &thi);
+      if (j < tlo || j >= thi)
+        continue;
+      if (hi[j] == 0)
+        lo[j] = ow;
+      hi[j] = ow + 1;
+    }
     cls[j] = ncls;
     for (size_t i = 0; i < j; i++)
       if (lo[i] == lo[j] && hi[i] == hi[j]) {
@@ -510,17 +530,9 @@ static void wgrad_kr(const struct geom *g, const struct wslice *sl, ptrdiff_t *k
     if (cls[j] < ncls)
       continue;
     off[ncls++] = (ptrdiff_t)ns;
-    for (size_t r = 0; r < rows && lo[j] < hi[j]; r++) {
-      const ptrdiff_t k0 = (ptrdiff_t)(r * rowk + lo[j] * N);
-      const ptrdiff_t k1 = (ptrdiff_t)(r * rowk + hi[j] * N);
-      if (ns > (size_t)off[ncls - 1] && seg[2 * ns - 1] == k0) {
-        seg[2 * ns - 1] = k1;
-        continue;
-      }
-      seg[2 * ns] = k0;
-      seg[2 * ns + 1] = k1;
-      ns++;
-    }
+    for (size_t r = 0; r < rows && lo[j] < hi[j]; r++)
+      push_range(seg, &ns, (size_t)off[ncls - 1], (ptrdiff_t)(r * rowk + lo[j] * N),
+                 (ptrdiff_t)(r * rowk + hi[j] * N));
   }
   off[ncls] = (ptrdiff_t)ns;
   for (size_t r = 0; r < sl->nt / 16; r++)
@@ -825,16 +837,8 @@ static void class_columns(const struct tap_grid *t, ptrdiff_t *bc, ptrdiff_t *cc
       const ptrdiff_t xlo = t->xlo[rb[rq]], xhi = t->xhi[rb[rq]];
       const ptrdiff_t ylo = t->ylo[cb[cq]], yhi = t->yhi[cb[cq]];
       off[cls] = (ptrdiff_t)ns;
-      for (ptrdiff_t x = xlo; x < xhi && ylo < yhi; x++) {
-        const ptrdiff_t k0 = (x * nj + ylo) * nu, k1 = (x * nj + yhi) * nu;
-        if (ns > (size_t)off[cls] && seg[2 * ns - 1] == k0) {
-          seg[2 * ns - 1] = k1;
-          continue;
-        }
-        seg[2 * ns] = k0;
-        seg[2 * ns + 1] = k1;
-        ns++;
-      }
+      for (ptrdiff_t x = xlo; x < xhi && ylo < yhi; x++)
+        push_range(seg, &ns, (size_t)off[cls], (x * nj + ylo) * nu, (x * nj + yhi) * nu);
       for (ptrdiff_t r = rb[rq]; r < rb[rq + 1]; r++)
         for (ptrdiff_t c = cb[cq]; c < cb[cq + 1]; c++) {
           const ptrdiff_t b = t->b0 + r * t->brow + c * t->bcol;

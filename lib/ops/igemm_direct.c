@@ -463,22 +463,24 @@ static size_t run_terms(const struct spdi_igemm *g, size_t r)
 }
 
 /* The first of the runs of thread t of nth: equal numbers of runs, or
- * where the wide path skips by classes (g->kr) equal numbers of terms.
- * The classes follow the output's rows, whose kernel rows inside the
- * image differ (3, 5, 5, 4 of 5 on 4 x 4 outputs): equal runs left one
- * thread 1.1 times the other's work there. */
+ * where the wide path skips by classes (g->kr) equal numbers of terms
+ * (total: those of all the runs), cut at the run boundary nearest each
+ * share. The classes follow the output's rows, whose kernel rows inside
+ * the image differ (3, 5, 5, 4 of 5 on 4 x 4 outputs): equal runs left
+ * one thread 1.1 times the other's work there. */
 static size_t first_run(const struct spdi_igemm *g, size_t runs, size_t t, size_t nth,
-                        bool wide)
+                        size_t total, bool wide)
 {
   if (!wide || g->kr.run == NULL || t == 0 || t >= nth)
     return runs * t / nth;
-  size_t total = 0;
-  for (size_t r = 0; r < runs; r++)
-    total += run_terms(g, r);
   const size_t goal = total / nth * t + total % nth * t / nth;
   size_t sum = 0, r = 0;
-  for (; r < runs && sum + run_terms(g, r) / 2 < goal; r++)
-    sum += run_terms(g, r);
+  for (; r < runs; r++) {
+    const size_t n = run_terms(g, r);
+    if (sum + n / 2 >= goal)
+      break;
+    sum += n;
+  }
   return r;
 }
 
@@ -539,11 +541,14 @@ static void run_slice(const struct spdi_igemm *g, float *work, size_t work_float
     const size_t runs = (g->N + RUN - 1) / RUN;
     if ((size_t)nthreads > runs)
       nthreads = (int)runs;
+    size_t total = 0;
+    for (size_t r = 0; wide && g->kr.run != NULL && r < runs; r++)
+      total += run_terms(g, r);
 #pragma omp parallel num_threads(nthreads)
     {
       const size_t tid = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
-      const size_t lo = first_run(g, runs, tid, nth, wide) * RUN;
-      const size_t end = first_run(g, runs, tid + 1, nth, wide) * RUN;
+      const size_t lo = first_run(g, runs, tid, nth, total, wide) * RUN;
+      const size_t end = first_run(g, runs, tid + 1, nth, total, wide) * RUN;
       const size_t hi = end < g->N ? end : g->N;
       for (size_t j0 = lo, n; j0 < hi; j0 += n) {
         n = block_cols(g, j0, hi - j0 < cols ? hi - j0 : cols, wide);
