@@ -499,18 +499,23 @@ END_TEST
 
 /* The dot path (a small C over a long K read in runs by both A and B, as
  * in a weight gradient): runs of 32 and 40 (a masked last piece), edge
- * blocks in both directions, one run over all of K (a dense layer's
- * forward pass), which the path cuts into chunks, and more rows than
- * columns (the blocks then visited with the columns inner); the same bits
- * on 1 and 2 threads. */
+ * blocks in both directions (column blocks 1 to 6 wide), one run over all
+ * of K (a dense layer's forward pass), which the path cuts into runs and
+ * chunks, and more rows than columns (the blocks then visited with the
+ * columns inner); K in one chunk and in several, with either side
+ * cycled; the same bits on 1 and 2 threads. */
 START_TEST(dot_path_matches_reference)
 {
   static const size_t shape[][4] = { /* M, N, K, run */
-    { 16, 75, 2048, 32 },
-    { 10, 17, 2400, 40 },
+    { 16, 75, 2048, 32 },   /* last column block 3 wide */
+    { 10, 17, 2400, 40 },   /* 5 wide */
     { 4, 6, 1024, 64 },
-    { 9, 14, 5000, 5000 },
+    { 9, 14, 5000, 5000 },  /* 2 wide; one chunk of 5 runs */
     { 130, 75, 2048, 32 },
+    { 8, 13, 2048, 32 },    /* 1 wide */
+    { 8, 22, 2048, 32 },    /* 4 wide */
+    { 9, 14, 12000, 12000 }, /* two chunks, A's 9 rows cycled */
+    { 80, 30, 16384, 32 },  /* several chunks, B's 30 columns cycled */
   };
   const size_t *k = shape[_i];
   struct problem p;
@@ -586,7 +591,7 @@ Suite *spdt_suite(void)
   tcase_add_test(tc, direct_path_skips_k_ranges_same_bits);
   tcase_add_test(tc, deep_k_blocks_match_reference);
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
-  tcase_add_loop_test(tc, dot_path_matches_reference, 0, 5);
+  tcase_add_loop_test(tc, dot_path_matches_reference, 0, 9);
   tcase_add_loop_test(tc, packed_b_in_place_same_bits, 0, 5);
   tcase_add_loop_test(tc, packed_a_in_place_same_bits, 0, 4);
   suite_add_tcase(s, tc);
