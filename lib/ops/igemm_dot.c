@@ -30,8 +30,10 @@
  * forward pass, 32 x 200, ran 1.5 times faster than with the rows outer);
  * a convolution's weight gradient with more output channels than taps
  * (128 x 75 at the encoder's first layer at width 1024) keeps a row
- * block's piece of the output gradient in L1 instead, the taps' small
- * image being in L2 anyway (its backward pass 2-3 % faster). Threads take
+ * block's piece of the output gradient in cache instead (L1 in chunks of
+ * 1024, L2 in the 4096 it now takes), the taps' small image being in L2
+ * anyway (its backward pass 2-3 % faster), and asks for the next row
+ * block's piece ahead of time (prefetch_rows()). Threads take
  * contiguous ranges of blocks, so every element of C is summed in the
  * same order by one thread whatever the thread count. */
 #include "igemm_paths.h"
