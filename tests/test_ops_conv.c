@@ -642,6 +642,8 @@ static const struct direct_case direct_cases[] = {
   /* the batch-innermost forward with more rows than the direct path
    * takes at once (AVX-512): 520 output channels in two GEMMs of 260 */
   { 0, 16, 2, 8, 8, 520, 5, 2, 2, 0 },
+  /* ... and on output rows of 16 from K = 3200 (128 channels, 5 x 5) */
+  { 0, 16, 128, 32, 32, 4, 5, 2, 2, 0 },
   /* stride phases under 8 pixels wide and batches of 16: PHASE (conv2d's
    * input gradient, conv2d_transpose's forward; the three cases above
    * too) on the batch-innermost grid. Phases of 4 and 3 pixels; a 1 x 1

@@ -108,6 +108,10 @@ bool spdi_conv_chwn(const struct geom *g)
  * AVX2, one: unmeasured there). */
 #define FWD_MAX_PARTS 2
 
+/* The least K at which the forward takes the copy on output rows of 16
+ * (spdi_chwn_fwd_suits). */
+#define FWD_ROWS16_MIN_K 3200
+
 #ifdef CHWN_X86
 /* Pixels w0 .. w0 + n of 8 images, transposed (t[j]: pixel w0 + j of
  * each image), each to the phase row drow[(w + left) % s] at column
@@ -752,8 +756,13 @@ bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
    * 1.04-1.08 times faster, 64 -> 128 (K = 1600) 1.00-1.05 / 0.98-1.05;
    * 256 -> 512 (K = 6400) 0.97-1.01 / 0.96-0.98 with the channel-major
    * copy, 0.90-0.92 / 0.90-0.97 with the pixel-major one and blocks cut at
-   * the classes (igemm_direct.c). Rows of 16 lost at K = 400 (1.08-1.11)
-   * and K = 800-1600 (1.02-1.06) and gained 2 % at K = 3200: not taken.
+   * the classes (igemm_direct.c). Rows of 16 where the batch fills its
+   * slots from K = FWD_ROWS16_MIN_K: they lost at K = 400 (1.08-1.11) and
+   * K = 800-1600 (1.02-1.06), and at K = 3200 (128 -> 256 channels on 32 x
+   * 32 images, the encoder's second layer at width 1024) the forward took
+   * 0.977-0.980 of the time on one and two cores (62 -> 60.4 ms on two,
+   * where oneDNN's took 60.4), where the 7 % of its products that read the
+   * padding are skipped.
    * Up to FWD_MAX_PARTS times the direct path's rows, in GEMMs of at most
    * that many each reading the copy: 512 -> 1024 channels on 8 x 8 images
    * took 0.90 of the time of the NCHW form's packed GEMM on one and two
@@ -761,7 +770,8 @@ bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
   const size_t parts = spdi_isa_ok(SPDI_ISA_AVX512) ? FWD_MAX_PARTS : 1;
   return spdi_conv_chwn(g) && M <= parts * spdi_igemm_direct_max_m() &&
          ((g->Wo < 8 && slots_pay(g->N)) ||
-          (g->Wo == 8 && slots_full(g->N)));
+          (g->Wo == 8 && slots_full(g->N)) ||
+          (g->Wo == 16 && slots_full(g->N) && g->C * g->kh * g->kw >= FWD_ROWS16_MIN_K));
 }
 
 size_t spdi_chwn_fwd_idx(const struct geom *g, size_t M)
