@@ -760,9 +760,9 @@ bool spdi_chwn_fwd_suits(const struct geom *g, size_t M)
    * slots from K = FWD_ROWS16_MIN_K: they lost at K = 400 (1.08-1.11) and
    * K = 800-1600 (1.02-1.06), and at K = 3200 (128 -> 256 channels on 32 x
    * 32 images, the encoder's second layer at width 1024) the forward took
-   * 0.977-0.980 of the time on one and two cores (62 -> 60.4 ms on two,
-   * where oneDNN's took 60.4), where the 7 % of its products that read the
-   * padding are skipped.
+   * 0.977-0.980 of the time on one and two cores (61.8 -> 60.4 ms on two;
+   * oneDNN's 60.4): the 7 % of its products that read the padding are
+   * skipped.
    * Up to FWD_MAX_PARTS times the direct path's rows, in GEMMs of at most
    * that many each reading the copy: 512 -> 1024 channels on 8 x 8 images
    * took 0.90 of the time of the NCHW form's packed GEMM on one and two
