@@ -448,6 +448,19 @@ static void col_offsets(const struct geom *g, size_t np, ptrdiff_t *cols)
         cols[q] = (ptrdiff_t)((oh * Ws + ow) * np + n);
 }
 
+/* Range [k0, k1) appended to a class's K ranges seg (ns so far, the
+ * class's from first), joined to the last one where it continues it. */
+static void push_range(ptrdiff_t *seg, size_t *ns, size_t first, ptrdiff_t k0, ptrdiff_t k1)
+{
+  if (*ns > first && seg[2 * *ns - 1] == k0) {
+    seg[2 * *ns - 1] = k1;
+    return;
+  }
+  seg[2 * *ns] = k0;
+  seg[2 * *ns + 1] = k1;
+  (*ns)++;
+}
+
 #ifdef CHWN_X86
 /* dw[m][c kh kw + t] += dt[m][t C + c], t < kh kw: the gradient in tap
  * order back in the weights' (c, i, j) order. With parts (per-slice
@@ -482,21 +495,6 @@ static void add_from_tap_order(float *dt, const struct wslice *tab, size_t parts
 struct wgrad_index {
   ptrdiff_t *ar, *ak, *bk, *bc, *cr, *cc;
 };
-
-/* The GEMM of slice sl: its rows of the grid copy gt (A) and the image
- * copy img (B), into dst (with overwrite, = rather than +=). */
-/* Range [k0, k1) appended to a class's K ranges seg (ns so far, the
- * class's from first), joined to the last one where it continues it. */
-static void push_range(ptrdiff_t *seg, size_t *ns, size_t first, ptrdiff_t k0, ptrdiff_t k1)
-{
-  if (*ns > first && seg[2 * *ns - 1] == k0) {
-    seg[2 * *ns - 1] = k1;
-    return;
-  }
-  seg[2 * *ns] = k0;
-  seg[2 * *ns + 1] = k1;
-  (*ns)++;
-}
 
 /* The K ranges (igemm.h, kr) of slice sl's GEMM, into kr (wgrad_kr_floats
  * of space): its column runs are 16 channels of one tap, in classes by the
@@ -546,6 +544,8 @@ static void wgrad_kr(const struct geom *g, const struct wslice *sl, ptrdiff_t *k
   gm->kr.seg = seg;
 }
 
+/* The GEMM of slice sl: its rows of the grid copy gt (A) and the image
+ * copy img (B), into dst (with overwrite, = rather than +=). */
 static struct spdi_igemm slice_gemm(const struct geom *g, size_t M, const struct wslice *sl,
                                     const struct wgrad_index *x, const float *gt,
                                     const float *img, float *dst, bool overwrite)

@@ -20,7 +20,7 @@
  * (chunk_end()); each block adds its chunk sums to C (a fixed lane
  * reduction), so longer chunks spend less on the reductions and on C: on
  * the encoder's first layer at width 1024 (K in chunks of 4096 instead of
- * 1024) the layer's step ran 1.2-2.3 % faster. Runs are cut at DOT_CHUNK
+ * 1024) the layer's step ran 1.1-2.3 % faster. Runs are cut at DOT_CHUNK
  * first: a dense layer's forward pass is one run over all of K (16384),
  * and as one chunk its 32 rows of A (2 MiB) came from L3 again for every
  * column block (1.5 times slower). Blocks are
@@ -58,6 +58,7 @@ struct dot_run {
   size_t len;
 };
 
+#ifdef DOT_X86
 /* The runs of k over which a.k and b.k both step by one, at most
  * DOT_CHUNK long, into out while there is room for them (cap runs);
  * returns how many there are. */
@@ -79,6 +80,7 @@ static size_t find_runs(const struct spdi_igemm *g, struct dot_run *out, size_t 
   }
   return n;
 }
+#endif
 
 size_t spdi_igemm_dot_plan(const struct spdi_igemm *g, float *work, size_t work_floats)
 {
@@ -233,7 +235,6 @@ DOT_BLOCK_OF(6)
 static dot_block_fn *const dot_block_of[DOT_CB + 1] = {
   NULL, dot_block1, dot_block2, dot_block3, dot_block4, dot_block5, dot_block6,
 };
-#endif
 
 /* What a chunk of K costs in cache: the operand whose lines the blocks
  * cycle through (B's columns when a row block visits every column block,
@@ -282,7 +283,6 @@ static size_t chunk_end(const struct dot_cycled *cyc, const struct dot_run *run,
   return q;
 }
 
-#ifdef DOT_X86
 /* Asks L2 for the lines of A that row block rb reads over runs [qa, qb),
  * each offset for its 4 rows in turn.
  *
@@ -292,8 +292,8 @@ static size_t chunk_end(const struct dot_cycled *cyc, const struct dot_run *run,
  * backward of the op after the convolution and gone from the caches. So
  * each block of a row block asks for its share of the next row block's
  * piece. On the encoder's first layer at width 1024 (3 -> 128 channels),
- * forward + weight gradient ran 1.5-3 % faster and the layer's step
- * 2-3 % (1 and 2 threads); asking for the lines row by row instead of
+ * forward + weight gradient ran 1-3 % faster and the layer's step 2-3 %
+ * (1 and 2 threads); asking for the lines row by row instead of
  * offset by offset gained nothing. With the rows inner, the fixed block is
  * B's: taps of one small image in the caches already (the encoder's first
  * layer at width 128 ran 2-5 % slower when it asked for them). */
