@@ -509,7 +509,7 @@ static void wgrad_kr(const struct geom *g, const struct wslice *sl, ptrdiff_t *k
 {
   const size_t kw = g->kw, N = g->N, rowk = g->Wo * N, rows = sl->oh1 - sl->oh0;
   ptrdiff_t *run = kr, *off = run + sl->nt / 16, *seg = off + kw + 1;
-  size_t lo[64], hi[64], cls[64], ncls = 0, ns = 0;
+  size_t lo[64], hi[64], cls[64], ncls = 0, ns = 0; /* kw <= 64, the ops' limit */
   for (size_t j = 0; j < kw; j++) {
     /* the output columns whose taps inside the image (axis_taps) hold j:
      * consecutive ones, [lo, hi), empty as [0, 0) */

@@ -342,13 +342,13 @@ void spdi_igemm_dot_run(const struct spdi_igemm *g, const float *work, size_t nr
         if (cols_inner) {
           /* this block's share of the next row block the thread visits:
            * the next one on this chunk, or its first on the next chunk */
-          const size_t f = blk / cblocks, g0 = f * cblocks > lo ? f * cblocks : lo;
-          const size_t g1 = (f + 1) * cblocks < hi ? (f + 1) * cblocks : hi;
-          const bool last = g1 == hi;
+          const size_t rb = blk / cblocks, b0 = rb * cblocks > lo ? rb * cblocks : lo;
+          const size_t b1 = (rb + 1) * cblocks < hi ? (rb + 1) * cblocks : hi;
+          const bool last = b1 == hi;
           const size_t qa = last ? q1 : q0, qb = last ? q2 : q1;
-          prefetch_rows(g, last ? lo / cblocks : f + 1, run,
-                        qa + (qb - qa) * (blk - g0) / (g1 - g0),
-                        qa + (qb - qa) * (blk - g0 + 1) / (g1 - g0));
+          prefetch_rows(g, last ? lo / cblocks : rb + 1, run,
+                        qa + (qb - qa) * (blk - b0) / (b1 - b0),
+                        qa + (qb - qa) * (blk - b0 + 1) / (b1 - b0));
         }
         float sums[DOT_RB * DOT_CB];
         dot_block_of[C](g, run + q0, q1 - q0, rows, cols, sums);
