@@ -1,4 +1,5 @@
 /* The tape: arena, sticky errors, node creation and the backward pass. */
+#include "ops/stream.h"
 #include "tape_impl.h"
 
 #include <stdarg.h>
@@ -358,12 +359,30 @@ static void zero_floats(float *x, size_t n)
   }
 }
 
-void spdi_grad_materialize(spd_tensor *x)
+void spdi_grad_fill(spd_tensor *x)
+{
+  float *gx = x->grad;
+  const float v = x->grad_const;
+  if (spdi_stream_worth(x->n))
+    spdi_stream_fill(gx, v, x->n);
+  else
+    SPDI_FOR(x->n, gx[i] = v);
+  x->grad_uniform = false;
+}
+
+static void zero_pending(spd_tensor *x)
 {
   if (x->grad_pending) {
     zero_floats(x->grad, x->n);
     x->grad_pending = false;
   }
+}
+
+void spdi_grad_materialize(spd_tensor *x)
+{
+  zero_pending(x);
+  if (x->grad_uniform)
+    spdi_grad_fill(x);
 }
 
 int spd_backward(spd_tape *t, spd_tensor *loss)
@@ -403,6 +422,7 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
         break;
       }
       y->grad_pending = true;
+      y->grad_uniform = false;
     }
     if (y->mark == mark)
       for (int i = 0; i < y->nin; i++)
@@ -414,7 +434,10 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
     for (spd_tensor *y = loss; y != NULL; y = y->prev) {
       if (y->mark != mark || y->nin == 0)
         continue;
-      spdi_grad_materialize(y); /* marked, but no consumer wrote it */
+      /* marked, but no consumer wrote it; or uniform, for an op that
+       * needs it written */
+      if (!(y->grad_uniform && spdi_ops[y->op].reads_uniform))
+        spdi_grad_materialize(y);
       if (!spdi_ops[y->op].assigns)
         for (int i = 0; i < y->nin; i++)
           spdi_grad_materialize(y->in[i]);
@@ -426,9 +449,12 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
     }
   }
   /* Whatever is still pending (off the loss's path, or left by an error)
-   * reads as zero, as every gradient did before the pass. */
+   * reads as zero, as every gradient did before the pass. A uniform
+   * gradient (the input of a sum or mean) is written out only if someone
+   * asks for it (spd_tensor_grad): a 16 MiB fill is as long as the batch
+   * norm's whole backward pass over the same tensor. */
   for (spd_tensor *y = loss; y != NULL; y = y->prev)
-    spdi_grad_materialize(y);
+    zero_pending(y);
   return rc;
 }
 
@@ -512,5 +538,12 @@ const float *spd_tensor_data(const spd_tensor *x)
 
 const float *spd_tensor_grad(const spd_tensor *x)
 {
-  return x == NULL ? NULL : x->grad;
+  if (x == NULL)
+    return NULL;
+  /* Tensors live in the tape's arena, never in const memory, and a tape is
+   * used by one thread at a time: writing out a uniform gradient here is
+   * safe, and invisible to the caller. */
+  if (x->grad_uniform)
+    spdi_grad_fill((spd_tensor *)x);
+  return x->grad;
 }

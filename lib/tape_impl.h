@@ -72,6 +72,7 @@ struct spd_tensor {
   size_t n;             /* element count, product of shape (1 for a scalar) */
   int64_t iarg[6];      /* op-specific integer arguments */
   float farg[4];        /* op-specific float arguments */
+  float grad_const;     /* the value of every gradient element while grad_uniform */
   uint64_t mark;        /* equals tape->mark when backward must visit it */
   uint32_t index;       /* creation order in the current step */
   uint16_t op;
@@ -80,6 +81,7 @@ struct spd_tensor {
   bool requires_grad;
   bool grad_external;   /* grad belongs to a params store: never zeroed here */
   bool grad_pending;    /* during backward: grad not written yet, logically zero */
+  bool grad_uniform;    /* grad logically grad_const everywhere, not written yet */
 };
 
 /* Arguments an op builder passes to spdi_node(). */
@@ -100,6 +102,9 @@ struct spdi_op_info {
    * assigns rather than adds where that says so. For the other ops the tape
    * zeroes a pending input gradient before their backward runs. */
   bool assigns;
+  /* Its backward reads a uniform output gradient (grad_uniform) as such;
+   * for the other ops the tape writes it out first. */
+  bool reads_uniform;
 };
 
 extern const struct spdi_op_info spdi_ops[SPDI_OP_COUNT];
@@ -117,15 +122,22 @@ spd_tensor *spdi_node(spd_tape *t, enum spdi_op op, int nin, spd_tensor *const *
  * Returns code. */
 int spdi_tape_fail(spd_tape *t, int code, const char *fmt, ...) SPDI_PRINTF(3, 4);
 
+/* Write out a uniform gradient (grad_uniform): every element set to
+ * grad_const, and no longer uniform. */
+void spdi_grad_fill(spd_tensor *x);
+
 /* During backward: whether x's gradient is still pending (nothing has
  * written it in this pass, so its memory holds garbage that stands for
  * zero), in which case the caller must assign every element rather than
- * add to it; either way x's gradient counts as written afterwards. Lazy
+ * add to it; either way x's gradient counts as written afterwards (a
+ * uniform one is written out, so the caller can add to it). Lazy
  * zeroing saves a large activation's gradient a memset and a read. Take
  * it right before writing: an op whose two inputs are the same tensor
  * then assigns the first contribution and adds the second. */
 static inline bool spdi_grad_first(spd_tensor *x)
 {
+  if (x->grad_uniform)
+    spdi_grad_fill(x);
   const bool first = x->grad_pending;
   x->grad_pending = false;
   return first;
@@ -140,8 +152,9 @@ static inline void spdi_grad_unclaim(spd_tensor *x, bool unwritten)
     x->grad_pending = true;
 }
 
-/* A pending gradient written as zeros (and no longer pending): for ops
- * marked as assigning whose backward adds into some of their inputs. */
+/* A pending gradient written as zeros, a uniform one written out (either
+ * way no longer lazy): for ops marked as assigning whose backward adds
+ * into some of their inputs. */
 void spdi_grad_materialize(spd_tensor *x);
 
 /* Arena memory for the current step, 64-byte aligned; NULL (and a sticky

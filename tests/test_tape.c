@@ -96,6 +96,109 @@ START_TEST(backward_semantics)
 }
 END_TEST
 
+/* A sum's or mean's input gradient is one value everywhere: the tape keeps
+ * it as that value (grad_uniform) until something reads it as an array.
+ * spd_tensor_grad() writes it out; so does an op that adds to it (an
+ * assigning op through spdi_grad_first, an adding one through
+ * spdi_grad_materialize) or reads it as its own output's gradient. */
+START_TEST(uniform_gradients_are_written_when_read)
+{
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  const size_t s[2] = { 6, 7 }, n = 42;
+  float xv[42];
+  for (size_t i = 0; i < n; i++)
+    xv[i] = (float)((int)(i * 37 % 19) - 9) * 0.25f;
+  for (int graph = 0; graph < 4; graph++) {
+    spd_tape_reset(t);
+    spd_tensor *x = spd_leaf(t, 2, s, xv, 1), *loss = NULL, *mid = NULL;
+    if (graph == 0) { /* two uniform contributions: 1/n, then 1 added to it */
+      loss = spd_add(t, spd_sum(t, x), spd_mean(t, x));
+    } else if (graph == 1) { /* relu (assigning) adds to x's uniform 1 */
+      mid = spd_relu(t, x);
+      loss = spd_add(t, spd_sum(t, mid), spd_sum(t, x));
+    } else if (graph == 2) { /* scale (adding) adds to x's uniform 1 */
+      mid = spd_scale(t, x, 2.0f);
+      loss = spd_add(t, spd_sum(t, mid), spd_sum(t, x));
+    } else { /* the uniform gradient of an intermediate, read by scale */
+      mid = spd_scale(t, x, 3.0f);
+      loss = spd_mean(t, mid);
+    }
+    SPDT_OK(spd_backward(t, loss));
+    const float *gx = spd_tensor_grad(x);
+    ck_assert_ptr_eq(spd_tensor_grad(x), gx);
+    for (size_t i = 0; i < n; i++) {
+      const float inv_n = (float)(1.0 / (double)n);
+      const float want[4] = { inv_n + 1.0f, 1.0f + (xv[i] > 0), 1.0f + 2.0f, 3.0f * inv_n };
+      ck_assert_msg(gx[i] == want[graph], "graph %d: dx[%zu] = %.9g, want %.9g", graph, i,
+                    (double)gx[i], (double)want[graph]);
+      if (mid != NULL) {
+        const float wm = graph == 3 ? inv_n : 1.0f;
+        ck_assert_msg(spd_tensor_grad(mid)[i] == wm, "graph %d: dmid[%zu] = %.9g", graph, i,
+                      (double)spd_tensor_grad(mid)[i]);
+      }
+    }
+    /* a second pass recomputes it (from pending, not from the last value) */
+    SPDT_OK(spd_backward(t, loss));
+    ck_assert_float_eq(spd_tensor_grad(x)[n - 1], gx[n - 1]);
+  }
+  spd_tape_free(t);
+}
+END_TEST
+
+/* Batch norm reads a uniform output gradient as one row of its value. Its
+ * gradients then equal, bit for bit, those it computes from the same
+ * gradient written out (here by a product with ones), for both of its
+ * walks over the tensor (rows shorter and longer than 256, and a 2-D
+ * input), with and without the fused ReLU, for a sum and a mean; the
+ * output's own gradient reads as the value. */
+START_TEST(batch_norm_reads_uniform_gradients)
+{
+  static const size_t shapes[3][4] = { { 12, 5, 1, 1 }, { 3, 4, 5, 6 }, { 2, 3, 16, 17 } };
+  spd_tape *t = NULL;
+  SPDT_OK(spd_tape_create(&t));
+  for (int k = 0; k < 3; k++) {
+    const int nd = k == 0 ? 2 : 4;
+    const size_t *s = shapes[k], C = s[1], n = s[0] * s[1] * s[2] * s[3];
+    float *xv = malloc(n * sizeof *xv), *ones = malloc(n * sizeof *ones);
+    float *got[2] = { malloc((n + 2 * C) * sizeof(float)), malloc((n + 2 * C) * sizeof(float)) };
+    ck_assert(xv != NULL && ones != NULL && got[0] != NULL && got[1] != NULL);
+    for (size_t i = 0; i < n; i++) {
+      xv[i] = (float)((int)(i * 7919 % 2001) - 1000) * 1e-3f + (float)(i % 3);
+      ones[i] = 1.0f;
+    }
+    const float gv[5] = { 1.5f, -0.5f, 0.75f, 2.0f, 1.0f }, bv[5] = { 0.1f, 0.3f, -0.2f, 0, 1 };
+    for (int variant = 0; variant < 4; variant++) {
+      const bool relu = variant & 1, mean = variant & 2;
+      for (int dense = 0; dense < 2; dense++) {
+        spd_tape_reset(t);
+        spd_tensor *x = spd_leaf(t, nd, s, xv, 1);
+        spd_tensor *g = spd_leaf(t, 1, &C, gv, 1), *b = spd_leaf(t, 1, &C, bv, 1);
+        spd_tensor *y = relu ? spd_batch_norm_relu(t, x, g, b, NULL, 0, 0, 1, 0.1f, 1e-5f)
+                             : spd_batch_norm(t, x, g, b, NULL, 0, 0, 1, 0.1f, 1e-5f);
+        spd_tensor *z = dense ? spd_mul(t, y, spd_leaf(t, nd, s, ones, 0)) : y;
+        SPDT_OK(spd_backward(t, mean ? spd_mean(t, z) : spd_sum(t, z)));
+        memcpy(got[dense], spd_tensor_grad(x), n * sizeof(float));
+        memcpy(got[dense] + n, spd_tensor_grad(g), C * sizeof(float));
+        memcpy(got[dense] + n + C, spd_tensor_grad(b), C * sizeof(float));
+        const float want = mean ? (float)(1.0 / (double)n) : 1.0f;
+        ck_assert(spd_tensor_grad(y)[0] == want && spd_tensor_grad(y)[n - 1] == want);
+      }
+      size_t i = 0;
+      while (i < n + 2 * C && memcmp(&got[0][i], &got[1][i], sizeof(float)) == 0)
+        i++;
+      ck_assert_msg(i == n + 2 * C, "shape %d variant %d, value %zu: uniform %.9g, dense %.9g",
+                    k, variant, i, (double)got[0][i], (double)got[1][i]);
+    }
+    free(xv);
+    free(ones);
+    free(got[0]);
+    free(got[1]);
+  }
+  spd_tape_free(t);
+}
+END_TEST
+
 /* The first op to write a gradient in a backward pass assigns it instead
  * of adding to a zeroed buffer (spdi_grad_first): a tensor used twice by
  * assigning ops, by an assigning and an adding op, or twice by one op, gets
@@ -1018,6 +1121,8 @@ Suite *spdt_suite(void)
   SPDT_ADD(s, null_handles, 10);
   SPDT_ADD(s, backward_semantics, 10);
   SPDT_ADD(s, first_gradient_writes_assign, 10);
+  SPDT_ADD(s, uniform_gradients_are_written_when_read, 10);
+  SPDT_ADD(s, batch_norm_reads_uniform_gradients, 30);
   SPDT_ADD(s, assigning_conv_ops_reuse_memory, 10);
   TCase *act = tcase_create("activations_assign_first_gradients");
   tcase_add_loop_test(act, activations_assign_first_gradients, 0,

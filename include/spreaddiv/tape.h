@@ -253,6 +253,12 @@ SPD_API const float *spd_tensor_data(const spd_tensor *x);
  *         @p x is NULL, does not require a gradient, or backward has not
  *         reached it yet. For a bound parameter this is the store's
  *         accumulated gradient buffer.
+ * @note A gradient that is one value everywhere (what spd_sum() and
+ *       spd_mean() pass back) is written out into the tape's buffer on
+ *       the first call after spd_backward(), not by the pass itself, so
+ *       that a loss over a large tensor costs no fill nobody reads. This
+ *       call can therefore write to the tape: like every call on one tape,
+ *       make it from one thread at a time.
  */
 SPD_API const float *spd_tensor_grad(const spd_tensor *x);
 

@@ -179,15 +179,16 @@ struct bn_chan {
 };
 
 /* Adds `rows` rows to a channel's sums of d and d (x - mu), d the
- * gradient reaching the batch norm, as rows_moments(). */
+ * gradient reaching the batch norm, as rows_moments(); dy's rows lie
+ * dstride apart (0: one row that every row reads). */
 SPDI_CLONES static void rows_grad_sums(const float *x, const float *dy, size_t rows,
-                                       size_t stride, size_t n, const struct bn_chan *ch,
-                                       struct bn_lanes *restrict a)
+                                       size_t stride, size_t dstride, size_t n,
+                                       const struct bn_chan *ch, struct bn_lanes *restrict a)
 {
   const float sc = ch->sc, sh = ch->sh, mu = ch->mu;
   const bool relu = ch->relu;
   struct bn_lanes b = *a;
-  for (size_t r = 0; r < rows; r++, x += stride, dy += stride) {
+  for (size_t r = 0; r < rows; r++, x += stride, dy += dstride) {
     size_t j = 0;
     for (; j + SPDI_LANES <= n; j += SPDI_LANES) {
 #pragma omp simd
@@ -240,17 +241,19 @@ struct bn_pass {
   const spd_tensor *y;
   const float *mean, *invstd;
   const double *sums; /* backward: per channel sum dy, then sum dy xhat */
+  const float *dy;    /* backward: y's gradient, or one row of its value */
   float *out;         /* y's data, or x's gradient */
   size_t C, inner, M;
   bool first;  /* out is assigned rather than added to (always when streamed) */
   bool stream; /* out goes through streaming stores */
+  bool dy_row; /* dy is one row of a uniform gradient, read by every row */
 };
 
 static void pass_row(const struct bn_pass *p, size_t r)
 {
   const spd_tensor *y = p->y;
   const size_t c = r % p->C, o = r * p->inner;
-  const float *x = y->in[0]->data, *dy = y->grad;
+  const float *x = y->in[0]->data;
   const bool relu = y->iarg[5] != 0;
   struct bn_chan ch = { .relu = relu, .training = y->iarg[2] != 0 };
   bn_affine(y, p->mean, p->invstd, c, &ch.sc, &ch.sh);
@@ -270,7 +273,7 @@ static void pass_row(const struct bn_pass *p, size_t r)
     if (p->sums == NULL)
       row_apply(x + j, dst, m, ch.sc, ch.sh, relu);
     else
-      row_grad_input(x + j, dy + j, dst, m, &ch, p->first);
+      row_grad_input(x + j, p->dy + (p->dy_row ? j - o : j), dst, m, &ch, p->first);
     if (p->stream)
       spdi_stream_copy(p->out + j, buf, m);
   }
@@ -313,10 +316,10 @@ static void run_pass(const struct bn_pass *p)
 /* Rows [i0, i0 + rows) of channel c of y's input added to its sums a:
  * with dy NULL its moments, shifted by the channel's first value;
  * otherwise the gradient sums of the backward, for the forward's mean and
- * invstd. */
-static void channel_rows(const spd_tensor *y, const float *dy, const float *mean,
-                         const float *invstd, size_t c, size_t i0, size_t rows,
-                         struct bn_lanes *a)
+ * invstd (dy_row: dy is one row that every row reads). */
+static void channel_rows(const spd_tensor *y, const float *dy, bool dy_row,
+                         const float *mean, const float *invstd, size_t c, size_t i0,
+                         size_t rows, struct bn_lanes *a)
 {
   const spd_tensor *x = y->in[0];
   const size_t C = x->shape[1], inner = x->n / (x->shape[0] * C);
@@ -328,7 +331,8 @@ static void channel_rows(const spd_tensor *y, const float *dy, const float *mean
   }
   struct bn_chan ch = { .mu = mean[c], .relu = y->iarg[5] != 0 };
   bn_affine(y, mean, invstd, c, &ch.sc, &ch.sh);
-  rows_grad_sums(xd + off, dy + off, rows, stride, inner, &ch, a);
+  rows_grad_sums(xd + off, dy_row ? dy : dy + off, rows, stride, dy_row ? 0 : stride,
+                 inner, &ch, a);
 }
 
 /* Rows of at least this many floats (1 KiB) are walked in memory order. */
@@ -337,8 +341,8 @@ static void channel_rows(const spd_tensor *y, const float *dy, const float *mean
 /* Every channel's two sums (channel_rows() says which) into out[c] and
  * out[C + c], in one of the two walks above; the memory-order walk keeps
  * its lanes in the tape. Channel ranges go to the threads, one each. */
-static int bn_sums(spd_tape *t, const spd_tensor *y, const float *dy, const float *mean,
-                   const float *invstd, double *out)
+static int bn_sums(spd_tape *t, const spd_tensor *y, const float *dy, bool dy_row,
+                   const float *mean, const float *invstd, double *out)
 {
   const spd_tensor *x = y->in[0];
   const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C);
@@ -354,12 +358,12 @@ static int bn_sums(spd_tape *t, const spd_tensor *y, const float *dy, const floa
       memset(acc + c0, 0, (c1 - c0) * sizeof *acc);
       for (size_t i = 0; i < N; i++)
         for (size_t c = c0; c < c1; c++)
-          channel_rows(y, dy, mean, invstd, c, i, 1, acc + c);
+          channel_rows(y, dy, dy_row, mean, invstd, c, i, 1, acc + c);
     }
     for (size_t c = c0; c < c1; c++) {
       struct bn_lanes one = { { 0 }, { 0 } };
       if (!by_image)
-        channel_rows(y, dy, mean, invstd, c, 0, N, &one);
+        channel_rows(y, dy, dy_row, mean, invstd, c, 0, N, &one);
       double s[2];
       lane_totals(by_image ? acc + c : &one, s);
       out[c] = s[0];
@@ -395,7 +399,7 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
     }
   } else {
     double *m1 = spdi_tape_alloc(t, 2 * C * sizeof *m1);
-    if (m1 == NULL || bn_sums(t, y, NULL, NULL, NULL, m1) != SPD_OK)
+    if (m1 == NULL || bn_sums(t, y, NULL, false, NULL, NULL, m1) != SPD_OK)
       return spd_tape_status(t);
     for (size_t c = 0; c < C; c++) {
       /* One pass, shifted by the channel's first value k: the sum of
@@ -430,9 +434,22 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   const float *mean = y->saved, *invstd = (const float *)y->saved + C;
   spd_tensor *tg = y->iarg[0] ? y->in[1] : NULL;
   spd_tensor *tb = y->iarg[1] ? y->in[1 + (y->iarg[0] != 0)] : NULL;
+  /* A uniform gradient (y summed: spd_sum, spd_mean) is read from one row
+   * of its value, which stays in L1 or L2, instead of being written out
+   * over the whole tensor and read back twice; same values, same bits. */
+  const bool dy_row = y->grad_uniform;
+  const float *dy = y->grad;
+  if (dy_row) {
+    float *row = spdi_tape_alloc(t, inner * sizeof *row);
+    if (row == NULL)
+      return spd_tape_status(t);
+    for (size_t j = 0; j < inner; j++)
+      row[j] = y->grad_const;
+    dy = row;
+  }
   /* sums[c] = sum dy, sums[C + c] = sum dy xhat */
   double *sums = spdi_tape_alloc(t, 2 * C * sizeof *sums);
-  if (sums == NULL || bn_sums(t, y, y->grad, mean, invstd, sums) != SPD_OK)
+  if (sums == NULL || bn_sums(t, y, dy, dy_row, mean, invstd, sums) != SPD_OK)
     return spd_tape_status(t);
   for (size_t c = 0; c < C; c++)
     sums[C + c] *= invstd[c];
@@ -450,8 +467,8 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
     return SPD_OK;
   const bool first = spdi_grad_first(x);
   const struct bn_pass pass = {
-    .y = y, .mean = mean, .invstd = invstd, .sums = sums, .out = x->grad,
-    .C = C, .inner = inner, .M = M, .first = first,
+    .y = y, .mean = mean, .invstd = invstd, .sums = sums, .dy = dy, .out = x->grad,
+    .C = C, .inner = inner, .M = M, .first = first, .dy_row = dy_row,
     .stream = first && spdi_stream_worth(x->n),
   };
   run_pass(&pass);

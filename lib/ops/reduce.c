@@ -1,23 +1,30 @@
 /* Reductions: sum and mean to a scalar, sum and log-sum-exp along an axis.
  * Every output element is accumulated in double, in a fixed order. */
-#include "stream.h"
 #include "tape_impl.h"
 
 #include <math.h>
 #include <string.h>
 
-/* The backward of sum and mean: g added to every element of x's gradient
- * (assigned where it is pending, streamed where it is large). */
+/* The backward of sum and mean: g added to every element of x's gradient.
+ * A pending gradient becomes uniform instead of being written: batch norm
+ * reads it as such, and the tape writes it out for any other reader
+ * (spdi_grad_fill), so a loss's gradient fill costs nothing where a
+ * layer's output is summed directly (PyTorch's backward of sum returns an
+ * expanded view, for the same reason). Adding to a uniform gradient adds
+ * to its value: the same float additions, in the same order, as the
+ * elementwise ones. */
 static void add_uniform_grad(spd_tensor *x, float g)
 {
-  float *gx = x->grad;
-  const bool first = spdi_grad_first(x);
-  if (first && spdi_stream_worth(x->n))
-    spdi_stream_fill(gx, g, x->n);
-  else if (first)
-    SPDI_FOR(x->n, gx[i] = g);
-  else
+  if (x->grad_pending) {
+    x->grad_pending = false;
+    x->grad_uniform = true;
+    x->grad_const = g;
+  } else if (x->grad_uniform) {
+    x->grad_const += g;
+  } else {
+    float *gx = x->grad;
     SPDI_FOR(x->n, gx[i] += g);
+  }
 }
 
 int spdi_op_sum(spd_tape *t, spd_tensor *y, enum spdi_action action)

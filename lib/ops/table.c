@@ -3,9 +3,11 @@
  * updating the count below; the assertions catch a forgotten step. */
 #include "tape_impl.h"
 
-#define OP(id, name, fn, diff) [id] = { name, spdi_op_##fn, diff, false }
+#define OP(id, name, fn, diff) [id] = { name, spdi_op_##fn, diff, false, false }
 /* an op whose backward assigns first gradients (spdi_grad_first) */
-#define OPA(id, name, fn) [id] = { name, spdi_op_##fn, true, true }
+#define OPA(id, name, fn) [id] = { name, spdi_op_##fn, true, true, false }
+/* ... and reads a uniform output gradient as such (grad_uniform) */
+#define OPU(id, name, fn) [id] = { name, spdi_op_##fn, true, true, true }
 
 const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
   OP(SPDI_OP_LEAF, "spd_leaf", leaf, false),
@@ -19,7 +21,7 @@ const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
   OPA(SPDI_OP_MATMUL, "spd_matmul", matmul),
   OPA(SPDI_OP_CONV2D, "spd_conv2d", conv2d),
   OPA(SPDI_OP_CONV2D_TRANSPOSE, "spd_conv2d_transpose", conv2d_transpose),
-  OPA(SPDI_OP_BATCH_NORM, "spd_batch_norm", batch_norm),
+  OPU(SPDI_OP_BATCH_NORM, "spd_batch_norm", batch_norm),
   OPA(SPDI_OP_RELU, "spd_relu", relu),
   OPA(SPDI_OP_LEAKY_RELU, "spd_leaky_relu", leaky_relu),
   OPA(SPDI_OP_ELU, "spd_elu", elu),
@@ -38,7 +40,7 @@ const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
   OP(SPDI_OP_LOGSUMEXP, "spd_logsumexp", logsumexp, true),
   OP(SPDI_OP_GAUSSIAN_LOG_DENSITY, "spd_gaussian_log_density", gaussian_log_density, true),
   OP(SPDI_OP_SPREAD_NOISE, "spd_spread_noise", spread_noise, true),
-  OPA(SPDI_OP_BATCH_NORM_RELU, "spd_batch_norm_relu", batch_norm), /* iarg[5] set */
+  OPU(SPDI_OP_BATCH_NORM_RELU, "spd_batch_norm_relu", batch_norm), /* iarg[5] set */
 };
 
 /* Bump together with a new enum entry and its row above. */
