@@ -333,18 +333,26 @@ START_TEST(activations_assign_first_gradients)
   SPDT_OK(spd_tape_create(&t));
   const size_t s[1] = { 40000 }; /* above the threads' minimum, so both loops run */
   float *xv = malloc(s[0] * sizeof *xv), *first = malloc(s[0] * sizeof *first);
-  ck_assert(xv != NULL && first != NULL);
-  for (size_t i = 0; i < s[0]; i++)
+  float *ones = malloc(s[0] * sizeof *ones);
+  ck_assert(xv != NULL && first != NULL && ones != NULL);
+  for (size_t i = 0; i < s[0]; i++) {
     xv[i] = 0.25f + 1.5f * (spdt_hash_value(i, 9) + 1.0f) / 2.0f; /* log needs x > 0 */
-  for (int run = 0; run < 6; run++) {
-    const bool sum_first = run % 2 != 0;
+    ones[i] = 1.0f;
+  }
+  /* Runs 0-5 sum the activation directly, so it reads its output's
+   * gradient as one value (grad_uniform); runs 6-7 multiply it by ones
+   * first, so it reads the gradient written out: the same bits. */
+  for (int run = 0; run < 8; run++) {
+    const bool sum_first = run % 2 != 0, dense = run >= 6;
     spd_tape_reset(t);
     spd_tensor *x = spd_leaf(t, 1, s, xv, 1), *u = spd_scale(t, x, 0.5f);
     spd_tensor *su = sum_first ? spd_sum(t, u) : NULL;
     spd_tensor *a = unaries[_i](t, u);
     if (!sum_first)
       su = spd_sum(t, u);
-    SPDT_OK(spd_backward(t, spd_add(t, spd_sum(t, a), su)));
+    spd_tensor *la = dense ? spd_mul(t, a, spd_leaf(t, 1, s, ones, 0)) : a;
+    SPDT_OK(spd_backward(t, spd_add(t, spd_sum(t, la), su)));
+    ck_assert_float_eq(spd_tensor_grad(a)[s[0] - 1], 1.0f);
     const float *gx = spd_tensor_grad(x);
     if (run == 0)
       memcpy(first, gx, s[0] * sizeof *first);
@@ -353,6 +361,7 @@ START_TEST(activations_assign_first_gradients)
   }
   free(xv);
   free(first);
+  free(ones);
   spd_tape_free(t);
 }
 END_TEST

@@ -23,15 +23,26 @@ static int same_shape(spd_tensor *y)
   (void)x; (void)out; (void)dy; (void)gx
 
 /* gx = (or += while the input's gradient was written before: these ops
- * assign first gradients, spdi_grad_first) the value of DX at element i.
+ * assign first gradients, spdi_grad_first) the value of DX at element i,
+ * DX written in terms of d, the output's gradient there: dy[i], or its
+ * value where it is uniform (a sum's or mean's input, grad_uniform), which
+ * spares writing it out and reading it back; the same bits either way.
  * DX must not read memory under a condition (relu's backward was 28 % of a
  * conv layer's step that way): pass loaded values to spdi_pick. */
 #define UNARY_BACKWARD(DX)                                                    \
   do {                                                                        \
-    if (spdi_grad_first(y->in[0]))                                            \
-      SPDI_FOR(y->n, gx[i] = (DX));                                           \
-    else                                                                      \
-      SPDI_FOR(y->n, gx[i] += (DX));                                          \
+    const bool first_ = spdi_grad_first(y->in[0]);                            \
+    if (y->grad_uniform) {                                                    \
+      const float d = y->grad_const;                                          \
+      if (first_)                                                             \
+        SPDI_FOR(y->n, gx[i] = (DX));                                         \
+      else                                                                    \
+        SPDI_FOR(y->n, gx[i] += (DX));                                        \
+    } else if (first_) {                                                      \
+      SPDI_FOR(y->n, { const float d = dy[i]; gx[i] = (DX); });               \
+    } else {                                                                  \
+      SPDI_FOR(y->n, { const float d = dy[i]; gx[i] += (DX); });              \
+    }                                                                         \
   } while (0)
 
 int spdi_op_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
@@ -41,7 +52,7 @@ int spdi_op_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
   switch (action) {
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : 0.0f); break;
-  case SPDI_BACKWARD: UNARY_BACKWARD(spdi_pick(x[i] > 0.0f, dy[i], 0.0f)); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(spdi_pick(x[i] > 0.0f, d, 0.0f)); break;
   }
   return SPD_OK;
 }
@@ -56,7 +67,7 @@ int spdi_op_leaky_relu(spd_tape *t, spd_tensor *y, enum spdi_action action)
       return spdi_tape_fail(t, SPD_E_DOMAIN, "slope %g is not finite", (double)s);
     return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : s * x[i]); break;
-  case SPDI_BACKWARD: UNARY_BACKWARD(spdi_pick(x[i] > 0.0f, dy[i], s * dy[i])); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(spdi_pick(x[i] > 0.0f, d, s * d)); break;
   }
   return SPD_OK;
 }
@@ -72,7 +83,7 @@ int spdi_op_elu(spd_tape *t, spd_tensor *y, enum spdi_action action)
     return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] > 0.0f ? x[i] : a * expm1f(x[i])); break;
   /* d/dx a (e^x - 1) = a e^x = y + a */
-  case SPDI_BACKWARD: UNARY_BACKWARD(spdi_pick(x[i] > 0.0f, dy[i], dy[i] * (out[i] + a))); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(spdi_pick(x[i] > 0.0f, d, d * (out[i] + a))); break;
   }
   return SPD_OK;
 }
@@ -111,7 +122,7 @@ int spdi_op_sigmoid(spd_tape *t, spd_tensor *y, enum spdi_action action)
     }
     break;
   }
-  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] * out[i] * (1.0f - out[i])); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(d * out[i] * (1.0f - out[i])); break;
   }
   return SPD_OK;
 }
@@ -123,7 +134,7 @@ int spdi_op_tanh(spd_tape *t, spd_tensor *y, enum spdi_action action)
   switch (action) {
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = tanhf(x[i])); break;
-  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] * (1.0f - out[i] * out[i])); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(d * (1.0f - out[i] * out[i])); break;
   }
   return SPD_OK;
 }
@@ -138,7 +149,7 @@ int spdi_op_softplus(spd_tape *t, spd_tensor *y, enum spdi_action action)
   case SPDI_FORWARD:
     SPDI_FOR(y->n, out[i] = fmaxf(x[i], 0.0f) + log1pf(expf(-fabsf(x[i]))));
     break;
-  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] * sigmoidf(x[i])); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(d * sigmoidf(x[i])); break;
   }
   return SPD_OK;
 }
@@ -157,7 +168,7 @@ int spdi_op_exp(spd_tape *t, spd_tensor *y, enum spdi_action action)
     }
     break;
   }
-  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] * out[i]); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(d * out[i]); break;
   }
   return SPD_OK;
 }
@@ -179,7 +190,7 @@ int spdi_op_log(spd_tape *t, spd_tensor *y, enum spdi_action action)
     SPDI_FOR(y->n, out[i] = logf(x[i]));
     break;
   }
-  case SPDI_BACKWARD: UNARY_BACKWARD(dy[i] / x[i]); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(d / x[i]); break;
   }
   return SPD_OK;
 }
@@ -191,7 +202,7 @@ int spdi_op_square(spd_tape *t, spd_tensor *y, enum spdi_action action)
   switch (action) {
   case SPDI_SHAPE: return same_shape(y);
   case SPDI_FORWARD: SPDI_FOR(y->n, out[i] = x[i] * x[i]); break;
-  case SPDI_BACKWARD: UNARY_BACKWARD(2.0f * x[i] * dy[i]); break;
+  case SPDI_BACKWARD: UNARY_BACKWARD(2.0f * x[i] * d); break;
   }
   return SPD_OK;
 }
