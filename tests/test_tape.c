@@ -12,6 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Index of the first element whose bits differ between a and b, or n. */
+static size_t first_difference(const float *a, const float *b, size_t n)
+{
+  size_t i = 0;
+  while (i < n && memcmp(&a[i], &b[i], sizeof(float)) == 0)
+    i++;
+  return i;
+}
+
 START_TEST(leaf_and_accessors)
 {
   spd_tape *t = NULL;
@@ -184,9 +193,7 @@ START_TEST(batch_norm_reads_uniform_gradients)
         const float want = mean ? (float)(1.0 / (double)n) : 1.0f;
         ck_assert(spd_tensor_grad(y)[0] == want && spd_tensor_grad(y)[n - 1] == want);
       }
-      size_t i = 0;
-      while (i < n + 2 * C && memcmp(&got[0][i], &got[1][i], sizeof(float)) == 0)
-        i++;
+      const size_t i = first_difference(got[0], got[1], n + 2 * C);
       ck_assert_msg(i == n + 2 * C, "shape %d variant %d, value %zu: uniform %.9g, dense %.9g",
                     k, variant, i, (double)got[0][i], (double)got[1][i]);
     }
@@ -1103,9 +1110,7 @@ START_TEST(streamed_outputs_same_bits)
       ck_assert_uint_eq(streamed_step(xv, wv, r[plain]), total);
     }
     spdi_cap_isa(SPDI_ISA_AVX512);
-    size_t i = 0;
-    while (i < total && memcmp(&r[0][i], &r[1][i], sizeof(float)) == 0)
-      i++;
+    const size_t i = first_difference(r[0], r[1], total);
     ck_assert_msg(i == total, "%d threads, value %zu: streamed %.9g, plain %.9g", threads, i,
                   (double)r[0][i % total], (double)r[1][i % total]);
   }
