@@ -348,6 +348,24 @@ START_TEST(direct_path_in_row_slices)
 }
 END_TEST
 
+/* B zero at every k outside the ranges of its column run's class (igemm.h,
+ * kr: run, off, seg) over the full runs of 16; the reference recomputed. */
+static void problem_zero_outside_ranges(struct problem *p, const ptrdiff_t *run,
+                                        const ptrdiff_t *off, const ptrdiff_t *seg)
+{
+  for (size_t j = 0; j < p->N / 16 * 16; j++) {
+    const ptrdiff_t q = run[j / 16];
+    for (size_t k = 0; k < p->K; k++) {
+      bool in = false;
+      for (ptrdiff_t i = off[q]; i < off[q + 1]; i++)
+        in = in || ((ptrdiff_t)k >= seg[2 * i] && (ptrdiff_t)k < seg[2 * i + 1]);
+      if (!in)
+        p->bsrc[p->bk[k] + p->bc[j]] = 0.0f;
+    }
+  }
+  problem_reference(p);
+}
+
 /* K ranges per class of column runs (igemm.h, kr), as a convolution's
  * pixels that read zero padding through some taps: B zero outside each
  * run's ranges. Classes: all of K; two ranges; none (those columns are
@@ -366,17 +384,7 @@ START_TEST(direct_path_skips_k_ranges_same_bits)
     run[r] = r == 12 || r == 13 ? 3 : (ptrdiff_t)(r / 3 % 4);
   struct problem p;
   problem_make(&p, M, N, K, RUNS16, true);
-  for (size_t j = 0; j < runs * 16; j++) {
-    const ptrdiff_t q = run[j / 16];
-    for (size_t k = 0; k < K; k++) {
-      bool in = false;
-      for (ptrdiff_t i = off[q]; i < off[q + 1]; i++)
-        in = in || ((ptrdiff_t)k >= seg[2 * i] && (ptrdiff_t)k < seg[2 * i + 1]);
-      if (!in)
-        p.bsrc[p.bk[k] + p.bc[j]] = 0.0f;
-    }
-  }
-  problem_reference(&p);
+  problem_zero_outside_ranges(&p, run, off, seg);
   float *all = run_1_and_2_threads(&p, "direct, every k");
   p.kr_run = run, p.kr_off = off, p.kr_seg = seg;
   float *skip = run_1_and_2_threads(&p, "direct, K ranges");
@@ -385,6 +393,40 @@ START_TEST(direct_path_skips_k_ranges_same_bits)
   problem_run(&p, SPDI_ISA_AVX2, 1); /* AVX2 takes every k */
   problem_check(&p, "AVX2 with K ranges", SPDI_ISA_AVX2);
   free(all), free(skip);
+  problem_free(&p);
+}
+END_TEST
+
+/* The narrow blocks of the direct path (AVX-512, at most 3 rows: up to 8
+ * runs of 16 in one block, igemm_direct.c) give the AVX2 blocks' bits, on
+ * 1 and 2 threads, added into C and overwriting it. N = 16 * 21 + 5: blocks
+ * of 8, 8 and 5 runs and a partial run, which the wide blocks take; B in
+ * runs of 16, contiguous, or in runs of 8 (split vectors, which the narrow
+ * blocks leave to the wide ones). K = 29, and K = 600, past
+ * NARROW_PF_MIN_K, where each block prefetches the next one's B. Cases 9
+ * and up skip K ranges per class of runs (classes change every 5 runs, so
+ * the narrow blocks are cut there). */
+START_TEST(narrow_blocks_same_bits_as_avx2)
+{
+  const size_t M = 1 + (size_t)_i % 3, N = 16 * 21 + 5, K = _i / 3 % 2 ? 600 : 29;
+  static const enum layout layouts[] = { RUNS16, CONTIGUOUS, RUNS8 };
+  struct problem p;
+  problem_make(&p, M, N, K, layouts[_i / 3 % 3], true);
+  static const ptrdiff_t off[] = { 0, 1, 3, 4 };
+  ptrdiff_t run[21];
+  const ptrdiff_t seg[] = { 0, (ptrdiff_t)K, 2, 11, 17, (ptrdiff_t)K - 1, 5, 23 };
+  if (_i >= 9) {
+    for (size_t r = 0; r < 21; r++)
+      run[r] = (ptrdiff_t)(r / 5 % 3);
+    problem_zero_outside_ranges(&p, run, off, seg);
+    p.kr_run = run, p.kr_off = off, p.kr_seg = seg;
+  }
+  float *wide = run_1_and_2_threads(&p, "narrow");
+  problem_run(&p, SPDI_ISA_AVX2, 1);
+  problem_check(&p, "direct (AVX2)", SPDI_ISA_AVX2);
+  ck_assert_msg(memcmp(wide, p.c, M * N * sizeof *wide) == 0,
+                "M = %zu, K = %zu: narrow AVX-512 and AVX2 blocks differ", M, K);
+  free(wide);
   problem_free(&p);
 }
 END_TEST
@@ -589,6 +631,7 @@ Suite *spdt_suite(void)
   tcase_add_loop_test(tc, direct_path_same_bits_at_every_isa, 0, 46);
   tcase_add_test(tc, direct_path_in_row_slices);
   tcase_add_test(tc, direct_path_skips_k_ranges_same_bits);
+  tcase_add_loop_test(tc, narrow_blocks_same_bits_as_avx2, 0, 15);
   tcase_add_test(tc, deep_k_blocks_match_reference);
   tcase_add_loop_test(tc, direct_path_copy_of_wide_b_same_bits, 0, 8);
   tcase_add_loop_test(tc, dot_path_matches_reference, 0, 9);
