@@ -685,6 +685,12 @@ static const struct direct_case direct_cases[] = {
    * forward) */
   { 0, 6, 4, 128, 128, 2, 5, 2, 2, 0 },
   { 1, 6, 2, 64, 64, 4, 5, 2, 2, 1 },
+  /* stride 1 (the RGB output layer) in groups of 16384 columns: five 64 x
+   * 64 images as groups of four and one (on two threads, groups of two to
+   * the threads whole), two 128 x 128 images one at a time; 3 output
+   * channels take the direct path's narrow blocks */
+  { 1, 5, 4, 64, 64, 3, 5, 1, 2, 0 },
+  { 1, 2, 2, 128, 128, 3, 5, 1, 2, 0 },
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 

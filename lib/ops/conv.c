@@ -502,6 +502,8 @@ static size_t phase_padded(const struct geom *g)
   return g->N * g->G * f.Hq * f.Wq;
 }
 
+#define PHASE_S1_COLS 16384 /* columns of a stride-1 PHASE group (phase_group()) */
+
 /* Images per PHASE group. Each stride phase writes every s-th element of
  * the image, so s * s GEMMs over the whole batch would each stream the
  * whole image gradient through the cache (it does not fit: 2 MiB in the
@@ -514,8 +516,19 @@ static size_t phase_padded(const struct geom *g)
  * 17 % slower, so those take the whole batch at once. */
 static size_t phase_group(const struct geom *g)
 {
-  if (g->s == 1 || g->G * g->kh * g->kw > 640 * g->s * g->s)
+  if (g->G * g->kh * g->kw > 640 * g->s * g->s)
     return g->N;
+  /* Stride 1 (a decoder's RGB output layer): the same groups for another
+   * reason. PHASE's column indices (phase_columns(), 16 bytes a column)
+   * for the whole batch of 64 x 64 images were 2 MiB, written every
+   * forward pass from memory (write-allocate); groups of 16384 columns
+   * keep them in L2. The 8 -> 3 channel layer's step (forward, both
+   * gradients, sigmoid) took 0.90-0.96 of the time on two Zen 5 cores,
+   * 0.98 on one; 4096 columns were slower (1.07). */
+  if (g->s == 1) {
+    const size_t gn = PHASE_S1_COLS / (g->H * g->W);
+    return gn < 1 ? 1 : gn < g->N ? gn : g->N;
+  }
   /* Each of T threads takes about 1 / T of a group's GEMMs and merge, so a
    * group of T times the images keeps each thread's part in its L2, with
    * T times fewer GEMM calls (each a fork and join); or, where that makes
