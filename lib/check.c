@@ -23,8 +23,10 @@ SPDI_CLONES static bool span_finite(const float *x, size_t n)
 bool spdi_all_finite(const float *x, size_t n)
 {
   const size_t nch = (n + FINITE_CHUNK - 1) / FINITE_CHUNK;
+  if (nch <= 1 || spdi_threads() < 2) /* no region: see SPDI_PARALLEL */
+    return span_finite(x, n);
   int bad = 0;
-#pragma omp parallel for reduction(| : bad) if(nch > 1) num_threads(spdi_threads())
+#pragma omp parallel for reduction(| : bad) num_threads(spdi_threads())
   for (size_t c = 0; c < nch; c++) {
     const size_t lo = c * FINITE_CHUNK, len = n - lo < FINITE_CHUNK ? n - lo : FINITE_CHUNK;
     bad |= !span_finite(x + lo, len);

@@ -178,29 +178,27 @@ static void adam_update(const spd_optim *o, float *w, const float *grad, float *
   const float step = (float)-(o->lr / (1 - pow(o->beta1, k)));
   const float eps = (float)o->eps;
   const bool decay = o->weight_decay != 0;
-#pragma omp parallel for simd if(n >= 32768) num_threads(spdi_threads())
-  for (size_t i = 0; i < n; i++) {
+  SPDI_PARALLEL_FOR_SIMD(n >= 32768 ? spdi_threads() : 1, i, n, {
     const float g = decay ? grad[i] + wd * w[i] : grad[i];
     m[i] = m[i] * b1 + c1 * g;
     v[i] = v[i] * b2 + c2 * g * g;
     const float denom = sqrtf(v[i]) / bc2_sqrt + eps;
     w[i] = w[i] + step * (m[i] / denom);
-  }
+  });
 }
 
 static void sgd_update(const spd_optim *o, float *w, const float *grad, float *buf, size_t n)
 {
   const float wd = (float)o->weight_decay, mom = (float)o->momentum, lr = (float)-o->lr;
   const bool decay = o->weight_decay != 0, use_mom = o->momentum != 0, nest = o->nesterov;
-#pragma omp parallel for simd if(n >= 32768) num_threads(spdi_threads())
-  for (size_t i = 0; i < n; i++) {
+  SPDI_PARALLEL_FOR_SIMD(n >= 32768 ? spdi_threads() : 1, i, n, {
     float g = decay ? grad[i] + wd * w[i] : grad[i];
     if (use_mom) {
       buf[i] = buf[i] * mom + g;
       g = nest ? g + mom * buf[i] : buf[i];
     }
     w[i] = w[i] + lr * g;
-  }
+  });
 }
 
 int spd_optim_step(spd_optim *o)

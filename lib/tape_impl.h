@@ -213,41 +213,36 @@ void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *
   do {                                                                         \
     const size_t n_ = (n);                                                     \
     const float *sp_ = (sp);                                                   \
+    const int nt_ = spdi_par_threads(n_);                                      \
     if ((kind) == SPDI_BC_CHANNEL && (geom)->inner == 1) {                    \
       /* a per-feature vector: it runs along the rows */                      \
       const size_t chans_ = (geom)->chans, outer_ = (geom)->outer;             \
-      _Pragma("omp parallel for if(n_ >= SPDI_PAR_MIN) num_threads(spdi_threads())") \
-      for (size_t o_ = 0; o_ < outer_; o_++) {                                 \
+      SPDI_PARALLEL_FOR(nt_, o_, outer_, {                                     \
         _Pragma("omp simd")                                                    \
         for (size_t c_ = 0; c_ < chans_; c_++) {                               \
           const size_t i = o_ * chans_ + c_;                                   \
           const float sv = sp_[c_];                                            \
           BODY;                                                                \
         }                                                                      \
-      }                                                                        \
+      });                                                                      \
     } else if ((kind) == SPDI_BC_CHANNEL) {                                    \
       const size_t inner_ = (geom)->inner, chans_ = (geom)->chans;             \
       const size_t rows_ = (geom)->outer * chans_;                             \
-      _Pragma("omp parallel for if(n_ >= SPDI_PAR_MIN) num_threads(spdi_threads())") \
-      for (size_t r_ = 0; r_ < rows_; r_++) {                                  \
+      SPDI_PARALLEL_FOR(nt_, r_, rows_, {                                      \
         const float sv = sp_[r_ % chans_];                                     \
         _Pragma("omp simd")                                                    \
         for (size_t i = r_ * inner_; i < (r_ + 1) * inner_; i++) {             \
           BODY;                                                                \
         }                                                                      \
-      }                                                                        \
+      });                                                                      \
     } else if ((kind) == SPDI_BC_SCALAR) {                                     \
       const float sv = sp_[0];                                                 \
-      _Pragma("omp parallel for simd if(n_ >= SPDI_PAR_MIN) num_threads(spdi_threads())") \
-      for (size_t i = 0; i < n_; i++) {                                        \
-        BODY;                                                                  \
-      }                                                                        \
+      SPDI_PARALLEL_FOR_SIMD(nt_, i, n_, { BODY; });                           \
     } else {                                                                   \
-      _Pragma("omp parallel for simd if(n_ >= SPDI_PAR_MIN) num_threads(spdi_threads())") \
-      for (size_t i = 0; i < n_; i++) {                                        \
+      SPDI_PARALLEL_FOR_SIMD(nt_, i, n_, {                                     \
         const float sv = sp_[i];                                               \
         BODY;                                                                  \
-      }                                                                        \
+      });                                                                      \
     }                                                                          \
   } while (0)
 
@@ -261,10 +256,7 @@ static inline float spdi_pick(bool c, float a, float b) { return c ? a : b; }
 #define SPDI_FOR(n, BODY)                                                      \
   do {                                                                         \
     const size_t n_ = (n);                                                     \
-    _Pragma("omp parallel for simd if(n_ >= SPDI_PAR_MIN) num_threads(spdi_threads())") \
-    for (size_t i = 0; i < n_; i++) {                                          \
-      BODY;                                                                    \
-    }                                                                          \
+    SPDI_PARALLEL_FOR_SIMD(spdi_par_threads(n_), i, n_, { BODY; });            \
   } while (0)
 
 /* The op functions, one per op (lib/ops/<family>.c), indexed by spdi_ops. */

@@ -115,11 +115,10 @@ int spdi_op_sigmoid(spd_tape *t, spd_tensor *y, enum spdi_action action)
      * instructions each in the baseline's SSE2 (no faster than expf) and
      * one in AVX-512; every clone gives the same bits (vmath.h). */
     const size_t n = y->n, span = 4096, nspan = (n + span - 1) / span;
-#pragma omp parallel for if(n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-    for (size_t s = 0; s < nspan; s++) {
+    SPDI_PARALLEL_FOR(spdi_par_threads(n), s, nspan, {
       const size_t lo = s * span;
       sigmoid_span(x + lo, out + lo, n - lo < span ? n - lo : span);
-    }
+    });
     break;
   }
   case SPDI_BACKWARD: UNARY_BACKWARD(d * out[i] * (1.0f - out[i])); break;

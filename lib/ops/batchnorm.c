@@ -297,7 +297,14 @@ static void run_pass(const struct bn_pass *p)
 {
   const size_t rows = p->y->n / p->inner, n = p->y->n;
   const int grab = p->inner >= BN_GRAB ? 1 : (int)(BN_GRAB / p->inner);
-#pragma omp parallel if(n >= SPDI_PAR_MIN) num_threads(spdi_threads())
+  if (n < SPDI_PAR_MIN || spdi_threads() < 2) { /* no region: see SPDI_PARALLEL */
+    for (size_t r = 0; r < rows; r++)
+      pass_row(p, r);
+    if (p->stream)
+      spdi_stream_fence();
+    return;
+  }
+#pragma omp parallel num_threads(spdi_threads())
   {
     if (n >= BN_DYNAMIC_MIN) {
 #pragma omp for nowait schedule(dynamic, grab)
@@ -351,8 +358,7 @@ static int bn_sums(spd_tape *t, const spd_tensor *y, const float *dy, bool dy_ro
   struct bn_lanes *acc = by_image ? spdi_tape_alloc(t, C * sizeof *acc) : NULL;
   if (by_image && acc == NULL)
     return spd_tape_status(t);
-#pragma omp parallel for if(parts > 1) num_threads(parts)
-  for (size_t b = 0; b < parts; b++) {
+  SPDI_PARALLEL_FOR((int)parts, b, parts, {
     const size_t c0 = C * b / parts, c1 = C * (b + 1) / parts;
     if (by_image) {
       memset(acc + c0, 0, (c1 - c0) * sizeof *acc);
@@ -369,7 +375,7 @@ static int bn_sums(spd_tape *t, const spd_tensor *y, const float *dy, bool dy_ro
       out[c] = s[0];
       out[C + c] = s[1];
     }
-  }
+  });
   return SPD_OK;
 }
 

@@ -52,11 +52,10 @@ static double chunked_sum(const float *x, const float *y, size_t n)
 {
   const size_t len = chunk_len(n), nch = (n + len - 1) / len;
   double part[MAX_CHUNKS];
-#pragma omp parallel for if(n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t c = 0; c < nch; c++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(n), c, nch, {
     const size_t lo = c * len, hi = lo + len < n ? lo + len : n;
     part[c] = chunk_sum(x + lo, y != NULL ? y + lo : NULL, hi - lo);
-  }
+  });
   double s = 0;
   for (size_t c = 0; c < nch; c++)
     s += part[c];
@@ -80,24 +79,23 @@ double spdi_ddot(const float *x, const float *y, size_t n)
 static void feature_sums(const float *x, const float *y, size_t outer, size_t C, double *out)
 {
   const size_t block = 256, nblk = (C + block - 1) / block;
-#pragma omp parallel for if(outer * C >= SPDI_PAR_MIN && nblk > 1) num_threads(spdi_threads())
-  for (size_t b = 0; b < nblk; b++) {
+  SPDI_PARALLEL_FOR(outer * C >= SPDI_PAR_MIN && nblk > 1 ? spdi_threads() : 1, b, nblk, {
     const size_t c0 = b * block, c1 = c0 + block < C ? c0 + block : C;
     for (size_t c = c0; c < c1; c++)
       out[c] = 0;
     for (size_t o = 0; o < outer; o++) {
       const float *px = x + o * C, *py = y != NULL ? y + o * C : NULL;
       if (py != NULL) {
-#pragma omp simd
+        _Pragma("omp simd")
         for (size_t c = c0; c < c1; c++)
           out[c] += (double)px[c] * py[c];
       } else {
-#pragma omp simd
+        _Pragma("omp simd")
         for (size_t c = c0; c < c1; c++)
           out[c] += px[c];
       }
     }
-  }
+  });
 }
 
 void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *g,
@@ -109,24 +107,23 @@ void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *
     feature_sums(x, y, outer, C, out);
     return;
   }
-#pragma omp parallel for if(total >= SPDI_PAR_MIN && C > 1) num_threads(spdi_threads())
-  for (size_t c = 0; c < C; c++) {
+  SPDI_PARALLEL_FOR(total >= SPDI_PAR_MIN && C > 1 ? spdi_threads() : 1, c, C, {
     double s = 0;
     for (size_t o = 0; o < outer; o++) {
       const float *px = x + (o * C + c) * inner;
       if (y != NULL) {
         const float *py = y + (o * C + c) * inner;
-#pragma omp simd reduction(+ : s)
+        _Pragma("omp simd reduction(+ : s)")
         for (size_t j = 0; j < inner; j++)
           s += (double)px[j] * py[j];
       } else {
-#pragma omp simd reduction(+ : s)
+        _Pragma("omp simd reduction(+ : s)")
         for (size_t j = 0; j < inner; j++)
           s += px[j];
       }
     }
     out[c] = s;
-  }
+  });
 }
 
 enum spdi_bcast_kind spdi_bcast_classify(const spd_tensor *a, const spd_tensor *b,

@@ -47,19 +47,18 @@ static void pad_planes(const float *src, size_t planes, size_t H, size_t W, size
                        size_t b, size_t l, size_t r, float *dst)
 {
   const size_t Wp = W + l + r, HWp = (H + t + b) * Wp;
-#pragma omp parallel for if(planes * HWp >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t pl = 0; pl < planes; pl++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(planes * HWp), pl, planes, {
     float *d = dst + pl * HWp;
     const float *s = src + pl * H * W;
     memset(d, 0, HWp * sizeof *d);
     for (size_t h = 0; h < H; h++) {
       float *row = d + (t + h) * Wp + l;
       const float *sr = s + h * W;
-#pragma omp simd
+      _Pragma("omp simd")
       for (size_t x = 0; x < W; x++)
         row[x] = sr[x];
     }
-  }
+  });
 }
 
 /* One image row h into the two column phases of stride 2: padded column
@@ -91,8 +90,7 @@ static void pad_image(const struct geom *g, const float *image, float *dst)
     return;
   }
   const size_t Hs = phase_h(g), Ws = phase_w(g), sub = Hs * Ws;
-#pragma omp parallel for if(planes * s * s * sub >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t pl = 0; pl < planes; pl++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(planes * s * s * sub), pl, planes, {
     const float *src = image + pl * H * W;
     float *dpl = dst + pl * s * s * sub;
     memset(dpl, 0, s * s * sub * sizeof *dpl); /* one call: see pad_planes */
@@ -113,7 +111,7 @@ static void pad_image(const struct geom *g, const float *image, float *dst)
         }
       }
     }
-  }
+  });
 }
 
 /* im2col offsets into the phase-split padded image: taps and columns (n, oh, ow);
@@ -407,13 +405,12 @@ static size_t wgrad_partials(const struct geom *g, size_t M, size_t gmax)
 /* dw (M x K) += the groups' partial gradients part, group by group. */
 static void wgrad_add(const float *part, size_t groups, size_t n, float *dw)
 {
-#pragma omp parallel for if(groups * n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t e = 0; e < n; e++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(groups * n), e, n, {
     float acc = dw[e];
     for (size_t i = 0; i < groups; i++)
       acc += part[i * n + e];
     dw[e] = acc;
-  }
+  });
 }
 
 /* A WGRAD group's GEMM (its image padded in l->pad): into its partial
@@ -570,12 +567,11 @@ static size_t phase_out(const struct geom *g)
 /* out[n, c, :] = bias[c] (or 0). */
 static void fill_bias(float *out, size_t N, size_t C, size_t HW, const float *bias)
 {
-#pragma omp parallel for if(N * C * HW >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t r = 0; r < N * C; r++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(N * C * HW), r, N * C, {
     const float v = bias != NULL ? bias[r % C] : 0.0f;
     for (size_t q = 0; q < HW; q++)
       out[r * HW + q] = v;
-  }
+  });
 }
 
 /* image rows += the phase-split rows of buf: image pixel (h, w) of each
@@ -587,8 +583,7 @@ static void phase_merge(const struct geom *g, size_t gn, const float *buf, const
                         float *image, bool assign, const float *bias)
 {
   const size_t s = g->s, H = g->H, W = g->W, planes = gn * g->C;
-#pragma omp parallel for if(planes * H * W >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t pl = 0; pl < planes; pl++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(planes * H * W), pl, planes, {
     const float v = bias != NULL ? bias[pl % g->C] : 0.0f;
     for (size_t h = 0; h < H; h++) {
       const size_t a = h % s, hh = h / s, Hh = (H - a + s - 1) / s;
@@ -598,13 +593,13 @@ static void phase_merge(const struct geom *g, size_t gn, const float *buf, const
         const float *r0 = buf + off[2 * a] + (pl * Hh + hh) * W0;
         const float *r1 = buf + off[2 * a + 1] + (pl * Hh + hh) * W1;
         if (assign) {
-#pragma omp simd
+          _Pragma("omp simd")
           for (size_t x = 0; x < W1; x++) {
             row[2 * x] = r0[x] + v;
             row[2 * x + 1] = r1[x] + v;
           }
         } else {
-#pragma omp simd
+          _Pragma("omp simd")
           for (size_t x = 0; x < W1; x++) {
             row[2 * x] += r0[x];
             row[2 * x + 1] += r1[x];
@@ -619,7 +614,7 @@ static void phase_merge(const struct geom *g, size_t gn, const float *buf, const
         row[w] = (assign ? v : row[w]) + buf[off[a * s + b] + (pl * Hh + hh) * Wh + w / s];
       }
     }
-  }
+  });
 }
 
 /* The column indices of PHASE's GEMMs for a group of gmax images, every
@@ -638,8 +633,7 @@ static void phase_columns(const struct geom *g, size_t gmax, size_t pt, size_t p
       ptrdiff_t *bc = out, *cc = out + gmax * Hh * Wh;
       out = cc + gmax * Hh * Wh;
       /* (a decoder's last layer has 131072 columns: not on one thread) */
-#pragma omp parallel for if(gmax * Hh * Wh >= SPDI_PAR_MIN) num_threads(spdi_threads())
-      for (size_t nh = 0; nh < gmax * Hh; nh++) {
+      SPDI_PARALLEL_FOR(spdi_par_threads(gmax * Hh * Wh), nh, gmax * Hh, {
         const size_t n = nh / Hh, hh = nh % Hh;
         const ptrdiff_t b0 = (ptrdiff_t)(n * G * Hq * Wq + (hh + pt) * Wq + pl);
         ptrdiff_t *bq = bc + nh * Wh, *cq = cc + nh * Wh;
@@ -656,7 +650,7 @@ static void phase_columns(const struct geom *g, size_t gmax, size_t pt, size_t p
             cq[ww] = c0 + (ptrdiff_t)(ww * s);
           }
         }
-      }
+      });
     }
 }
 
@@ -755,8 +749,7 @@ static void col2im_add(const struct geom *g, size_t nimg, const float *col, floa
 {
   const size_t P = g->Ho * g->Wo, ncols = nimg * P, planes = nimg * g->C;
   const size_t H = g->H, W = g->W, s = g->s, pad = g->pad;
-#pragma omp parallel for if(planes * H * W * g->kh * g->kw >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t pl = 0; pl < planes; pl++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(planes * H * W * g->kh * g->kw), pl, planes, {
     const size_t n = pl / g->C, c = pl % g->C;
     float *plane = image + pl * H * W;
     for (size_t i = 0; i < g->kh; i++)
@@ -775,7 +768,7 @@ static void col2im_add(const struct geom *g, size_t nimg, const float *col, floa
           }
         }
       }
-  }
+  });
 }
 
 /* SCATTER for images of few channels (4 C <= G), except where PHASE takes

@@ -207,8 +207,7 @@ static void to_pixel_major(const float *src, size_t N, size_t C, size_t H, size_
                            size_t pad, size_t Hs, size_t Ws, float *dst)
 {
   const size_t HW = H * W, pix = N * C, prow = Ws * pix;
-#pragma omp parallel for if(N * C * s * s * Hs * Ws >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t r = 0; r < s * Hs; r++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(N * C * s * s * Hs * Ws), r, s * Hs, {
     const size_t a = r / Hs, y = r % Hs;
     const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)pad;
     float *drow[CHWN_MAX_S];
@@ -234,7 +233,7 @@ static void to_pixel_major(const float *src, size_t N, size_t C, size_t H, size_
           d8[b] = drow[b] + n * C + c0;
         rows8_to_chwn(src + (n * C + c0) * HW + (size_t)h * W, HW, W, s, pad, d8, pix);
       }
-  }
+  });
 }
 #endif
 
@@ -471,8 +470,7 @@ static void add_from_tap_order(float *dt, const struct wslice *tab, size_t parts
                                size_t C, size_t kk, float *dw)
 {
   const size_t T = C * kk;
-#pragma omp parallel for if(M * T * (parts ? parts : 1) >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t m = 0; m < M; m++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(M * T * (parts ? parts : 1)), m, M, {
     float *row = dt + m * T, *d = dw + m * T;
     if (parts > 0) {
       memset(row, 0, tab[0].t0 * sizeof *row);
@@ -481,14 +479,14 @@ static void add_from_tap_order(float *dt, const struct wslice *tab, size_t parts
     for (size_t i = 1; i < parts; i++) {
       const float *p = dt + (i * M + m) * T + tab[i].t0;
       float *r = row + tab[i].t0;
-#pragma omp simd
+      _Pragma("omp simd")
       for (size_t t = 0; t < tab[i].nt; t++)
         r[t] += p[t];
     }
     for (size_t c = 0; c < C; c++)
       for (size_t ij = 0; ij < kk; ij++)
         d[c * kk + ij] += row[ij * C + c];
-  }
+  });
 }
 
 /* The index arrays of the pixel-major weight gradient's GEMMs. */

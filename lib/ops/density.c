@@ -77,8 +77,7 @@ int spdi_op_gaussian_log_density(spd_tape *t, spd_tensor *y, enum spdi_action ac
 
   if (action == SPDI_FORWARD) {
     float *out = y->data;
-#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-    for (size_t r = 0; r < rows; r++) {
+    SPDI_PARALLEL_FOR(spdi_par_threads(x->n), r, rows, {
       double s = 0;
       for (size_t i = r * D; i < (r + 1) * D; i++) {
         const float l = sd[bidx(ks, &g, i)];
@@ -86,7 +85,7 @@ int spdi_op_gaussian_log_density(spd_tape *t, spd_tensor *y, enum spdi_action ac
         s += -0.5 * (double)u * u - l - HALF_LOG_2PI;
       }
       out[r] = (float)s;
-    }
+    });
     return SPD_OK;
   }
 
@@ -102,8 +101,7 @@ int spdi_op_gaussian_log_density(spd_tape *t, spd_tensor *y, enum spdi_action ac
     cs = cm + x->n;
   }
   float *gx = x->requires_grad ? x->grad : NULL;
-#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t i = 0; i < x->n; i++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(x->n), i, x->n, {
     const float d = dy[i / D], e = expf(-sd[bidx(ks, &g, i)]);
     const float u = (xd[i] - md[bidx(km, &g, i)]) * e;
     if (gx != NULL)
@@ -112,7 +110,7 @@ int spdi_op_gaussian_log_density(spd_tape *t, spd_tensor *y, enum spdi_action ac
       cm[i] = d * u * e;
       cs[i] = d * (u * u - 1.0f);
     }
-  }
+  });
   if (need_m && reduce_to(t, km, &g, cm, x->n, m->grad) != SPD_OK)
     return spd_tape_status(t);
   if (need_s && reduce_to(t, ks, &g, cs, x->n, ls->grad) != SPD_OK)

@@ -669,9 +669,8 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
   if ((size_t)nthreads > units)
     nthreads = (int)units;
   const size_t stride = per_thread(u), kc = kc_for(u, g->M, g->N);
-#pragma omp parallel num_threads(nthreads)
-  {
-    const size_t tid = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
+  SPDI_PARALLEL(nthreads, {
+    const size_t tid = tid_, nth = nth_;
     const size_t per = (units + nth - 1) / nth;
     const size_t lo = tid * per * unit, hi = (tid + 1) * per * unit < len ? (tid + 1) * per * unit : len;
     if (lo < hi) {
@@ -689,5 +688,5 @@ void spdi_igemm(const struct spdi_igemm *g0, const struct spdi_ukernel *u, float
       float *bp = mine, *ap = bp + nc_of(u) / u->nr * b_panel(u);
       gemm_serial(&sub, u, kc, bp, ap, ap + mc_of(u) / u->mr * a_panel(u));
     }
-  }
+  });
 }

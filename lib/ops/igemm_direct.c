@@ -332,8 +332,10 @@ __attribute__((target("avx2"))) static void pack_a_blocks(const struct spdi_igem
   const ptrdiff_t *ak = g->a.k;
   /* the blocks are independent: on all threads, rather than one while
    * the others wait (1-2 % of a 2-thread step at width 1024) */
-#pragma omp parallel for num_threads(nthreads) schedule(static) if(M * K >= 4 * SPDI_PAR_MIN)
-  for (size_t b = 0; b < blocks; b++) {
+  SPDI_PARALLEL(M * K >= 4 * SPDI_PAR_MIN ? nthreads : 1, {
+  size_t b0, b1;
+  spdi_static_range(blocks, tid_, nth_, &b0, &b1);
+  for (size_t b = b0; b < b1; b++) {
     const size_t r0 = b * per, R = M - r0 < per ? M - r0 : per;
     const ptrdiff_t *ar = g->a.r + r0;
     float *d = dst + r0 * K;
@@ -353,6 +355,7 @@ __attribute__((target("avx2"))) static void pack_a_blocks(const struct spdi_igem
         d[k * R + r] = s[ar[r]];
     }
   }
+  });
 }
 
 /* A last run of n < 16 columns: the same FMA chains, one element at a time. */
@@ -658,9 +661,8 @@ static void run_slice(const struct spdi_igemm *g, float *work, size_t work_float
     size_t total = 0;
     for (size_t r = 0; wide && g->kr.run != NULL && r < runs; r++)
       total += run_terms(g, r);
-#pragma omp parallel num_threads(nthreads)
-    {
-      const size_t tid = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
+    SPDI_PARALLEL(nthreads, {
+      const size_t tid = tid_, nth = nth_;
       const size_t lo = first_run(g, runs, tid, nth, total, wide) * RUN;
       const size_t end = first_run(g, runs, tid + 1, nth, total, wide) * RUN;
       const size_t hi = end < g->N ? end : g->N;
@@ -674,7 +676,7 @@ static void run_slice(const struct spdi_igemm *g, float *work, size_t work_float
         n = block_cols(g, j0, hi - j0 < cols ? hi - j0 : cols, wide);
         direct_cols(g, work, per, j0, n, wide, NULL, NULL, tiles + tid * TILE);
       }
-    }
+    });
     return;
   }
   ptrdiff_t *koff = (ptrdiff_t *)(void *)rest; /* 64-byte aligned, as work */
@@ -683,16 +685,18 @@ static void run_slice(const struct spdi_igemm *g, float *work, size_t work_float
   const size_t unit = super * cols, units = (g->N + unit - 1) / unit;
   if ((size_t)nthreads > units)
     nthreads = (int)units;
-#pragma omp parallel for num_threads(nthreads) schedule(static)
-  for (size_t q = 0; q < units; q++) {
-    const size_t j0 = q * unit, n = g->N - j0 < unit ? g->N - j0 : unit;
-    const size_t tid = (size_t)omp_get_thread_num();
-    float *buf = rest + koff_floats + tid * panels;
-    copy_b(g, j0, n / RUN, buf);
-    for (size_t b0 = 0; b0 < n; b0 += cols)
-      direct_cols(g, work, per, j0 + b0, n - b0 < cols ? n - b0 : cols, wide,
-                  buf + b0 / cols * K * WIDE_COLS, koff, tiles + tid * TILE);
-  }
+  SPDI_PARALLEL(nthreads, {
+    size_t q0, q1;
+    spdi_static_range(units, tid_, nth_, &q0, &q1);
+    float *buf = rest + koff_floats + tid_ * panels;
+    for (size_t q = q0; q < q1; q++) {
+      const size_t j0 = q * unit, n = g->N - j0 < unit ? g->N - j0 : unit;
+      copy_b(g, j0, n / RUN, buf);
+      for (size_t b0 = 0; b0 < n; b0 += cols)
+        direct_cols(g, work, per, j0 + b0, n - b0 < cols ? n - b0 : cols, wide,
+                    buf + b0 / cols * K * WIDE_COLS, koff, tiles + tid_ * TILE);
+    }
+  });
 }
 #endif /* DIRECT_X86 */
 

@@ -37,6 +37,7 @@
  * contiguous ranges of blocks, so every element of C is summed in the
  * same order by one thread whatever the thread count. */
 #include "igemm_paths.h"
+#include "internal.h"
 
 #include <omp.h>
 #include <stdint.h>
@@ -321,9 +322,8 @@ void spdi_igemm_dot_run(const struct spdi_igemm *g, const float *work, size_t nr
     nthreads = (int)nblk;
   const bool cols_inner = M > N;
   const struct dot_cycled cyc = cycled_side(g, cols_inner);
-#pragma omp parallel num_threads(nthreads)
-  {
-    const size_t tid = (size_t)omp_get_thread_num(), nth = (size_t)omp_get_num_threads();
+  SPDI_PARALLEL(nthreads, {
+    const size_t tid = tid_, nth = nth_;
     const size_t per = (nblk + nth - 1) / nth, lo = tid * per;
     const size_t hi = lo + per < nblk ? lo + per : nblk;
     for (size_t q0 = 0, q1 = chunk_end(&cyc, run, 0, nrun); q0 < nrun;) {
@@ -364,7 +364,7 @@ void spdi_igemm_dot_run(const struct spdi_igemm *g, const float *work, size_t nr
       q0 = q1;
       q1 = q2;
     }
-  }
+  });
 #else
   (void)g, (void)work, (void)nrun, (void)nthreads;
 #endif

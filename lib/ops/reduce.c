@@ -92,26 +92,25 @@ int spdi_op_sum_axis(spd_tape *t, spd_tensor *y, enum spdi_action action)
   if (action == SPDI_FORWARD) {
     const float *xd = x->data;
     float *out = y->data;
-#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-    for (size_t k = 0; k < m; k++) {
+    SPDI_PARALLEL_FOR(spdi_par_threads(x->n), k, m, {
       const float *p = xd + (k / inner) * len * inner + k % inner;
       double s = 0;
       for (size_t l = 0; l < len; l++)
         s += p[l * inner];
       out[k] = (float)s;
-    }
+    });
     return SPD_OK;
   }
   float *gx = x->grad;
   const float *dy = y->grad;
-#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t o = 0; o < outer; o++)
+  SPDI_PARALLEL_FOR(spdi_par_threads(x->n), o, outer, {
     for (size_t l = 0; l < len; l++) {
       float *g = gx + (o * len + l) * inner;
       const float *d = dy + o * inner;
       for (size_t j = 0; j < inner; j++)
         g[j] += d[j];
     }
+  });
   return SPD_OK;
 }
 
@@ -126,8 +125,7 @@ int spdi_op_logsumexp(spd_tape *t, spd_tensor *y, enum spdi_action action)
   const float *xd = x->data;
   float *out = y->data;
   if (action == SPDI_FORWARD) {
-#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-    for (size_t k = 0; k < m; k++) {
+    SPDI_PARALLEL_FOR(spdi_par_threads(x->n), k, m, {
       const float *p = xd + (k / inner) * len * inner + k % inner;
       float mx = p[0];
       for (size_t l = 1; l < len; l++)
@@ -136,20 +134,19 @@ int spdi_op_logsumexp(spd_tape *t, spd_tensor *y, enum spdi_action action)
       for (size_t l = 0; l < len; l++)
         s += exp((double)p[l * inner] - mx);
       out[k] = (float)(mx + log(s));
-    }
+    });
     return SPD_OK;
   }
   /* d/dx_l = exp(x_l - y): the softmax along the axis. */
   float *gx = x->grad;
   const float *dy = y->grad;
-#pragma omp parallel for if(x->n >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t k = 0; k < m; k++) {
+  SPDI_PARALLEL_FOR(spdi_par_threads(x->n), k, m, {
     const size_t base = (k / inner) * len * inner + k % inner;
     for (size_t l = 0; l < len; l++) {
       size_t idx = base + l * inner;
       gx[idx] += dy[k] * (float)exp((double)xd[idx] - out[k]);
     }
-  }
+  });
   return SPD_OK;
 }
 

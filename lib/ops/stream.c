@@ -91,9 +91,8 @@ static void fill_part(float *dst, float v, size_t n)
 void spdi_stream_fill(float *dst, float v, size_t n)
 {
   const int T = spdi_par_threads(n);
-#pragma omp parallel for if(T > 1) num_threads(T)
-  for (int p = 0; p < T; p++) {
-    const size_t i0 = n * (size_t)p / (size_t)T, i1 = n * (size_t)(p + 1) / (size_t)T;
+  SPDI_PARALLEL_FOR(T, p, (size_t)T, {
+    const size_t i0 = n * p / (size_t)T, i1 = n * (p + 1) / (size_t)T;
     fill_part(dst + i0, v, i1 - i0);
-  }
+  });
 }
