@@ -498,11 +498,10 @@ int spd_estimate(spd_estimator *e, const float *xp, size_t np, const float *xq, 
       scatter_tile(&E, k0, T, G + k0 * dim, cvec + k0);
     }
     const size_t per = dim + e->s->rank + 1;
-#pragma omp parallel for num_threads(nq >= 64 ? E.nt : 1) schedule(static)
-    for (size_t j = 0; j < nq; j++) {
-      double *v = dscratch + (size_t)omp_get_thread_num() * per;
+    SPDI_PARALLEL_FOR(nq >= 64 ? E.nt : 1, j, nq, {
+      double *v = dscratch + tid_ * per;
       assemble_point(&E, j, G, cvec, v, v + dim, gout);
-    }
+    });
     if (!spdi_all_finite(gout, nq * dim))
       st = SPDI_FAIL(SPD_E_NUMERIC, "the gradient is not finite");
   }

@@ -65,8 +65,7 @@ static void draw(spd_rng *rng, enum draw_kind kind, void *out, size_t n)
   const size_t blocks = n / 4 + (n % 4 != 0);
   const int nt = blocks >= PARALLEL_MIN_BLOCKS ? spdi_threads() : 1;
 
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (size_t b = 0; b < blocks; b++) {
+  SPDI_PARALLEL_FOR(nt, b, blocks, {
     uint32_t w[4];
     float v[4];
     block_at(rng, start + b, w);
@@ -79,7 +78,7 @@ static void draw(spd_rng *rng, enum draw_kind kind, void *out, size_t n)
       else
         ((float *)out)[first + j] = v[j];
     }
-  }
+  });
   rng->position = start + blocks;
 }
 

@@ -62,8 +62,7 @@ static int lowrank_factor(const char *func, size_t dim, size_t rank, double sigm
   }
   /* V = L R^-T / sigma^2: row i solves R v_i = l_i / sigma^2. */
   const size_t nrows = dim;
-#pragma omp parallel for num_threads(nrows >= 256 ? spdi_threads() : 1) schedule(static)
-  for (size_t i = 0; i < nrows; i++) {
+  SPDI_PARALLEL_FOR(nrows >= 256 ? spdi_threads() : 1, i, nrows, {
     const double *l = Ld + i * rank;
     double *v = V + i * rank;
     for (size_t j = 0; j < rank; j++) {
@@ -72,7 +71,7 @@ static int lowrank_factor(const char *func, size_t dim, size_t rank, double sigm
         a -= R[j * rank + k] * v[k];
       v[j] = a / R[j * rank + j];
     }
-  }
+  });
   *logdet = 2 * half_logdet_m + 2 * (double)dim * log(sigma);
   return SPD_OK;
 }

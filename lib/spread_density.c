@@ -90,13 +90,12 @@ static void lowrank_chunk(const spd_spread *s, size_t R, double *a, double *lp, 
   }
   /* a = d / sigma^2 - V u */
   spdi_dgemm(false, true, R, dim, rank, -1.0, U, rank, s->V, rank, 1.0, a, dim);
-#pragma omp parallel for num_threads(R >= 16 ? spdi_threads() : 1) schedule(static)
-  for (size_t i = 0; i < R; i++) {
+  SPDI_PARALLEL_FOR(R >= 16 ? spdi_threads() : 1, i, R, {
     double acc = 0;
     for (size_t j = 0; j < dim; j++)
       acc += a[i * dim + j] * a[i * dim + j];
     sg[i] = acc;
-  }
+  });
   if (want_lta) {
     spdi_dgemm(false, false, R, rank, dim, 1.0, a, dim, s->V, rank, 0.0, AV, rank);
     spdi_dgemm(false, true, R, rank, rank, s2, AV, rank, s->R, rank, 0.0, LTA, rank);
@@ -167,10 +166,10 @@ int spdi_spread_density(const char *func, const spd_spread *s, const float *y, c
   const double c0 = gauss ? -0.5 * ((double)dim * LOG_2PI + s->log_norm) : -s->log_norm;
   for (size_t r0 = 0; r0 < n; r0 += chunk) {
     const size_t rows = n - r0 < chunk ? n - r0 : chunk;
-#pragma omp parallel for num_threads(rows >= 16 ? spdi_threads() : 1) schedule(static)
-    for (size_t i = 0; i < rows; i++)
+    SPDI_PARALLEL_FOR(rows >= 16 ? spdi_threads() : 1, i, rows, {
       row_terms(s, y + (r0 + i) * dim, x + (r0 + i) * dim, lp + i, a + i * dim,
                 sg + i * nsg, c0);
+    });
     if (rank)
       lowrank_chunk(s, rows, a, lp, sg, lta + chunk * rank, lta + 2 * chunk * rank, lta,
                     gL != NULL);

@@ -191,14 +191,13 @@ int spdi_spread_apply_noise_grad(const char *func, const spd_spread *s, const fl
       return spdi_set_error(SPD_E_NOMEM, func, "cannot allocate %zu partial sums", nchunks);
   }
   memset(part, 0, nchunks * dim * sizeof *part);
-#pragma omp parallel for num_threads(nchunks > 1 ? spdi_threads() : 1) schedule(static)
-  for (size_t c = 0; c < nchunks; c++) {
+  SPDI_PARALLEL_FOR(nchunks > 1 ? spdi_threads() : 1, c, nchunks, {
     size_t r1 = (c + 1) * REDUCE_ROWS < n ? (c + 1) * REDUCE_ROWS : n;
     double *p = part + c * dim;
     for (size_t i = c * REDUCE_ROWS; i < r1; i++)
       for (size_t j = 0; j < dim; j++)
         p[j] += (double)grad_y[i * dim + j] * raw[i * width + j];
-  }
+  });
   double total = 0;
   for (size_t j = 0; j < dim; j++) {
     double acc = 0;
