@@ -243,45 +243,59 @@ static void to_pixel_major(const float *src, size_t N, size_t C, size_t H, size_
  * slots (zeros past N), at c cstride + (((a s + b) Hs + y) Ws + x)
  * pstride: channel-major (cstride s^2 Hs Ws np, pstride np) or with the
  * channels inside each pixel (cstride np, pstride C np). */
+/* Channel c of to_chwn(): by 8 x 8 transposes (transpose, x86 only) or
+ * one float at a time. */
+static void to_chwn_channel(const float *src, size_t N, size_t np, size_t C, size_t H,
+                            size_t W, size_t s, size_t top, size_t left, size_t Hs, size_t Ws,
+                            size_t cstride, size_t pstride, float *dst, bool transpose,
+                            size_t c)
+{
+  const size_t chw = C * H * W;
+#ifdef CHWN_X86
+  if (transpose) {
+    channel_to_chwn(src + c * H * W, N, np, pstride, chw, H, W, s, top, left, Hs, Ws,
+                    dst + c * cstride);
+    return;
+  }
+#else
+  (void)transpose;
+#endif
+  for (size_t ph = 0; ph < s * s; ph++) {
+    const size_t a = ph / s, b = ph % s;
+    for (size_t y = 0; y < Hs; y++) {
+      const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)top;
+      float *row = dst + c * cstride + (ph * Hs + y) * Ws * pstride;
+      for (size_t x = 0; x < Ws; x++) {
+        const ptrdiff_t w = (ptrdiff_t)(x * s + b) - (ptrdiff_t)left;
+        float *d = row + x * pstride;
+        memset(d + N, 0, (np - N) * sizeof *d);
+        if (h < 0 || h >= (ptrdiff_t)H || w < 0 || w >= (ptrdiff_t)W) {
+          memset(d, 0, N * sizeof *d);
+          continue;
+        }
+        /* the N images' pixel: one float from each image's plane; the
+         * planes' current rows stay in L1 along x */
+        const float *sp = src + (c * H + (size_t)h) * W + (size_t)w;
+        for (size_t n = 0; n < N; n++)
+          d[n] = sp[n * chw];
+      }
+    }
+  }
+}
+
 static void to_chwn(const float *src, size_t N, size_t np, size_t C, size_t H, size_t W,
                     size_t s, size_t top, size_t left, size_t Hs, size_t Ws, size_t cstride,
                     size_t pstride, float *dst)
 {
-  const size_t per_c = s * s * Hs * Ws, chw = C * H * W;
 #ifdef CHWN_X86
   const bool transpose = N >= 8 && s <= CHWN_MAX_S && spdi_isa_ok(SPDI_ISA_AVX2);
+#else
+  const bool transpose = false;
 #endif
-#pragma omp parallel for if(N * C * per_c >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t c = 0; c < C; c++) {
-#ifdef CHWN_X86
-    if (transpose) {
-      channel_to_chwn(src + c * H * W, N, np, pstride, chw, H, W, s, top, left, Hs, Ws,
-                      dst + c * cstride);
-      continue;
-    }
-#endif
-    for (size_t ph = 0; ph < s * s; ph++) {
-      const size_t a = ph / s, b = ph % s;
-      for (size_t y = 0; y < Hs; y++) {
-        const ptrdiff_t h = (ptrdiff_t)(y * s + a) - (ptrdiff_t)top;
-        float *row = dst + c * cstride + (ph * Hs + y) * Ws * pstride;
-        for (size_t x = 0; x < Ws; x++) {
-          const ptrdiff_t w = (ptrdiff_t)(x * s + b) - (ptrdiff_t)left;
-          float *d = row + x * pstride;
-          memset(d + N, 0, (np - N) * sizeof *d);
-          if (h < 0 || h >= (ptrdiff_t)H || w < 0 || w >= (ptrdiff_t)W) {
-            memset(d, 0, N * sizeof *d);
-            continue;
-          }
-          /* the N images' pixel: one float from each image's plane; the
-           * planes' current rows stay in L1 along x */
-          const float *sp = src + (c * H + (size_t)h) * W + (size_t)w;
-          for (size_t n = 0; n < N; n++)
-            d[n] = sp[n * chw];
-        }
-      }
-    }
-  }
+  SPDI_PARALLEL_FOR(spdi_par_threads(N * C * s * s * Hs * Ws), c, C, {
+    to_chwn_channel(src, N, np, C, H, W, s, top, left, Hs, Ws, cstride, pstride, dst,
+                    transpose, c);
+  });
 }
 
 /* to_chwn() channel-major, as the weight gradient and PHASE read it. */
@@ -690,31 +704,36 @@ static void from_chwn_one(const float *src, size_t np, size_t M, size_t P, size_
  * m's pixel p of image n at (m P + p) np + n: 8 x 8 blocks by transposes
  * and what is left (images past the last 8, pixels past the last 8) one
  * float at a time. */
+static void from_chwn_channel(const float *src, size_t N, size_t N8, size_t np, size_t M,
+                              size_t P, bool overwrite, float *grid, size_t m)
+{
+#ifdef CHWN_X86
+  const size_t P8 = P / 8 * 8;
+  const float *sm = src + m * P * np;
+  float *gm = grid + m * P;
+  for (size_t n0 = 0; n0 < N8; n0 += 8) {
+    for (size_t p0 = 0; p0 < P8; p0 += 8)
+      block8_from_chwn(sm + p0 * np + n0, np, gm + n0 * M * P + p0, M * P, overwrite);
+    for (size_t n = n0; n < n0 + 8; n++)
+      for (size_t p = P8; p < P; p++)
+        from_chwn_one(src, np, M, P, m, n, p, overwrite, grid);
+  }
+#endif
+  for (size_t n = N8; n < N; n++)
+    for (size_t p = 0; p < P; p++)
+      from_chwn_one(src, np, M, P, m, n, p, overwrite, grid);
+}
+
 static void from_chwn(const float *src, size_t N, size_t np, size_t M, size_t P,
                       bool overwrite, float *grid)
 {
 #ifdef CHWN_X86
-  const size_t N8 = spdi_isa_ok(SPDI_ISA_AVX2) ? N / 8 * 8 : 0, P8 = P / 8 * 8;
+  const size_t N8 = spdi_isa_ok(SPDI_ISA_AVX2) ? N / 8 * 8 : 0;
 #else
   const size_t N8 = 0;
 #endif
-#pragma omp parallel for if(N * M * P >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t m = 0; m < M; m++) {
-#ifdef CHWN_X86
-    const float *sm = src + m * P * np;
-    float *gm = grid + m * P;
-    for (size_t n0 = 0; n0 < N8; n0 += 8) {
-      for (size_t p0 = 0; p0 < P8; p0 += 8)
-        block8_from_chwn(sm + p0 * np + n0, np, gm + n0 * M * P + p0, M * P, overwrite);
-      for (size_t n = n0; n < n0 + 8; n++)
-        for (size_t p = P8; p < P; p++)
-          from_chwn_one(src, np, M, P, m, n, p, overwrite, grid);
-    }
-#endif
-    for (size_t n = N8; n < N; n++)
-      for (size_t p = 0; p < P; p++)
-        from_chwn_one(src, np, M, P, m, n, p, overwrite, grid);
-  }
+  SPDI_PARALLEL_FOR(spdi_par_threads(N * M * P), m, M,
+                    { from_chwn_channel(src, N, N8, np, M, P, overwrite, grid, m); });
 }
 
 /* Slots per pixel of the batch-innermost copies the direct path reads:
@@ -797,11 +816,11 @@ size_t spdi_chwn_fwd_pad(const struct geom *g, size_t M)
  * (i, j, c) tap order. */
 static void taps_channel_fastest(const float *wt, size_t M, size_t C, size_t kk, float *wp)
 {
-#pragma omp parallel for if(M * C * kk >= SPDI_PAR_MIN) num_threads(spdi_threads())
-  for (size_t m = 0; m < M; m++)
+  SPDI_PARALLEL_FOR(spdi_par_threads(M * C * kk), m, M, {
     for (size_t c = 0; c < C; c++)
       for (size_t t = 0; t < kk; t++)
         wp[(m * kk + t) * C + c] = wt[(m * C + c) * kk + t];
+  });
 }
 
 /* A batch-innermost GEMM whose K runs over taps (x, y, u), u fastest (nj
