@@ -123,6 +123,9 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
                  _mm256_castps_pd(_mm256_loadu_ps(hi[v] + bk[k])), 1))               \
            : _mm512_loadu_ps(lo[v] + bk[k]))
 
+/* A block's sum x into C at p: stored, or with add added to what is there. */
+#define STORE_SUM(p, x) _mm512_storeu_ps((p), add ? _mm512_add_ps(_mm512_loadu_ps(p), (x)) : (x))
+
 /* out[r * WIDE_COLS + v * RUN + j] = sum_k ap[k * lda + r] * (vector v
  * of B's row k)[j], r < R, v < NV, j < 16, over the k of the nseg ranges
  * [seg[2 q], seg[2 q + 1]) in order. */
@@ -149,9 +152,7 @@ __attribute__((target("avx2,fma"))) static void avx2_block(size_t R, size_t K, c
     }                                                                                \
     _Pragma("GCC unroll 8") for (int r = 0; r < (R); r++)                            \
       _Pragma("GCC unroll 3") for (int v = 0; v < (NV); v++)                         \
-        _mm512_storeu_ps(dst[r] + coff[v],                                           \
-                         add ? _mm512_add_ps(_mm512_loadu_ps(dst[r] + coff[v]), c[r][v])    \
-                             : c[r][v]);                                             \
+        STORE_SUM(dst[r] + coff[v], c[r][v]);                                        \
   } while (0)
 
 #define WIDE_NV(R, SPLIT)                                                            \
@@ -233,9 +234,7 @@ wide_block(size_t R, size_t nv, bool split, const ptrdiff_t *seg, size_t nseg, c
     }                                                                                \
     _Pragma("GCC unroll 8") for (int v = 0; v < (NV); v++)                           \
       _Pragma("GCC unroll 4") for (int r = 0; r < (R); r++)                          \
-        _mm512_storeu_ps(dst[r] + coff[v],                                           \
-                         add ? _mm512_add_ps(_mm512_loadu_ps(dst[r] + coff[v]), c[r][v])    \
-                             : c[r][v]);                                             \
+        STORE_SUM(dst[r] + coff[v], c[r][v]);                                        \
   } while (0)
 
 #define NARROW_CASE(R)                                                               \
