@@ -50,7 +50,6 @@
 
 #include <omp.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #  include <immintrin.h>
@@ -331,10 +330,7 @@ __attribute__((target("avx2"))) static void pack_a_blocks(const struct spdi_igem
   const ptrdiff_t *ak = g->a.k;
   /* the blocks are independent: on all threads, rather than one while
    * the others wait (1-2 % of a 2-thread step at width 1024) */
-  SPDI_PARALLEL(M * K >= 4 * SPDI_PAR_MIN ? nthreads : 1, {
-  size_t b0, b1;
-  spdi_static_range(blocks, tid_, nth_, &b0, &b1);
-  for (size_t b = b0; b < b1; b++) {
+  SPDI_PARALLEL_FOR(M * K >= 4 * SPDI_PAR_MIN ? nthreads : 1, b, blocks, {
     const size_t r0 = b * per, R = M - r0 < per ? M - r0 : per;
     const ptrdiff_t *ar = g->a.r + r0;
     float *d = dst + r0 * K;
@@ -353,7 +349,6 @@ __attribute__((target("avx2"))) static void pack_a_blocks(const struct spdi_igem
       for (size_t r = 0; r < R; r++)
         d[k * R + r] = s[ar[r]];
     }
-  }
   });
 }
 
@@ -478,6 +473,7 @@ static bool narrow_cols(const struct spdi_igemm *g, const float *ap, size_t j0, 
   const size_t nv = n / RUN;
   if (n % RUN != 0 || nv == 0)
     return false;
+  const bool prefetch = g->K >= NARROW_PF_MIN_K;
   const float *lo[NARROW_RUNS], *pf[NARROW_RUNS];
   ptrdiff_t coff[NARROW_RUNS], whole[2];
   for (size_t v = 0; v < nv; v++) {
@@ -486,7 +482,8 @@ static bool narrow_cols(const struct spdi_igemm *g, const float *ap, size_t j0, 
       return false;
     coff[v] = g->c.c[c];
     lo[v] = g->b.src + g->b.c[c];
-    pf[v] = next + RUN <= g->N ? g->b.src + g->b.c[next] : lo[v];
+    if (prefetch)
+      pf[v] = next + RUN <= g->N ? g->b.src + g->b.c[next] : lo[v];
   }
   size_t nseg;
   const ptrdiff_t *seg = block_ranges(g, j0, nv, whole, &nseg);
@@ -494,7 +491,7 @@ static bool narrow_cols(const struct spdi_igemm *g, const float *ap, size_t j0, 
   for (size_t r = 0; r < g->M; r++)
     rows[r] = g->c.dst + g->c.r[r];
   narrow_block(g->M, nv, seg, nseg, ap, lo, g->b.k, rows, coff, !g->overwrite,
-               g->K >= NARROW_PF_MIN_K ? pf : NULL);
+               prefetch ? pf : NULL);
   return true;
 }
 #endif /* DIRECT_X86 */
@@ -684,17 +681,13 @@ static void run_slice(const struct spdi_igemm *g, float *work, size_t work_float
   const size_t unit = super * cols, units = (g->N + unit - 1) / unit;
   if ((size_t)nthreads > units)
     nthreads = (int)units;
-  SPDI_PARALLEL(nthreads, {
-    size_t q0, q1;
-    spdi_static_range(units, tid_, nth_, &q0, &q1);
+  SPDI_PARALLEL_FOR(nthreads, q, units, {
+    const size_t j0 = q * unit, n = g->N - j0 < unit ? g->N - j0 : unit;
     float *buf = rest + koff_floats + tid_ * panels;
-    for (size_t q = q0; q < q1; q++) {
-      const size_t j0 = q * unit, n = g->N - j0 < unit ? g->N - j0 : unit;
-      copy_b(g, j0, n / RUN, buf);
-      for (size_t b0 = 0; b0 < n; b0 += cols)
-        direct_cols(g, work, per, j0 + b0, n - b0 < cols ? n - b0 : cols, wide,
-                    buf + b0 / cols * K * WIDE_COLS, koff, tiles + tid_ * TILE);
-    }
+    copy_b(g, j0, n / RUN, buf);
+    for (size_t b0 = 0; b0 < n; b0 += cols)
+      direct_cols(g, work, per, j0 + b0, n - b0 < cols ? n - b0 : cols, wide,
+                  buf + b0 / cols * K * WIDE_COLS, koff, tiles + tid_ * TILE);
   });
 }
 #endif /* DIRECT_X86 */
