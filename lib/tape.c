@@ -1,5 +1,4 @@
 /* The tape: arena, sticky errors, node creation and the backward pass. */
-#include "ops/stream.h"
 #include "tape_impl.h"
 
 #include <stdarg.h>
@@ -363,10 +362,7 @@ void spdi_grad_fill(spd_tensor *x)
 {
   float *gx = x->grad;
   const float v = x->grad_const;
-  if (spdi_stream_worth(x->n))
-    spdi_stream_fill(gx, v, x->n);
-  else
-    SPDI_FOR(x->n, gx[i] = v);
+  SPDI_FOR(x->n, gx[i] = v);
   x->grad_uniform = false;
 }
 

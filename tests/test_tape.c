@@ -1,10 +1,9 @@
 /* The tape itself: leaves and accessors, backward semantics, the arena
  * (no allocation once warm, reserve, limit), sticky errors with a table of
- * bad inputs, the op table, bitwise thread-count independence, and the
- * streaming stores of large outputs. */
+ * bad inputs, the op table, and bitwise independence of the thread count
+ * and instruction set. */
 #include "cpu.h"
 #include "harness.h"
-#include "ops/stream.h"
 #include "tape_impl.h"
 
 #include <math.h>
@@ -998,71 +997,12 @@ START_TEST(one_and_two_threads_bitwise_equal)
 }
 END_TEST
 
-/* spdi_stream_copy and spdi_stream_fill at every alignment of the
- * destination and lengths around a vector and a line, streamed and (the
- * instruction set capped to AVX2) plain: exactly the source's values,
- * nothing written outside [0, n). */
-START_TEST(stream_copy_and_fill_exact)
-{
-  enum { CAP = 200 };
-  float src[CAP], dst[CAP + 32];
-  for (int i = 0; i < CAP; i++)
-    src[i] = (float)i * 0.25f - 7.0f;
-  for (int run = 0; run < 4; run++) {
-    spdi_cap_isa(run & 1 ? SPDI_ISA_AVX2 : SPDI_ISA_AVX512);
-    SPDT_OK(spd_set_num_threads(1 + run / 2));
-    for (size_t off = 0; off < 16; off++) {
-      for (size_t n = 0; n <= 70; n++) {
-        for (int fill = 0; fill < 2; fill++) {
-          for (size_t i = 0; i < CAP + 32; i++)
-            dst[i] = -1.0f;
-          if (fill)
-            spdi_stream_fill(dst + off, 3.5f, n);
-          else
-            spdi_stream_copy(dst + off, src, n);
-          spdi_stream_fence();
-          /* one assertion per case: Check logs every passing one */
-          size_t bad = CAP + 32;
-          float want = 0;
-          for (size_t i = 0; i < CAP + 32 && bad == CAP + 32; i++) {
-            want = i < off || i >= off + n ? -1.0f : fill ? 3.5f : src[i - off];
-            if (dst[i] != want)
-              bad = i;
-          }
-          ck_assert_msg(bad == CAP + 32, "run %d, %s off %zu n %zu: dst[%zu] = %g, want %g",
-                        run, fill ? "fill" : "copy", off, n, bad,
-                        (double)dst[bad % (CAP + 32)], (double)want);
-        }
-      }
-    }
-  }
-  /* long enough for a fill on two threads, whose second part starts off
-   * a line */
-  const size_t n = SPDI_PAR_MIN + 37;
-  float *big = malloc((n + 8) * sizeof *big);
-  ck_assert_ptr_nonnull(big);
-  for (int run = 0; run < 2; run++) {
-    spdi_cap_isa(run ? SPDI_ISA_AVX2 : SPDI_ISA_AVX512);
-    for (size_t i = 0; i < n + 8; i++)
-      big[i] = -1.0f;
-    spdi_stream_fill(big + 3, 0.5f, n);
-    size_t bad = 0;
-    while (bad < n + 8 && big[bad] == (bad < 3 || bad >= n + 3 ? -1.0f : 0.5f))
-      bad++;
-    ck_assert_msg(bad == n + 8, "run %d: big[%zu] = %g", run, bad, (double)big[bad % (n + 8)]);
-  }
-  free(big);
-  spdi_cap_isa(SPDI_ISA_AVX512);
-  SPDT_OK(spd_set_num_threads(1));
-}
-END_TEST
-
-/* One step over tensors past SPDI_STREAM_MIN_BYTES: batch norm + ReLU
- * (its forward output and, first to write it, its input gradient are
- * streamed) and a sum whose gradient fill is streamed. Rows of 363 x 363
- * floats start at every alignment. out receives every value and gradient;
- * returns how many. */
-static size_t streamed_step(const float *xv, const float *wv, float *out)
+/* One step over 16 MiB tensors, whose batch norm passes hand out rows to
+ * the threads dynamically: batch norm + ReLU (first to write its input's
+ * gradient) and a sum whose uniform gradient is filled in. Rows of 363 x
+ * 363 floats start at every alignment. out receives every value and
+ * gradient; returns how many. */
+static size_t large_step(const float *xv, const float *wv, float *out)
 {
   const size_t xs[4] = { 4, 8, 363, 363 }, cs[1] = { 8 }, n = 4 * 8 * 363 * 363;
   const float ones[8] = { 1, 1, 1, 1, 1, 1, 1, 1 }, zeros[8] = { 0 };
@@ -1088,14 +1028,11 @@ static size_t streamed_step(const float *xv, const float *wv, float *out)
   return k;
 }
 
-/* Streamed and plain stores give the same bits: the plain run caps the
- * instruction set to AVX2, which turns streaming off (the clones of the
- * kernels give the same bits, vmath.h). */
-START_TEST(streamed_outputs_same_bits)
+/* The same bits on 1 and 2 threads and with the AVX-512 and AVX2 clones
+ * of the kernels (vmath.h). */
+START_TEST(large_tensors_same_bits)
 {
   const size_t n = 4 * 8 * 363 * 363, total = 3 * n + 17;
-  ck_assert(spdi_stream_worth(n) == spdi_isa_ok(SPDI_ISA_AVX512));
-  ck_assert(!spdi_stream_worth(SPDI_STREAM_MIN_BYTES / sizeof(float) - 1));
   float *xv = malloc(n * sizeof *xv), *wv = malloc(n * sizeof *wv);
   float *r[2] = { malloc(total * sizeof(float)), malloc(total * sizeof(float)) };
   ck_assert(xv != NULL && wv != NULL && r[0] != NULL && r[1] != NULL);
@@ -1103,16 +1040,17 @@ START_TEST(streamed_outputs_same_bits)
     xv[i] = (float)((int)((i * 7919) % 2001) - 1000) * 1e-3f + (float)(i % 8);
     wv[i] = (float)((int)((i * 104729) % 201) - 100) * 1e-2f;
   }
-  for (int threads = 1; threads <= 2; threads++) {
+  /* run 0 (1 thread, AVX-512) is the reference for runs 1-3 */
+  for (int run = 0; run < 4; run++) {
+    const int threads = 1 + run / 2, isa = run % 2 ? SPDI_ISA_AVX2 : SPDI_ISA_AVX512;
     SPDT_OK(spd_set_num_threads(threads));
-    for (int plain = 0; plain < 2; plain++) {
-      spdi_cap_isa(plain ? SPDI_ISA_AVX2 : SPDI_ISA_AVX512);
-      ck_assert_uint_eq(streamed_step(xv, wv, r[plain]), total);
-    }
+    spdi_cap_isa(isa);
+    ck_assert_uint_eq(large_step(xv, wv, r[run > 0]), total);
     spdi_cap_isa(SPDI_ISA_AVX512);
-    const size_t i = first_difference(r[0], r[1], total);
-    ck_assert_msg(i == total, "%d threads, value %zu: streamed %.9g, plain %.9g", threads, i,
-                  (double)r[0][i % total], (double)r[1][i % total]);
+    const size_t i = run > 0 ? first_difference(r[0], r[1], total) : total;
+    ck_assert_msg(i == total, "%d threads, %s: value %zu is %.9g, on 1 thread with AVX-512 %.9g",
+                  threads, isa == SPDI_ISA_AVX2 ? "AVX2" : "AVX-512", i,
+                  (double)r[1][i % total], (double)r[0][i % total]);
   }
   SPDT_OK(spd_set_num_threads(1));
   /* the fill's value reached every element: d loss / d w = y + 1 */
@@ -1151,7 +1089,6 @@ Suite *spdt_suite(void)
   suite_add_tcase(s, tc);
   SPDT_ADD(s, op_table_is_complete, 10);
   SPDT_ADD(s, one_and_two_threads_bitwise_equal, 60);
-  SPDT_ADD(s, stream_copy_and_fill_exact, 10);
-  SPDT_ADD(s, streamed_outputs_same_bits, 120);
+  SPDT_ADD(s, large_tensors_same_bits, 120);
   return s;
 }

@@ -9,10 +9,7 @@
  * recomputes the batch norm's output from x with the forward's exact float
  * expression (bn_affine, bn_out) instead of reading it, so the mask, and
  * every value and gradient, equal those of relu(batch_norm(x)) bit for
- * bit. Outputs too large to stay cached (the forward's, and the input
- * gradient when this op writes it first) go out through streaming stores
- * (stream.h). */
-#include "stream.h"
+ * bit. */
 #include "tape_impl.h"
 #include "vmath.h"
 
@@ -244,8 +241,7 @@ struct bn_pass {
   const float *dy;    /* backward: y's gradient, or one row of its value */
   float *out;         /* y's data, or x's gradient */
   size_t C, inner, M;
-  bool first;  /* out is assigned rather than added to (always when streamed) */
-  bool stream; /* out goes through streaming stores */
+  bool first;  /* out is assigned rather than added to */
   bool dy_row; /* dy is one row of a uniform gradient, read by every row */
 };
 
@@ -263,20 +259,11 @@ static void pass_row(const struct bn_pass *p, size_t r)
     ch.mdy = (float)(p->sums[c] / (double)p->M);
     ch.mdx = (float)(p->sums[p->C + c] / (double)p->M) * p->invstd[c];
   }
-  /* A streamed row goes through an L1 buffer, SPDI_STREAM_CHUNK floats at a
-   * time (stream.h); otherwise straight to out in one piece. */
-  float buf[SPDI_STREAM_CHUNK];
-  const size_t step = p->stream ? SPDI_STREAM_CHUNK : p->inner;
-  for (size_t j = o; j < o + p->inner; j += step) {
-    const size_t m = o + p->inner - j < step ? o + p->inner - j : step;
-    float *dst = p->stream ? buf : p->out + j;
-    if (p->sums == NULL)
-      row_apply(x + j, dst, m, ch.sc, ch.sh, relu);
-    else
-      row_grad_input(x + j, p->dy + (p->dy_row ? j - o : j), dst, m, &ch, p->first);
-    if (p->stream)
-      spdi_stream_copy(p->out + j, buf, m);
-  }
+  float *dst = p->out + o;
+  if (p->sums == NULL)
+    row_apply(x + o, dst, p->inner, ch.sc, ch.sh, relu);
+  else
+    row_grad_input(x + o, p->dy + (p->dy_row ? 0 : o), dst, p->inner, &ch, p->first);
 }
 
 /* Tensors this large have their rows handed out dynamically, about
@@ -290,7 +277,7 @@ static void pass_row(const struct bn_pass *p, size_t r)
  * each row is computed the same way wherever it runs: same bits. The
  * channel sums (bn_sums) keep one range per thread: groups of channels
  * handed out dynamically were 2 % slower there. */
-#define BN_DYNAMIC_MIN (SPDI_STREAM_MIN_BYTES / sizeof(float))
+#define BN_DYNAMIC_MIN ((size_t)4 << 20) /* floats: 16 MiB */
 #define BN_GRAB 65536
 
 static void run_pass(const struct bn_pass *p)
@@ -300,8 +287,6 @@ static void run_pass(const struct bn_pass *p)
   if (n < SPDI_PAR_MIN || spdi_threads() < 2) { /* no region: see SPDI_PARALLEL */
     for (size_t r = 0; r < rows; r++)
       pass_row(p, r);
-    if (p->stream)
-      spdi_stream_fence();
     return;
   }
 #pragma omp parallel num_threads(spdi_threads())
@@ -315,8 +300,6 @@ static void run_pass(const struct bn_pass *p)
       for (size_t r = 0; r < rows; r++)
         pass_row(p, r);
     }
-    if (p->stream)
-      spdi_stream_fence();
   }
 }
 
@@ -426,7 +409,7 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
   }
   const struct bn_pass pass = {
     .y = y, .mean = mean, .invstd = invstd, .out = y->data,
-    .C = C, .inner = inner, .M = M, .stream = spdi_stream_worth(x->n),
+    .C = C, .inner = inner, .M = M,
   };
   run_pass(&pass);
   y->saved = stats;
@@ -475,7 +458,6 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   const struct bn_pass pass = {
     .y = y, .mean = mean, .invstd = invstd, .sums = sums, .dy = dy, .out = x->grad,
     .C = C, .inner = inner, .M = M, .first = first, .dy_row = dy_row,
-    .stream = first && spdi_stream_worth(x->n),
   };
   run_pass(&pass);
   return SPD_OK;

@@ -290,7 +290,7 @@ static size_t chunk_end(const struct dot_cycled *cyc, const struct dot_run *run,
  * With the columns inner, a row block's piece of A stays in L2 while its
  * column blocks take turns, but the first of them reads it from memory:
  * in a weight gradient A is the output gradient, just written by the
- * backward of the op after the convolution and gone from the caches. So
+ * backward of the op after the convolution and in L3 at best. So
  * each block of a row block asks for its share of the next row block's
  * piece. On the encoder's first layer at width 1024 (3 -> 128 channels),
  * forward + weight gradient ran 1-3 % faster and the layer's step 2-3 %
