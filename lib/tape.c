@@ -379,6 +379,8 @@ void spdi_grad_materialize(spd_tensor *x)
   zero_pending(x);
   if (x->grad_uniform)
     spdi_grad_fill(x);
+  if (x->grad_deferred != NULL)
+    spdi_grad_undefer(x);
 }
 
 int spd_backward(spd_tape *t, spd_tensor *loss)
@@ -419,6 +421,7 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
       }
       y->grad_pending = true;
       y->grad_uniform = false;
+      y->grad_deferred = NULL;
     }
     if (y->mark == mark)
       for (int i = 0; i < y->nin; i++)
@@ -430,15 +433,17 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
     for (spd_tensor *y = loss; y != NULL; y = y->prev) {
       if (y->mark != mark || y->nin == 0)
         continue;
-      /* marked, but no consumer wrote it; or uniform, for an op that
-       * needs it written */
-      if (!(y->grad_uniform && spdi_ops[y->op].reads_uniform))
+      /* marked, but no consumer wrote it; or uniform or deferred, for an
+       * op that needs it written */
+      const struct spdi_op_info *op = &spdi_ops[y->op];
+      if (!(y->grad_uniform && op->reads_uniform) &&
+          !(y->grad_deferred != NULL && op->reads_deferred))
         spdi_grad_materialize(y);
-      if (!spdi_ops[y->op].assigns)
+      if (!op->assigns)
         for (int i = 0; i < y->nin; i++)
           spdi_grad_materialize(y->in[i]);
-      t->op_name = spdi_ops[y->op].name;
-      if (spdi_ops[y->op].fn(t, y, SPDI_BACKWARD) != SPD_OK) {
+      t->op_name = op->name;
+      if (op->fn(t, y, SPDI_BACKWARD) != SPD_OK) {
         rc = t->status;
         break;
       }
@@ -448,7 +453,9 @@ int spd_backward(spd_tape *t, spd_tensor *loss)
    * reads as zero, as every gradient did before the pass. A uniform
    * gradient (the input of a sum or mean) is written out only if someone
    * asks for it (spd_tensor_grad): a 16 MiB fill is as long as the batch
-   * norm's whole backward pass over the same tensor. */
+   * norm's whole backward pass over the same tensor. So is a deferred one
+   * (a batch norm's input gradient that the convolution producing the
+   * input read a group of images at a time). */
   for (spd_tensor *y = loss; y != NULL; y = y->prev)
     zero_pending(y);
   return rc;
@@ -541,5 +548,7 @@ const float *spd_tensor_grad(const spd_tensor *x)
    * safe, and invisible to the caller. */
   if (x->grad_uniform)
     spdi_grad_fill((spd_tensor *)x);
+  if (x->grad_deferred != NULL)
+    spdi_grad_undefer((spd_tensor *)x);
   return x->grad;
 }

@@ -59,6 +59,8 @@ enum spdi_op {
 
 enum spdi_action { SPDI_SHAPE, SPDI_FORWARD, SPDI_BACKWARD };
 
+struct spdi_bn_pass; /* lib/ops/batchnorm.c */
+
 struct spd_tensor {
   spd_tape *tape;
   spd_tensor *prev;     /* node created just before this one */
@@ -67,6 +69,9 @@ struct spd_tensor {
   float *grad;          /* n values once backward has run; may alias a parameter's */
   void *saved;          /* op-specific values kept for backward (arena) */
   void *ptr;            /* op-specific borrowed pointer (e.g. a params store) */
+  /* grad logically the input gradient of a batch norm's backward, not
+   * written yet (spdi_bn_grad_write); NULL otherwise */
+  const struct spdi_bn_pass *grad_deferred;
   const void *cptr[2];  /* builder arguments, valid during the builder call only */
   size_t shape[SPDI_MAX_DIMS];
   size_t n;             /* element count, product of shape (1 for a scalar) */
@@ -105,6 +110,11 @@ struct spdi_op_info {
   /* Its backward reads a uniform output gradient (grad_uniform) as such;
    * for the other ops the tape writes it out first. */
   bool reads_uniform;
+  /* Its backward reads a deferred output gradient (grad_deferred) as such,
+   * or writes it out itself; for the other ops the tape writes it out
+   * first. Batch norm defers its input gradient only where an op so marked
+   * produced the input. */
+  bool reads_deferred;
 };
 
 extern const struct spdi_op_info spdi_ops[SPDI_OP_COUNT];
@@ -126,6 +136,16 @@ int spdi_tape_fail(spd_tape *t, int code, const char *fmt, ...) SPDI_PRINTF(3, 4
  * grad_const, and no longer uniform. */
 void spdi_grad_fill(spd_tensor *x);
 
+/* Write out a deferred gradient (grad_deferred), no longer deferred
+ * (lib/ops/batchnorm.c). */
+void spdi_grad_undefer(spd_tensor *x);
+
+/* Images [n0, n0 + images) of a deferred gradient into out, which holds
+ * that many images of the tensor's shape, on nthreads threads
+ * (lib/ops/batchnorm.c). The values are those spdi_grad_undefer() writes. */
+void spdi_bn_grad_write(const struct spdi_bn_pass *d, float *out, size_t n0, size_t images,
+                        int nthreads);
+
 /* During backward: whether x's gradient is still pending (nothing has
  * written it in this pass, so its memory holds garbage that stands for
  * zero), in which case the caller must assign every element rather than
@@ -138,6 +158,8 @@ static inline bool spdi_grad_first(spd_tensor *x)
 {
   if (x->grad_uniform)
     spdi_grad_fill(x);
+  if (x->grad_deferred != NULL)
+    spdi_grad_undefer(x);
   const bool first = x->grad_pending;
   x->grad_pending = false;
   return first;

@@ -9,7 +9,9 @@
  * recomputes the batch norm's output from x with the forward's exact float
  * expression (bn_affine, bn_out) instead of reading it, so the mask, and
  * every value and gradient, equal those of relu(batch_norm(x)) bit for
- * bit. */
+ * bit. The input gradient's pass can be left to the convolution that
+ * produced the input, which runs it a group of images at a time
+ * (grad_deferred, spdi_bn_grad_write). */
 #include "tape_impl.h"
 #include "vmath.h"
 
@@ -234,7 +236,7 @@ SPDI_CLONES static void row_grad_input(const float *x, const float *dy, float *g
 
 /* One of the two elementwise passes: the forward's output (sums NULL) or
  * the input gradient, row by row. */
-struct bn_pass {
+struct spdi_bn_pass {
   const spd_tensor *y;
   const float *mean, *invstd;
   const double *sums; /* backward: per channel sum dy, then sum dy xhat */
@@ -245,7 +247,8 @@ struct bn_pass {
   bool dy_row; /* dy is one row of a uniform gradient, read by every row */
 };
 
-static void pass_row(const struct bn_pass *p, size_t r)
+/* Row r of the pass (channel r mod C of image r / C) into dst. */
+static void pass_row(const struct spdi_bn_pass *p, size_t r, float *dst)
 {
   const spd_tensor *y = p->y;
   const size_t c = r % p->C, o = r * p->inner;
@@ -259,7 +262,6 @@ static void pass_row(const struct bn_pass *p, size_t r)
     ch.mdy = (float)(p->sums[c] / (double)p->M);
     ch.mdx = (float)(p->sums[p->C + c] / (double)p->M) * p->invstd[c];
   }
-  float *dst = p->out + o;
   if (p->sums == NULL)
     row_apply(x + o, dst, p->inner, ch.sc, ch.sh, relu);
   else
@@ -280,13 +282,13 @@ static void pass_row(const struct bn_pass *p, size_t r)
 #define BN_DYNAMIC_MIN ((size_t)4 << 20) /* floats: 16 MiB */
 #define BN_GRAB 65536
 
-static void run_pass(const struct bn_pass *p)
+static void run_pass(const struct spdi_bn_pass *p)
 {
   const size_t rows = p->y->n / p->inner, n = p->y->n;
   const int grab = p->inner >= BN_GRAB ? 1 : (int)(BN_GRAB / p->inner);
   if (n < SPDI_PAR_MIN || spdi_threads() < 2) { /* no region: see SPDI_PARALLEL */
     for (size_t r = 0; r < rows; r++)
-      pass_row(p, r);
+      pass_row(p, r, p->out + r * p->inner);
     return;
   }
 #pragma omp parallel num_threads(spdi_threads())
@@ -294,11 +296,11 @@ static void run_pass(const struct bn_pass *p)
     if (n >= BN_DYNAMIC_MIN) {
 #pragma omp for nowait schedule(dynamic, grab)
       for (size_t r = 0; r < rows; r++)
-        pass_row(p, r);
+        pass_row(p, r, p->out + r * p->inner);
     } else {
 #pragma omp for nowait
       for (size_t r = 0; r < rows; r++)
-        pass_row(p, r);
+        pass_row(p, r, p->out + r * p->inner);
     }
   }
 }
@@ -407,7 +409,7 @@ static int bn_forward(spd_tape *t, spd_tensor *y)
       }
     }
   }
-  const struct bn_pass pass = {
+  const struct spdi_bn_pass pass = {
     .y = y, .mean = mean, .invstd = invstd, .out = y->data,
     .C = C, .inner = inner, .M = M,
   };
@@ -454,13 +456,44 @@ static int bn_backward(spd_tape *t, spd_tensor *y)
   }
   if (!x->requires_grad)
     return SPD_OK;
+  /* Where this op writes x's gradient first and x's producer reads it a
+   * group of images at a time (reads_deferred), the pass is left for the
+   * producer to run on each group just before use: a convolution's weight
+   * gradient then reads its output gradient from cache instead of memory,
+   * and this op writes nothing. */
+  if (x->grad_pending && !x->grad_external && spdi_ops[x->op].reads_deferred) {
+    struct spdi_bn_pass *d = spdi_tape_alloc(t, sizeof *d);
+    if (d == NULL)
+      return spd_tape_status(t);
+    *d = (struct spdi_bn_pass){ .y = y, .mean = mean, .invstd = invstd, .sums = sums, .dy = dy,
+                                .C = C, .inner = inner, .M = M, .first = true,
+                                .dy_row = dy_row };
+    x->grad_pending = false;
+    x->grad_deferred = d;
+    return SPD_OK;
+  }
   const bool first = spdi_grad_first(x);
-  const struct bn_pass pass = {
+  const struct spdi_bn_pass pass = {
     .y = y, .mean = mean, .invstd = invstd, .sums = sums, .dy = dy, .out = x->grad,
     .C = C, .inner = inner, .M = M, .first = first, .dy_row = dy_row,
   };
   run_pass(&pass);
   return SPD_OK;
+}
+
+void spdi_grad_undefer(spd_tensor *x)
+{
+  struct spdi_bn_pass pass = *x->grad_deferred;
+  pass.out = x->grad;
+  run_pass(&pass);
+  x->grad_deferred = NULL;
+}
+
+void spdi_bn_grad_write(const struct spdi_bn_pass *d, float *out, size_t n0, size_t images,
+                        int nthreads)
+{
+  const size_t r0 = n0 * d->C, rows = images * d->C, inner = d->inner;
+  SPDI_PARALLEL_FOR(nthreads, i, rows, pass_row(d, r0 + i, out + i * inner););
 }
 
 int spdi_op_batch_norm(spd_tape *t, spd_tensor *y, enum spdi_action action)

@@ -273,6 +273,7 @@ static struct work lane(const struct work *w, size_t pad_per, size_t tid)
 {
   struct work l = *w;
   l.pad = w->pad + tid * pad_per;
+  l.grid = w->grid != NULL ? w->grid + tid * w->grid_per : NULL;
   l.gemm = w->gemm + tid * spdi_igemm_work(&w->u, 1);
   l.nt = 1;
   return l;
@@ -315,6 +316,7 @@ struct group_args {
   size_t M;
   const struct form_index *fx, *wx; /* FWD's and WGRAD's index arrays */
   const float *wt, *image, *wgrid;
+  const struct spdi_bn_pass *dgrid; /* wgrid deferred (w->grid): see wgrad_part() */
   float *grid, *dw, *part;
   bool overwrite;
 };
@@ -385,13 +387,14 @@ static struct form_index wgrad_index(const struct geom *g, size_t M, size_t gmax
   return x;
 }
 
-/* WGRAD over images n0 .. n0 + gn (a slice of the GEMM's K), padded in
- * w->pad: adds into dw, or with overwrite writes it. */
-static void wgrad_gemm(const struct geom *g, size_t M, const struct form_index *x, size_t n0,
-                       size_t gn, const float *grid, float *dw, bool overwrite, struct work *w)
+/* WGRAD over gn images (a slice of the GEMM's K) whose grid is grid and
+ * whose image is padded in w->pad: adds into dw, or with overwrite writes
+ * it. */
+static void wgrad_gemm(const struct geom *g, size_t M, const struct form_index *x, size_t gn,
+                       const float *grid, float *dw, bool overwrite, struct work *w)
 {
   const size_t K = g->C * g->kh * g->kw, P = g->Ho * g->Wo;
-  struct spdi_igemm gm = { M, K, gn * P, { grid + n0 * M * P, x->ar, x->ak },
+  struct spdi_igemm gm = { M, K, gn * P, { grid, x->ar, x->ak },
                            { w->pad, x->bk, x->bc }, { dw, x->cr, x->cc }, overwrite,
                            SPDI_IGEMM_ALL_K };
   spdi_igemm(&gm, &w->u, w->gemm, w->nt);
@@ -429,7 +432,12 @@ static void wgrad_part(const struct geom *g, size_t i, size_t n0, size_t gn,
                        const struct group_args *a, struct work *l)
 {
   const size_t MK = a->M * g->C * g->kh * g->kw;
-  wgrad_gemm(g, a->M, a->wx, n0, gn, a->wgrid, a->part != NULL ? a->part + i * MK : a->dw,
+  const float *grid = a->wgrid + n0 * a->M * g->Ho * g->Wo;
+  if (a->dgrid != NULL) { /* a deferred grid, written for this group */
+    spdi_bn_grad_write(a->dgrid, l->grid, n0, gn, l->nt);
+    grid = l->grid;
+  }
+  wgrad_gemm(g, a->M, a->wx, gn, grid, a->part != NULL ? a->part + i * MK : a->dw,
              a->part != NULL, l);
 }
 
@@ -460,13 +468,16 @@ static void wgrad_groups(const struct geom *g, size_t gmax, struct group_args *a
 /* WGRAD: dw (M x K, row-major) += grid (N x M x P, channel-major view)
  * im2col(image)^T, a group of images at a time, padded just before use as
  * in form_fwd(); with partial gradients (wgrad_partials()) the groups go
- * to the threads as there. */
-static void form_wgrad(const struct geom *g, size_t M, const float *grid, const float *image,
-                       float *dw, struct work *w)
+ * to the threads as there. With dgrid the grid is deferred and written a
+ * group at a time into w->grid (wgrad_grid_per()). */
+static void form_wgrad(const struct geom *g, size_t M, const float *grid,
+                       const struct spdi_bn_pass *dgrid, const float *image, float *dw,
+                       struct work *w)
 {
   const size_t gmax = wgrad_group(g);
   const struct form_index x = wgrad_index(g, M, gmax, w->idx, w);
-  struct group_args a = { .M = M, .wx = &x, .image = image, .wgrid = grid, .dw = dw };
+  struct group_args a = { .M = M, .wx = &x, .image = image, .wgrid = grid, .dgrid = dgrid,
+                          .dw = dw };
   wgrad_groups(g, gmax, &a, w, wgrad_one);
 }
 
@@ -868,7 +879,13 @@ static void form_wgrad_any(const struct geom *g, size_t M, const float *grid,
   if (spdi_conv_chwn(g))
     spdi_chwn_wgrad(g, M, grid, image, dw, w);
   else
-    form_wgrad(g, M, grid, image, dw, w);
+    form_wgrad(g, M, grid, NULL, image, dw, w);
+}
+
+/* Floats of w->grid per thread for a deferred grid of G channels. */
+static size_t wgrad_grid_per(const struct geom *g)
+{
+  return (wgrad_group(g) * g->G * g->Ho * g->Wo + 15) / 16 * 16;
 }
 
 /* Copy space of WGRAD (M = G, the grid's channels, in both ops). */
@@ -982,15 +999,31 @@ int spdi_op_conv2d(spd_tape *t, spd_tensor *y, enum spdi_action action)
     form_fwd(&g, O, w->data, x->data, y->data, b == NULL, &wk);
     return SPD_OK;
   }
+  /* A batch norm's deferred input gradient (reads_deferred) is written a
+   * group of images at a time where only the weight gradient reads it,
+   * on NCHW operands; otherwise whole, first. */
+  const struct spdi_bn_pass *dgrid = y->grad_deferred;
+  if (dgrid != NULL && (!w->requires_grad || x->requires_grad ||
+                        (b != NULL && b->requires_grad) || spdi_conv_chwn(&g))) {
+    spdi_grad_undefer(y);
+    dgrid = NULL;
+  }
   const size_t nidx = max3(fwd_scratch_idx(&g, O), gather_scratch_idx(&g), 0);
-  const size_t npad = max3(wgrad_padded(&g), gather_padded(&g), 0);
-  if (work_get(t, nidx, npad, &wk) != SPD_OK)
+  const size_t npad = (max3(wgrad_padded(&g), gather_padded(&g), 0) + 15) / 16 * 16;
+  const size_t ngrid = dgrid != NULL ? (size_t)spdi_threads() * wgrad_grid_per(&g) : 0;
+  if (work_get(t, nidx, npad + ngrid, &wk) != SPD_OK)
     return spd_tape_status(t);
   /* an assigning op (spdi_grad_first): the input gradient is written
    * whole when it is pending; the weight and bias gradients add */
   if (w->requires_grad) {
     spdi_grad_materialize(w);
-    form_wgrad_any(&g, O, y->grad, x->data, w->grad, &wk);
+    if (dgrid != NULL) {
+      wk.grid = wk.pad + npad;
+      wk.grid_per = wgrad_grid_per(&g);
+      form_wgrad(&g, O, y->grad, dgrid, x->data, w->grad, &wk);
+    } else {
+      form_wgrad_any(&g, O, y->grad, x->data, w->grad, &wk);
+    }
   }
   if (x->requires_grad)
     form_gather(&g, w->data, y->grad, x->grad, &wk, NULL, spdi_grad_first(x));

@@ -16,10 +16,13 @@ struct geom {
   size_t kh, kw, s, pad;
 };
 
-/* Scratch for one GEMM form: index arrays, a padded copy, driver work. */
+/* Scratch for one GEMM form: index arrays, a padded copy, driver work,
+ * and where a deferred output gradient is written a group at a time
+ * (grid, grid_per floats per thread; NULL when there is none). */
 struct work {
   ptrdiff_t *idx;
-  float *pad, *gemm;
+  float *pad, *gemm, *grid;
+  size_t grid_per;
   struct spdi_ukernel u;
   int nt;
 };
@@ -37,6 +40,8 @@ static inline int work_get(spd_tape *t, size_t nidx, size_t npad, struct work *w
   w->idx = (ptrdiff_t *)p;
   w->pad = (float *)(p + ib);
   w->gemm = (float *)(p + ib + pb);
+  w->grid = NULL;
+  w->grid_per = 0;
   return SPD_OK;
 }
 

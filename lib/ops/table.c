@@ -3,11 +3,13 @@
  * updating the count below; the assertions catch a forgotten step. */
 #include "tape_impl.h"
 
-#define OP(id, name, fn, diff) [id] = { name, spdi_op_##fn, diff, false, false }
+#define OP(id, name, fn, diff) [id] = { name, spdi_op_##fn, diff, false, false, false }
 /* an op whose backward assigns first gradients (spdi_grad_first) */
-#define OPA(id, name, fn) [id] = { name, spdi_op_##fn, true, true, false }
+#define OPA(id, name, fn) [id] = { name, spdi_op_##fn, true, true, false, false }
 /* ... and reads a uniform output gradient as such (grad_uniform) */
-#define OPU(id, name, fn) [id] = { name, spdi_op_##fn, true, true, true }
+#define OPU(id, name, fn) [id] = { name, spdi_op_##fn, true, true, true, false }
+/* ... or a deferred one (grad_deferred) */
+#define OPD(id, name, fn) [id] = { name, spdi_op_##fn, true, true, false, true }
 
 const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
   OP(SPDI_OP_LEAF, "spd_leaf", leaf, false),
@@ -19,7 +21,7 @@ const struct spdi_op_info spdi_ops[SPDI_OP_COUNT] = {
   OP(SPDI_OP_SCALE, "spd_scale", scale, true),
   OP(SPDI_OP_ADD_SCALAR, "spd_add_scalar", add_scalar, true),
   OPA(SPDI_OP_MATMUL, "spd_matmul", matmul),
-  OPA(SPDI_OP_CONV2D, "spd_conv2d", conv2d),
+  OPD(SPDI_OP_CONV2D, "spd_conv2d", conv2d),
   OPA(SPDI_OP_CONV2D_TRANSPOSE, "spd_conv2d_transpose", conv2d_transpose),
   OPU(SPDI_OP_BATCH_NORM, "spd_batch_norm", batch_norm),
   OPU(SPDI_OP_RELU, "spd_relu", relu),
