@@ -385,18 +385,27 @@ END_TEST
 /* Every SPDI_CLONES version of the batch-norm kernels (AVX-512 here,
  * AVX2 under valgrind, the baseline elsewhere) must sum in the order the
  * kernels define: element j of a row into lane j mod 16, a row's last
- * partial chunk into the first lanes, lanes added in order at the end.
- * Values of 1e20 among ones make double sums depend on that order (1e20 +
- * 1 is 1e20), so this emulation of the order, in scalar code, pins the
- * bits of the running mean and of beta's gradient. */
+ * partial chunk into the first lanes, lanes added in order at the end;
+ * rows of 256 or more go in min(N, 8) blocks of images (image k of N in
+ * block k * 8 / N, as batchnorm.c's bn_sums()), each block's lanes summed
+ * apart and added lane by lane in block order. Values of 1e20 among ones
+ * make double sums depend on that order (1e20 + 1 is 1e20), so this
+ * emulation of the order, in scalar code, pins the bits of the running
+ * mean and of beta's gradient. */
 static double lane_order_sum(const float *x, size_t N, size_t stride, size_t n, double k)
 {
+  const size_t nb = n < 256 ? 1 : N < 8 ? N : 8;
   double lane[16] = { 0 };
-  for (size_t r = 0; r < N; r++)
-    for (size_t j = 0; j < n; j++) {
-      const size_t full = n / 16 * 16;
-      lane[j < full ? j % 16 : j - full] += x[r * stride + j] - k;
-    }
+  for (size_t b = 0; b < nb; b++) {
+    double part[16] = { 0 };
+    for (size_t r = N * b / nb; r < N * (b + 1) / nb; r++)
+      for (size_t j = 0; j < n; j++) {
+        const size_t full = n / 16 * 16;
+        part[j < full ? j % 16 : j - full] += x[r * stride + j] - k;
+      }
+    for (size_t l = 0; l < 16; l++)
+      lane[l] += part[l];
+  }
   double s = 0;
   for (size_t l = 0; l < 16; l++)
     s += lane[l];
@@ -412,9 +421,11 @@ static void check_lane_order(size_t N, size_t C, size_t HW, int threads)
   ck_assert(x != NULL && dy != NULL && b0 != NULL);
   for (size_t i = 0; i < n; i++) {
     const size_t j = i % HW;
-    /* +1e20 and -1e20 cancel in each row, in lanes 3 and 4; the small
-     * values around them survive or not depending on the order */
-    const float big = j == 3 ? 1e20f : j == 20 ? -1e20f : 0.0f;
+    /* +1e20 and -1e20 cancel in each row, in lanes 3 and 4, and from one
+     * image to the next within each lane; the small values around them
+     * survive or not depending on the order */
+    const float sign = i / (C * HW) % 2 ? -1.0f : 1.0f;
+    const float big = sign * (j == 3 ? 1e20f : j == 20 ? -1e20f : 0.0f);
     x[i] = big != 0.0f ? big : (float)(j % 3);
     dy[i] = big != 0.0f ? big : 1.0f;
   }
@@ -456,11 +467,19 @@ static void check_lane_order(size_t N, size_t C, size_t HW, int threads)
 START_TEST(batch_norm_sums_in_lane_order)
 {
   check_lane_order(3, 2, 37, 1);
-  /* above the parallel threshold: the channels split over 2 and 3
-   * threads (5 channels: ranges of 2 and 3, or 1, 2 and 2), rows of 1700
-   * with a partial chunk of 4 */
-  for (int threads = 1; threads <= 3; threads++)
+  /* above the parallel threshold on 1 to 3 threads: rows of 1700 with a
+   * partial chunk of 4 in blocks of one image; 8, 11 and 16 images of
+   * rows of 256 and 300 in 8 blocks (of 1 or 2 images: where two images'
+   * 1e20 cancel in a block, the second's small values count); short rows
+   * (the channels split over the threads: 5 channels in ranges of 2 and
+   * 3, or 1, 2 and 2) */
+  for (int threads = 1; threads <= 3; threads++) {
     check_lane_order(4, 5, 1700, threads);
+    check_lane_order(8, 2, 256, threads);
+    check_lane_order(11, 3, 300, threads);
+    check_lane_order(16, 2, 256, threads);
+    check_lane_order(40, 5, 200, threads);
+  }
 }
 END_TEST
 

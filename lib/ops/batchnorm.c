@@ -106,15 +106,13 @@ static inline float bn_dy(bool relu, float x, float sc, float sh, float d)
  * bits. The others work on one (n, c) row of n values. */
 
 /* The partial sums of a channel (struct bn_lanes) stay in registers
- * while the rows_* kernels run. bn_sums()
- * walks a tensor of long rows in memory order, image by image over a range
- * of channels, one row per call: a channel's rows lie C n floats apart, and
- * walking them one channel at a time restarted the hardware prefetchers at
- * every row (a 4 KiB row is a page; 10-15 GB/s against the 30 of a plain
- * pass). Short rows share pages, and it walks those a channel at a time,
- * all of its rows in one call. Either way each lane receives its values in
- * the order rows, then columns: the sums depend on neither the walk nor
- * the thread count. */
+ * while the rows_* kernels run. bn_sums() walks a tensor of long rows in
+ * memory order, image by image over every channel, one row per call: a
+ * channel's rows lie C n floats apart, and walking them one channel at a
+ * time restarted the hardware prefetchers at every row (a 4 KiB row is a
+ * page; 10-15 GB/s against the 30 of a plain pass). Short rows share
+ * pages, and it walks those a channel at a time, all of its rows in one
+ * call. Each lane receives its values in the order rows, then columns. */
 struct bn_lanes {
   double s1[SPDI_LANES], s2[SPDI_LANES];
 };
@@ -329,38 +327,67 @@ static void channel_rows(const spd_tensor *y, const float *dy, bool dy_row,
 
 /* Rows of at least this many floats (1 KiB) are walked in memory order. */
 #define BN_LONG_ROW 256
+/* ... in this many blocks of images at most (BN_BLOCKS), each summed apart */
+#define BN_BLOCKS 8
+
+/* Adds lanes b to a, lane by lane. */
+static void lanes_add(struct bn_lanes *a, const struct bn_lanes *b)
+{
+  for (size_t l = 0; l < SPDI_LANES; l++) {
+    a->s1[l] += b->s1[l];
+    a->s2[l] += b->s2[l];
+  }
+}
 
 /* Every channel's two sums (channel_rows() says which) into out[c] and
- * out[C + c], in one of the two walks above; the memory-order walk keeps
- * its lanes in the tape. Channel ranges go to the threads, one each. */
+ * out[C + c], in one of the two walks above. Long rows go in blocks of
+ * images, a block's lanes per channel summed apart and the blocks added
+ * in order: the threads take contiguous ranges of blocks, so each reads
+ * the images the convolution before it wrote on the same core (with 2
+ * threads, the first and second half of the batch; channel ranges had
+ * each thread read half of its data from the other core's cache). Short
+ * rows go a range of channels per thread. The blocks and the order of
+ * every addition depend on the shape alone: the same sums on any number
+ * of threads. */
 static int bn_sums(spd_tape *t, const spd_tensor *y, const float *dy, bool dy_row,
                    const float *mean, const float *invstd, double *out)
 {
   const spd_tensor *x = y->in[0];
   const size_t N = x->shape[0], C = x->shape[1], inner = x->n / (N * C);
-  const size_t T = (size_t)spdi_par_threads(x->n), parts = T < C ? T : C;
-  const bool by_image = inner >= BN_LONG_ROW;
-  struct bn_lanes *acc = by_image ? spdi_tape_alloc(t, C * sizeof *acc) : NULL;
-  if (by_image && acc == NULL)
-    return spd_tape_status(t);
-  SPDI_PARALLEL_FOR((int)parts, b, parts, {
-    const size_t c0 = C * b / parts, c1 = C * (b + 1) / parts;
-    if (by_image) {
-      memset(acc + c0, 0, (c1 - c0) * sizeof *acc);
-      for (size_t i = 0; i < N; i++)
-        for (size_t c = c0; c < c1; c++)
-          channel_rows(y, dy, dy_row, mean, invstd, c, i, 1, acc + c);
-    }
-    for (size_t c = c0; c < c1; c++) {
-      struct bn_lanes one = { { 0 }, { 0 } };
-      if (!by_image)
+  if (inner < BN_LONG_ROW) {
+    const size_t T = (size_t)spdi_par_threads(x->n), parts = T < C ? T : C;
+    SPDI_PARALLEL_FOR((int)parts, b, parts, {
+      for (size_t c = C * b / parts; c < C * (b + 1) / parts; c++) {
+        struct bn_lanes one = { { 0 }, { 0 } };
         channel_rows(y, dy, dy_row, mean, invstd, c, 0, N, &one);
-      double s[2];
-      lane_totals(by_image ? acc + c : &one, s);
-      out[c] = s[0];
-      out[C + c] = s[1];
-    }
+        double s[2];
+        lane_totals(&one, s);
+        out[c] = s[0];
+        out[C + c] = s[1];
+      }
+    });
+    return SPD_OK;
+  }
+  const size_t nb = N < BN_BLOCKS ? N : BN_BLOCKS;
+  struct bn_lanes *acc = spdi_tape_alloc(t, nb * C * sizeof *acc);
+  if (acc == NULL)
+    return spd_tape_status(t);
+  const size_t T = (size_t)spdi_par_threads(x->n), parts = T < nb ? T : nb;
+  SPDI_PARALLEL_FOR((int)parts, k, nb, {
+    struct bn_lanes *a = acc + k * C;
+    memset(a, 0, C * sizeof *a);
+    for (size_t i = N * k / nb; i < N * (k + 1) / nb; i++)
+      for (size_t c = 0; c < C; c++)
+        channel_rows(y, dy, dy_row, mean, invstd, c, i, 1, a + c);
   });
+  for (size_t c = 0; c < C; c++) {
+    for (size_t k = 1; k < nb; k++)
+      lanes_add(acc + c, acc + k * C + c);
+    double s[2];
+    lane_totals(acc + c, s);
+    out[c] = s[0];
+    out[C + c] = s[1];
+  }
   return SPD_OK;
 }
 
