@@ -208,27 +208,36 @@ END_TEST
 /* One conv -> batch norm (+ ReLU) -> loss step for
  * batch_norm_defers_to_conv: the image needs a gradient or not, the loss
  * is sum(z) (a uniform gradient) or sum(z r) (dense), and with extra the
- * conv's output is also summed into the loss by an op created before the
- * batch norm. out receives the weights', gamma's, beta's and the conv
- * output's gradients; *deferred whether the conv output's gradient was
- * still deferred after backward. Returns how many values. */
+ * conv's output also reaches the loss through ops created before the
+ * batch norm, which add to its gradient after the batch norm's backward:
+ * a sum (a uniform addition, first) and an activation (spdi_grad_first). With
+ * yv set, the conv's output is instead a leaf holding the values yv (a
+ * batch norm never defers to a leaf). out receives the gradients of the
+ * weights (conv only), gamma, beta and the conv output, then the conv
+ * output's values; *deferred whether its gradient was still deferred
+ * after backward. Returns how many values. */
 struct defer_case {
   size_t N, Cin, H, Cout;
   bool image_grad, relu, dense, extra;
 };
 
-static size_t defer_step(spd_tape *t, const struct defer_case *c, const float *data, float *out,
-                         bool *deferred)
+static size_t defer_step(spd_tape *t, const struct defer_case *c, const float *data,
+                         const float *yv, float *out, bool *deferred)
 {
   const size_t xs[4] = { c->N, c->Cin, c->H, c->H }, ws[4] = { c->Cout, c->Cin, 5, 5 };
   const size_t C = c->Cout, ys[4] = { c->N, C, c->H / 2, c->H / 2 };
   const size_t ny = c->N * C * (c->H / 2) * (c->H / 2), nw = C * c->Cin * 25;
   spd_tape_reset(t);
-  spd_tensor *x = spd_leaf(t, 4, xs, data, c->image_grad);
   spd_tensor *w = spd_leaf(t, 4, ws, data + 7, 1);
   spd_tensor *g = spd_leaf(t, 1, &C, data + 11, 1), *b = spd_leaf(t, 1, &C, data + 13, 1);
-  spd_tensor *yc = spd_conv2d(t, x, w, NULL, 2, 2);
-  spd_tensor *side = c->extra ? spd_sum(t, spd_square(t, yc)) : NULL;
+  spd_tensor *yc = yv != NULL ? spd_leaf(t, 4, ys, yv, 1)
+                              : spd_conv2d(t, spd_leaf(t, 4, xs, data, c->image_grad), w,
+                                           NULL, 2, 2);
+  spd_tensor *side = NULL;
+  if (c->extra) { /* in this order: the sum's backward runs right after the batch norm's */
+    spd_tensor *sq = spd_sum(t, spd_square(t, yc));
+    side = spd_add(t, sq, spd_scale(t, spd_sum(t, yc), 0.5f));
+  }
   spd_tensor *z = c->relu ? spd_batch_norm_relu(t, yc, g, b, NULL, 0, 0, 1, 0.1f, 1e-5f)
                           : spd_batch_norm(t, yc, g, b, NULL, 0, 0, 1, 0.1f, 1e-5f);
   if (c->dense)
@@ -238,11 +247,13 @@ static size_t defer_step(spd_tape *t, const struct defer_case *c, const float *d
     loss = spd_add(t, loss, side);
   SPDT_OK(spd_backward(t, loss));
   *deferred = yc->grad_deferred != NULL;
-  const spd_tensor *parts[4] = { w, g, b, yc };
-  const size_t len[4] = { nw, C, C, ny };
+  const float *parts[5] = { yv != NULL ? NULL : spd_tensor_grad(w), spd_tensor_grad(g),
+                            spd_tensor_grad(b), spd_tensor_grad(yc), spd_tensor_data(yc) };
+  const size_t len[5] = { nw, C, C, ny, ny };
   size_t k = 0;
-  for (int i = 0; i < 4; i++) {
-    memcpy(out + k, spd_tensor_grad(parts[i]), len[i] * sizeof *out);
+  for (int i = 0; i < 5; i++) {
+    if (parts[i] != NULL)
+      memcpy(out + k, parts[i], len[i] * sizeof *out);
     k += len[i];
   }
   ck_assert(yc->grad_deferred == NULL); /* spd_tensor_grad wrote it out */
@@ -253,10 +264,12 @@ static size_t defer_step(spd_tape *t, const struct defer_case *c, const float *d
  * the input to write a group of images at a time (grad_deferred) where
  * the convolution's weight gradient alone reads it, on NCHW operands. The
  * gradients are the same bits as where the convolution writes it out
- * first (the image needs a gradient too), and spd_tensor_grad() writes it
- * out on request; where another op adds to it, or on the batch-innermost
- * operands (8+ images of output rows up to 16), it is written out before
- * use. On 1 and 2 threads. */
+ * first (the image needs a gradient too), and those of the batch norm's
+ * input as where that is a leaf (never deferred); spd_tensor_grad()
+ * writes it out on request, and so does any other op that adds to it
+ * later in the backward pass (extra), and the convolution on the
+ * batch-innermost operands (8+ images of output rows up to 16). On 1 and
+ * 2 threads. */
 START_TEST(batch_norm_defers_to_conv)
 {
   /* 64 x 64 images: groups of 3 and 2 (wgrad_group); 16 x 16: CHWN */
@@ -265,13 +278,14 @@ START_TEST(batch_norm_defers_to_conv)
   for (int k = 0; k < 2; k++) {
     const size_t *sh = shapes[k], nx = sh[0] * sh[1] * sh[2] * sh[2];
     const size_t ny = sh[0] * sh[3] * sh[2] * sh[2] / 4, nw = sh[3] * sh[1] * 25;
-    const size_t need[3] = { nx, ny + 17, nw + 2 * sh[3] + ny };
+    const size_t need[3] = { nx, ny + 17, nw + 2 * sh[3] + 2 * ny };
     for (int i = 0; i < 3; i++)
       most = need[i] > most ? need[i] : most;
   }
   float *data = malloc(most * sizeof *data);
-  float *got[2] = { malloc(most * sizeof(float)), malloc(most * sizeof(float)) };
-  ck_assert(data != NULL && got[0] != NULL && got[1] != NULL);
+  float *got[3] = { malloc(most * sizeof(float)), malloc(most * sizeof(float)),
+                    malloc(most * sizeof(float)) };
+  ck_assert(data != NULL && got[0] != NULL && got[1] != NULL && got[2] != NULL);
   for (size_t i = 0; i < most; i++)
     data[i] = (float)((int)(i * 7919 % 2001) - 1000) * 1e-3f;
   spd_tape *t = NULL;
@@ -279,31 +293,39 @@ START_TEST(batch_norm_defers_to_conv)
   for (int threads = 1; threads <= 2; threads++) {
     SPDT_OK(spd_set_num_threads(threads));
     for (int k = 0; k < 2; k++) {
+      const size_t *sh = shapes[k], C = sh[3], nw = C * sh[1] * 25;
+      const size_t ny = sh[0] * C * sh[2] * sh[2] / 4;
       for (int variant = 0; variant < 8; variant++) {
-        struct defer_case c = { shapes[k][0], shapes[k][1], shapes[k][2], shapes[k][3],
-                                false, variant & 1, variant & 2, variant & 4 };
-        bool deferred[2];
+        struct defer_case c = { sh[0], sh[1], sh[2], C, false, variant & 1, variant & 2,
+                                variant & 4 };
+        bool deferred[3];
         size_t n = 0;
         for (int image_grad = 0; image_grad < 2; image_grad++) {
           c.image_grad = image_grad;
-          n = defer_step(t, &c, data, got[image_grad], &deferred[image_grad]);
+          n = defer_step(t, &c, data, NULL, got[image_grad], &deferred[image_grad]);
         }
+        /* the batch norm on a leaf of the conv's output values */
+        defer_step(t, &c, data, got[0] + nw + 2 * C + ny, got[2], &deferred[2]);
         /* deferred to the end only where nothing else read it */
-        ck_assert_msg(deferred[0] == (k == 0 && !c.extra) && !deferred[1],
-                      "shape %d variant %d: deferred %d %d", k, variant, deferred[0],
-                      deferred[1]);
-        const size_t i = first_difference(got[0], got[1], n);
+        ck_assert_msg(deferred[0] == (k == 0 && !c.extra) && !deferred[1] && !deferred[2],
+                      "shape %d variant %d: deferred %d %d %d", k, variant, deferred[0],
+                      deferred[1], deferred[2]);
+        size_t i = first_difference(got[0], got[1], n);
         ck_assert_msg(i == n, "%d threads, shape %d variant %d, value %zu of %zu: %.9g, "
                       "written out first %.9g", threads, k, variant, i, n,
                       (double)got[0][i % n], (double)got[1][i % n]);
+        i = nw + first_difference(got[0] + nw, got[2] + nw, n - nw);
+        ck_assert_msg(i == n, "%d threads, shape %d variant %d, value %zu of %zu: %.9g, "
+                      "on a leaf %.9g", threads, k, variant, i, n, (double)got[0][i % n],
+                      (double)got[2][i % n]);
       }
     }
   }
   SPDT_OK(spd_set_num_threads(1));
   spd_tape_free(t);
   free(data);
-  free(got[0]);
-  free(got[1]);
+  for (int i = 0; i < 3; i++)
+    free(got[i]);
 }
 END_TEST
 
