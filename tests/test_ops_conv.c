@@ -710,6 +710,9 @@ static const struct direct_case direct_cases[] = {
    * channels take the direct path's narrow blocks */
   { 1, 5, 4, 64, 64, 3, 5, 1, 2, 0 },
   { 1, 2, 2, 128, 128, 3, 5, 1, 2, 0 },
+  /* a padded copy no larger than the output: the forward keeps it for the
+   * weight gradient (keep_padded()), read in groups of 2, 2 and 1 images */
+  { 0, 5, 2, 64, 64, 48, 5, 2, 2, 0 },
 };
 #define NDIRECT (sizeof direct_cases / sizeof direct_cases[0])
 
