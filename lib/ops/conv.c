@@ -174,12 +174,14 @@ static size_t fwd_padded(const struct geom *g, size_t M)
   return spdi_chwn_fwd_suits(g, M) ? spdi_chwn_fwd_pad(g, M) : padded_image(g);
 }
 
-/* Images of N, per floats each, that together fill about 64 Ki floats (so
- * that what is written for them is read back from L2), but enough of them
- * for min_cols GEMM columns at cols per image. */
-static size_t group_of(size_t N, size_t per, size_t cols, size_t min_cols)
+/* Images of N, per floats each, that together fill about `fill` floats
+ * (64 Ki, GROUP_FILL, so that what is written for them is read back from
+ * L2), but enough of them for min_cols GEMM columns at cols per image. */
+#define GROUP_FILL ((size_t)64 << 10)
+
+static size_t group_of(size_t N, size_t per, size_t fill, size_t cols, size_t min_cols)
 {
-  size_t gn = ((size_t)64 << 10) / (per ? per : 1);
+  size_t gn = fill / (per ? per : 1);
   if (gn * cols < min_cols)
     gn = (min_cols + cols - 1) / (cols ? cols : 1);
   return gn < 1 ? 1 : gn > N ? N : gn;
@@ -189,8 +191,7 @@ static size_t group_of(size_t N, size_t per, size_t cols, size_t min_cols)
  * planes; columns: output pixels). */
 static size_t image_group(const struct geom *g, size_t min_cols)
 {
-  return group_of(g->N, g->C * g->s * g->s * phase_h(g) * phase_w(g), g->Ho * g->Wo,
-                  min_cols);
+  return group_of(g->N, group_padded(g, 1), GROUP_FILL, g->Ho * g->Wo, min_cols);
 }
 
 /* Group i of the groups of at most gmax images that N images go in:
@@ -379,12 +380,10 @@ static void form_fwd(const struct geom *g, size_t M, const float *wt, const floa
  * time. */
 static size_t wgrad_group(const struct geom *g)
 {
-  const size_t padded = g->C * g->s * g->s * phase_h(g) * phase_w(g), P = g->Ho * g->Wo;
-  size_t gn = ((size_t)128 << 10) / (padded + g->G * P);
-  if (gn * P < 1024)
-    gn = (1024 + P - 1) / P;
+  const size_t P = g->Ho * g->Wo;
+  const size_t gn = group_of(g->N, group_padded(g, 1) + g->G * P, 2 * GROUP_FILL, P, 1024);
   const size_t gi = image_group(g, 1024);
-  return gn < 1 ? 1 : gn > gi ? gi : gn;
+  return gn < gi ? gn : gi;
 }
 
 static struct form_index wgrad_index(const struct geom *g, size_t M, size_t gmax,
@@ -579,7 +578,8 @@ static size_t phase_group(const struct geom *g)
    * enough groups, each thread takes whole groups of a T-th of that
    * (phase_whole()). Every element of the image is one GEMM's, whatever
    * the group: the same bits. */
-  const size_t gn = group_of(g->N, g->C * g->H * g->W, phase_h(g) * phase_w(g), 256);
+  const size_t gn =
+      group_of(g->N, g->C * g->H * g->W, GROUP_FILL, phase_h(g) * phase_w(g), 256);
   const size_t nt = (size_t)spdi_threads();
   return gn * nt < g->N ? gn * nt : g->N;
 }

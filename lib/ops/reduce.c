@@ -22,8 +22,7 @@ static void add_uniform_grad(spd_tensor *x, float g)
   } else if (x->grad_uniform) {
     x->grad_const += g;
   } else {
-    if (x->grad_deferred != NULL)
-      spdi_grad_undefer(x);
+    spdi_grad_materialize(x); /* a deferred gradient (grad_deferred) written out */
     float *gx = x->grad;
     SPDI_FOR(x->n, gx[i] += g);
   }
