@@ -4,7 +4,7 @@
  *
  * usage: bench_layers [--width W] [--batch B] [--threads T] [--reps N]
  *                     [--warmup K] [--csv] [--smoke] [--only LAYER]
- *                     [--sgemm-reps N] [--sgemm-only]
+ *                     [--sgemm-reps N] [--sgemm-only] [--round-trip]
  *
  * Layers (width W = widest channel count, 1024 in the paper; 64x64x3 input):
  *   enc1..enc4   conv 5x5 stride 2 pad 2 to W/8, W/4, W/2, W channels
@@ -28,6 +28,8 @@
 
 #include <spreaddiv.h>
 
+#include <omp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +207,49 @@ static double sgemm_gflops(size_t n, int reps)
   return gf;
 }
 
+/* Median time, in ns, for a cache line to go from one thread to another
+ * and back (--round-trip; 0 where two threads cannot run). It bounds what
+ * a barrier, or a read of what the other thread just wrote, costs at the
+ * least. On a VM it depends on where the host places the two vCPUs: in
+ * stop 31 it read 380-500 ns while the 2-thread layers that fit in cache
+ * reached only 1.4 times their 1-thread speed, although two 1-thread runs
+ * side by side each kept their own. */
+static double round_trip_ns(void)
+{
+  static _Alignas(64) atomic_long flag;
+  enum { TRIPS = 20000, SAMPLES = 7 };
+  double ts[SAMPLES];
+  for (int s = 0; s < SAMPLES; s++) {
+    atomic_store(&flag, 0);
+    double t0 = 0, t1 = 0;
+    int team = 0;
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp single
+      team = omp_get_num_threads();
+      if (team == 2 && omp_get_thread_num() == 0) {
+        t0 = spdb_now();
+        for (long i = 0; i < TRIPS; i++) {
+          atomic_store(&flag, 2 * i + 1);
+          while (atomic_load(&flag) != 2 * i + 2)
+            ;
+        }
+        t1 = spdb_now();
+      } else if (team == 2) {
+        for (long i = 0; i < TRIPS; i++) {
+          while (atomic_load(&flag) != 2 * i + 1)
+            ;
+          atomic_store(&flag, 2 * i + 2);
+        }
+      }
+    }
+    if (team != 2)
+      return 0.0;
+    ts[s] = (t1 - t0) / TRIPS * 1e9;
+  }
+  return spdb_median(ts, SAMPLES);
+}
+
 /* BLIS's configuration, "+ukr512" where the library's AVX-512 micro-kernel
  * replaces its sgemm kernel (one word: compare.py splits on spaces). */
 static const char *kernels(void)
@@ -218,6 +263,7 @@ int main(int argc, char **argv)
 {
   size_t width = 1024, batch = 32;
   int threads = 1, reps = 5, warmup = 2, csv = 0, sgemm_reps = 5, sgemm_only = 0, smoke = 0;
+  int round_trip = 0;
   const char *only = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--width") == 0 && i + 1 < argc)
@@ -232,6 +278,8 @@ int main(int argc, char **argv)
       warmup = atoi(argv[++i]);
     else if (strcmp(argv[i], "--sgemm-only") == 0)
       sgemm_only = 1;
+    else if (strcmp(argv[i], "--round-trip") == 0)
+      round_trip = 1;
     else if (strcmp(argv[i], "--sgemm-reps") == 0 && i + 1 < argc)
       sgemm_reps = atoi(argv[++i]);
     else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
@@ -246,7 +294,7 @@ int main(int argc, char **argv)
     } else {
       fprintf(stderr, "usage: %s [--width W] [--batch B] [--threads T] [--reps N] [--warmup K] "
               "[--csv] "
-              "[--smoke] [--only LAYER] [--sgemm-reps N] [--sgemm-only]\n", argv[0]);
+              "[--smoke] [--only LAYER] [--sgemm-reps N] [--sgemm-only] [--round-trip]\n", argv[0]);
       return 2;
     }
   }
@@ -254,6 +302,10 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_layers: width must be a multiple of 16, batch >= 2, reps >= 1, "
             "warmup >= 0\n");
     return 2;
+  }
+  if (round_trip) {
+    printf("%.0f\n", round_trip_ns());
+    return 0;
   }
   CHECK(spd_set_num_threads(threads));
   const size_t W = width, z = 100;

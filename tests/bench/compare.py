@@ -1,22 +1,34 @@
 #!/usr/bin/python3
 """Side-by-side layer timings: libspreaddiv (bench_layers) and PyTorch
-(layers_torch.py), paired repetition by repetition in one session so that
-both see the same machine load.
+(layers_torch.py), paired round by round in one session so that both see
+the same machine load.
 
 usage (with Debian's python3-torch):
   /usr/bin/python3 tests/bench/compare.py build/tests/bench/bench_layers \\
       --widths 128 1024 --threads 1 2 --reps 5
 
-For each width and thread count it measures BLIS sgemm (2048^3, median of
-5) and then, per layer, alternates N times: one timed forward + backward of
-ours (a bench_layers run with its two warm-up steps and one timed
-repetition) and one of PyTorch's (after two warm-up steps in this
-process). Prints one Markdown table per configuration: the medians, the median of the per-round ratios PyTorch /
-ours (> 1: we are faster), our GFLOP/s and our fraction of the sgemm
-throughput. BLIS_ARCH_TYPE in the environment selects BLIS's kernels (for
-our side, and for PyTorch's BLAS calls: Debian's libblas.so.3 is BLIS);
-PyTorch's convolutions run on oneDNN.
+Per layer it alternates N rounds. A round is one bench_layers process,
+which measures BLIS sgemm (2048^3, median of 3) and then, after 3 warm-up
+steps, times --inner forward + backward steps of ours (their median),
+followed by one untimed and --inner timed steps of PyTorch's in this
+process (warmed up once more per layer). The sgemm of the same round, measured seconds before the
+layer, is the reference for that round's fraction: on a shared VM the
+machine's speed drifts over minutes, and one sgemm at the start of a long
+table misjudged the layers measured in a slow spell. Three warm-ups, not
+two: the third step of a process still ran 3-5 % slower than the steady
+state (enc1 at width 128, 11 processes each).
+
+Prints one Markdown table per configuration: the medians over rounds of
+our time, PyTorch's, the per-round ratio PyTorch / ours (> 1: we are
+faster) and the per-round fraction of sgemm, and our GFLOP/s.
+BLIS_ARCH_TYPE in the environment selects BLIS's kernels (for our side,
+and for PyTorch's BLAS calls: Debian's libblas.so.3 is BLIS); PyTorch's
+convolutions run on oneDNN. --inner 1 --warmup 2 is the one-step rounds
+of the figures before stop 31. The header's thread round trip
+(bench_layers --round-trip) is how long a cache line takes between two
+threads and back: on a VM, what the 2-thread figures depend on most.
 """
+
 import argparse
 import os
 import statistics
@@ -28,19 +40,21 @@ import layers_torch  # noqa: E402
 import torch  # noqa: E402
 
 
-def ours(exe, width, batch, threads, layer):
-    out = subprocess.run([exe, "--width", str(width), "--batch", str(batch),
-                          "--threads", str(threads), "--reps", "1",
-                          "--only", layer, "--sgemm-reps", "0", "--csv"],
+def ours(a, width, threads, layer):
+    """One round of ours: (median ms, GFLOP, sgemm GFLOP/s, BLIS config)."""
+    out = subprocess.run([a.exe, "--width", str(width), "--batch", str(a.batch),
+                          "--threads", str(threads), "--reps", str(a.inner),
+                          "--warmup", str(a.warmup), "--only", layer,
+                          "--sgemm-reps", "3", "--csv"],
                          check=True, capture_output=True, text=True).stdout
     row = out.strip().splitlines()[-1].split(",")
-    return float(row[6]), float(row[7])  # total ms, GFLOP
+    return float(row[6]), float(row[7]), float(row[10]), row[11]
 
 
-def sgemm(exe, threads):
-    out = subprocess.run([exe, "--threads", str(threads), "--sgemm-only"], check=True,
-                         capture_output=True, text=True).stdout.split()
-    return float(out[0]), out[1]
+def round_trip(exe):
+    """bench_layers --round-trip: ns for a cache line between two threads."""
+    return int(subprocess.run([exe, "--round-trip"], check=True, capture_output=True,
+                              text=True).stdout)
 
 
 def main():
@@ -53,42 +67,49 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--layers", nargs="+", metavar="LAYER",
                     help="only these layers (default: all)")
+    ap.add_argument("--inner", type=int, default=5,
+                    help="timed steps per side per round (default 5)")
+    ap.add_argument("--warmup", type=int, default=3,
+                    help="our warm-up steps per round (default 3)")
     a = ap.parse_args()
     torch.manual_seed(0)
     for threads in a.threads:
         torch.set_num_threads(threads)
         for width in a.widths:
-            peak, arch = sgemm(a.exe, threads)
-            load0 = os.getloadavg()[0]
-            rows = []
+            load0, trip0 = os.getloadavg()[0], round_trip(a.exe)
+            rows, peaks, arch = [], [], "?"
             for spec in layers_torch.layers(width):
                 if a.layers and spec[0] not in a.layers:
                     continue
                 x, net = layers_torch.build(spec, a.batch)
                 with torch.backends.mkldnn.flags(enabled=True):
-                    for _ in range(2):  # warm-up, as bench_layers does
+                    for _ in range(2):  # warm-up, once per layer in this process
                         layers_torch.step(x, net)
-                    mine, theirs = [], []
+                    mine, theirs, fracs = [], [], []
                     for _ in range(a.reps):
-                        tot, gflop = ours(a.exe, width, a.batch, threads, spec[0])
+                        tot, gflop, peak, arch = ours(a, width, threads, spec[0])
                         mine.append(tot)
-                        theirs.append(layers_torch.step(x, net)[1])
+                        peaks.append(peak)
+                        fracs.append(gflop / (tot * 1e-3) / peak)
+                        layers_torch.step(x, net)  # its threads slept while ours ran
+                        theirs.append(statistics.median(
+                            layers_torch.step(x, net)[1] for _ in range(a.inner)))
                 del x, net
-                rows.append((spec[0], mine, theirs, gflop))
-            peak2, _ = sgemm(a.exe, threads)
-            load1 = os.getloadavg()[0]
-            print(f"\n### width {width}, batch {a.batch}, {threads} thread(s), median of {a.reps}")
-            print(f"BLIS config {arch}; sgemm 2048^3 {peak:.1f} GFLOP/s before, {peak2:.1f} after; "
-                  f"load average {load0:.2f} before, {load1:.2f} after; torch {torch.__version__}\n")
+                rows.append((spec[0], mine, theirs, fracs, gflop))
+            load1, trip1 = os.getloadavg()[0], round_trip(a.exe)
+            print(f"\n### width {width}, batch {a.batch}, {threads} thread(s), "
+                  f"median of {a.reps} rounds of {a.inner} steps")
+            print(f"BLIS config {arch}; sgemm 2048^3 per round {statistics.median(peaks):.1f} "
+                  f"GFLOP/s (median; {min(peaks):.1f}-{max(peaks):.1f}); load average "
+                  f"{load0:.2f} before, {load1:.2f} after; thread round trip {trip0} ns "
+                  f"before, {trip1} after; torch {torch.__version__}\n")
             print("| layer | ours ms | torch ms | torch/ours | GFLOP | ours GFLOP/s | frac of sgemm |")
             print("|---|---:|---:|---:|---:|---:|---:|")
-            ref = 0.5 * (peak + peak2)
-            for name, mine, theirs, gflop in rows:
+            for name, mine, theirs, fracs, gflop in rows:
                 tot, ttot = statistics.median(mine), statistics.median(theirs)
                 ratio = statistics.median(t / m for m, t in zip(mine, theirs))
-                rate = gflop / (tot * 1e-3)
                 print(f"| {name} | {tot:.2f} | {ttot:.2f} | {ratio:.2f} | {gflop:.3f} | "
-                      f"{rate:.1f} | {rate / ref:.2f} |")
+                      f"{gflop / (tot * 1e-3):.1f} | {statistics.median(fracs):.2f} |")
             sys.stdout.flush()
 
 
