@@ -1121,10 +1121,10 @@ START_TEST(one_and_two_threads_bitwise_equal)
 }
 END_TEST
 
-/* One step over 16 MiB tensors, whose batch norm passes hand out rows to
- * the threads dynamically: batch norm + ReLU (first to write its input's
- * gradient) and a sum whose uniform gradient is filled in. Rows of 363 x
- * 363 floats start at every alignment. out receives every value and
+/* One step over 16 MiB tensors (whose batch norm passes once handed out
+ * rows to the threads dynamically): batch norm + ReLU (first to write its
+ * input's gradient) and a sum whose uniform gradient is filled in. Rows
+ * of 363 x 363 floats start at every alignment. out receives every value and
  * gradient; returns how many. */
 static size_t large_step(const float *xv, const float *wv, float *out)
 {

@@ -266,41 +266,22 @@ static void pass_row(const struct spdi_bn_pass *p, size_t r, float *dst)
     row_grad_input(x + o, p->dy + (p->dy_row ? 0 : o), dst, p->inner, &ch, p->first);
 }
 
-/* Tensors this large have their rows handed out dynamically, about
- * BN_GRAB floats at a time; smaller ones in fixed halves. On 16 MiB (the
- * encoder's first layer at width 1024), one thread had waited for the
- * other at the end of every pass (OpenMP barrier waits were 6-7 % of the
- * layer on 2 threads), and dynamic rows ran it 1.01-1.08 times faster. On
- * 8 MiB they were even; on 2-4 MiB, 1-1.5 % slower, as each thread's half
- * of the previous pass no longer stays in its own L2. A grab of 256 KiB
- * keeps each thread's reads sequential for the prefetchers. Either way
- * each row is computed the same way wherever it runs: same bits. The
- * channel sums (bn_sums) keep one range per thread: groups of channels
- * handed out dynamically were 2 % slower there. */
-#define BN_DYNAMIC_MIN ((size_t)4 << 20) /* floats: 16 MiB */
-#define BN_GRAB 65536
-
+/* The rows in one contiguous range per thread: with 2 threads, the halves
+ * of the batch that the convolution before it wrote and bn_sums() read on
+ * the same cores. Rows handed out dynamically on 16 MiB and more (the
+ * encoder's first layer at width 1024) had been 1.01-1.08 times faster on
+ * a Zen 4 VM, whose threads waited for each other at the end of the pass;
+ * on the Zen 5 VM of stop 31, whose two vCPUs pass a cache line back and
+ * forth in 400-500 ns (bench_layers --round-trip), each thread then read
+ * rows the other core had written, and the fixed ranges ran that layer's
+ * 2-thread step in 0.936 of the time (9 alternated pairs, 0.93-0.97;
+ * dec3 and dec4 at width 1024 even). Each row is computed the same way
+ * wherever it runs: same bits. */
 static void run_pass(const struct spdi_bn_pass *p)
 {
-  const size_t rows = p->y->n / p->inner, n = p->y->n;
-  const int grab = p->inner >= BN_GRAB ? 1 : (int)(BN_GRAB / p->inner);
-  if (n < SPDI_PAR_MIN || spdi_threads() < 2) { /* no region: see SPDI_PARALLEL */
-    for (size_t r = 0; r < rows; r++)
-      pass_row(p, r, p->out + r * p->inner);
-    return;
-  }
-#pragma omp parallel num_threads(spdi_threads())
-  {
-    if (n >= BN_DYNAMIC_MIN) {
-#pragma omp for nowait schedule(dynamic, grab)
-      for (size_t r = 0; r < rows; r++)
-        pass_row(p, r, p->out + r * p->inner);
-    } else {
-#pragma omp for nowait
-      for (size_t r = 0; r < rows; r++)
-        pass_row(p, r, p->out + r * p->inner);
-    }
-  }
+  const size_t rows = p->y->n / p->inner;
+  SPDI_PARALLEL_FOR(spdi_par_threads(p->y->n), r, rows,
+                    pass_row(p, r, p->out + r * p->inner););
 }
 
 /* Rows [i0, i0 + rows) of channel c of y's input added to its sums a:
