@@ -222,7 +222,7 @@ enum spdi_bcast_kind spdi_bcast_classify(const spd_tensor *a, const spd_tensor *
                                          struct spdi_bcast *geom);
 
 /* out[c] = sum over outer and inner of x (times y when y != NULL), in
- * double; one channel per thread, each summed in a fixed order. */
+ * double, in an order that depends on the shape alone (common.c). */
 void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *g,
                        double *out);
 

@@ -15,32 +15,37 @@ static size_t chunk_len(size_t n)
   return len < MIN_CHUNK ? MIN_CHUNK : len;
 }
 
-/* sum x[i] (y == NULL) or sum x[i] y[i] over one chunk, in double, through
- * SPDI_LANES partial sums (element i to lane i mod LANES from the chunk's
- * start, the tail to the first lanes), added in lane order: a fixed order,
- * so every clone gives the same bits. One accumulator of two doubles (what
- * SSE2 and `omp simd reduction` gave) made the sum latency-bound, slower
- * than reading the tensor from L3 (the loss of a [32, 8, 64, 64] layer). */
-SPDI_CLONES static double chunk_sum(const float *x, const float *y, size_t n)
+/* sum x[i] (y == NULL) or sum x[i] y[i] over `rows` rows of n elements,
+ * `stride` apart, in double, through SPDI_LANES partial sums (element j of
+ * each row to lane j mod LANES, a row's tail to the first lanes), added in
+ * lane order at the end: a fixed order, so every clone gives the same
+ * bits. One accumulator of two doubles (what SSE2 and `omp simd reduction`
+ * gave) made the sum latency-bound, slower than reading the tensor from
+ * L3 (the loss of a [32, 8, 64, 64] layer). */
+SPDI_CLONES static double rows_sum(const float *x, const float *y, size_t rows, size_t stride,
+                                   size_t n)
 {
   double a[SPDI_LANES] = { 0 };
-  size_t i = 0;
-  if (y == NULL) {
-    for (; i + SPDI_LANES <= n; i += SPDI_LANES) {
+  for (size_t r = 0; r < rows; r++, x += stride) {
+    size_t i = 0;
+    if (y == NULL) {
+      for (; i + SPDI_LANES <= n; i += SPDI_LANES) {
 #pragma omp simd
-      for (size_t l = 0; l < SPDI_LANES; l++)
-        a[l] += x[i + l];
-    }
-    for (size_t l = 0; i < n; i++, l++)
-      a[l] += x[i];
-  } else {
-    for (; i + SPDI_LANES <= n; i += SPDI_LANES) {
+        for (size_t l = 0; l < SPDI_LANES; l++)
+          a[l] += x[i + l];
+      }
+      for (size_t l = 0; i < n; i++, l++)
+        a[l] += x[i];
+    } else {
+      const float *yr = y + r * stride;
+      for (; i + SPDI_LANES <= n; i += SPDI_LANES) {
 #pragma omp simd
-      for (size_t l = 0; l < SPDI_LANES; l++)
-        a[l] += (double)x[i + l] * y[i + l];
+        for (size_t l = 0; l < SPDI_LANES; l++)
+          a[l] += (double)x[i + l] * yr[i + l];
+      }
+      for (size_t l = 0; i < n; i++, l++)
+        a[l] += (double)x[i] * yr[i];
     }
-    for (size_t l = 0; i < n; i++, l++)
-      a[l] += (double)x[i] * y[i];
   }
   double s = 0;
   for (size_t l = 0; l < SPDI_LANES; l++)
@@ -54,7 +59,7 @@ static double chunked_sum(const float *x, const float *y, size_t n)
   double part[MAX_CHUNKS];
   SPDI_PARALLEL_FOR(spdi_par_threads(n), c, nch, {
     const size_t lo = c * len, hi = lo + len < n ? lo + len : n;
-    part[c] = chunk_sum(x + lo, y != NULL ? y + lo : NULL, hi - lo);
+    part[c] = rows_sum(x + lo, y != NULL ? y + lo : NULL, 1, 0, hi - lo);
   });
   double s = 0;
   for (size_t c = 0; c < nch; c++)
@@ -98,32 +103,60 @@ static void feature_sums(const float *x, const float *y, size_t outer, size_t C,
   });
 }
 
+/* Rows (o, c) are summed in at most CS_BLOCKS fixed blocks of o (of a
+ * channel's CS_BLOCK_MIN elements at least: blocks of 4 rows of 16 made
+ * the sums of a [32, 512, 4, 4] tensor 1.15 times slower than one
+ * accumulator), each block apart and the blocks added in order, so that few channels (the
+ * RGB output layer's bias has 3) can still go to the threads as ranges
+ * of blocks; with at least two channels per thread (or more than
+ * CS_SPLIT_MAX) the threads take ranges of channels instead. Either way
+ * out[c] is the same sum in the same order. A block goes through
+ * rows_sum()'s lanes: one accumulator of two doubles per channel (what
+ * `omp simd reduction` gave) made the RGB layer's bias gradient
+ * latency-bound. */
+#define CS_BLOCKS 8
+#define CS_BLOCK_MIN 1024 /* elements of a channel per block, at least */
+#define CS_SPLIT_MAX 64
+
+/* Channel c's sum over the rows o0 .. o1 of x (times y). */
+static double channel_rows(const float *x, const float *y, const struct spdi_bcast *g,
+                           size_t c, size_t o0, size_t o1)
+{
+  const size_t off = (o0 * g->chans + c) * g->inner;
+  return rows_sum(x + off, y != NULL ? y + off : NULL, o1 - o0, g->chans * g->inner, g->inner);
+}
+
 void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *g,
                        double *out)
 {
-  const size_t C = g->chans, inner = g->inner, outer = g->outer;
-  const size_t total = outer * C * inner;
-  if (inner == 1) {
+  const size_t C = g->chans, outer = g->outer;
+  if (g->inner == 1) {
     feature_sums(x, y, outer, C, out);
     return;
   }
-  SPDI_PARALLEL_FOR(total >= SPDI_PAR_MIN && C > 1 ? spdi_threads() : 1, c, C, {
-    double s = 0;
-    for (size_t o = 0; o < outer; o++) {
-      const float *px = x + (o * C + c) * inner;
-      if (y != NULL) {
-        const float *py = y + (o * C + c) * inner;
-        _Pragma("omp simd reduction(+ : s)")
-        for (size_t j = 0; j < inner; j++)
-          s += (double)px[j] * py[j];
-      } else {
-        _Pragma("omp simd reduction(+ : s)")
-        for (size_t j = 0; j < inner; j++)
-          s += px[j];
-      }
-    }
-    out[c] = s;
+  const size_t most = outer < CS_BLOCKS ? outer : CS_BLOCKS, fill = outer * g->inner / CS_BLOCK_MIN;
+  const size_t nb = fill < 1 ? 1 : fill < most ? fill : most;
+  const int nt = spdi_par_threads(outer * C * g->inner);
+  if (C >= 2 * (size_t)nt || C > CS_SPLIT_MAX) {
+    SPDI_PARALLEL_FOR(C > 1 ? nt : 1, c, C, {
+      double s = 0;
+      for (size_t b = 0; b < nb; b++)
+        s += channel_rows(x, y, g, c, outer * b / nb, outer * (b + 1) / nb);
+      out[c] = s;
+    });
+    return;
+  }
+  double part[CS_BLOCKS * CS_SPLIT_MAX];
+  SPDI_PARALLEL_FOR((size_t)nt < nb ? nt : (int)nb, b, nb, {
+    for (size_t c = 0; c < C; c++)
+      part[b * C + c] = channel_rows(x, y, g, c, outer * b / nb, outer * (b + 1) / nb);
   });
+  for (size_t c = 0; c < C; c++) {
+    double s = 0;
+    for (size_t b = 0; b < nb; b++)
+      s += part[b * C + c];
+    out[c] = s;
+  }
 }
 
 enum spdi_bcast_kind spdi_bcast_classify(const spd_tensor *a, const spd_tensor *b,
