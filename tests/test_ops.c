@@ -503,7 +503,8 @@ static void check_block_order(size_t N, size_t C, size_t HW, int threads)
      * tell the blocks apart */
     if (nb > 1)
       ck_assert_msg((float)block_order_sum(dy, N, C, HW, c, nb - 1) != want,
-                    "%zu x %zu x %zu, channel %zu: the data do not depend on the blocks", N, C, HW, c);
+                    "%zu x %zu x %zu, channel %zu: the data do not depend on the blocks", N,
+                    C, HW, c);
   }
   SPDT_OK(spd_set_num_threads(1));
   spd_tape_free(t);

@@ -106,13 +106,13 @@ static void feature_sums(const float *x, const float *y, size_t outer, size_t C,
 /* Rows (o, c) are summed in at most CS_BLOCKS fixed blocks of o (of a
  * channel's CS_BLOCK_MIN elements at least: blocks of 4 rows of 16 made
  * the sums of a [32, 512, 4, 4] tensor 1.15 times slower than one
- * accumulator), each block apart and the blocks added in order, so that few channels (the
- * RGB output layer's bias has 3) can still go to the threads as ranges
- * of blocks; with at least two channels per thread (or more than
- * CS_SPLIT_MAX) the threads take ranges of channels instead. Either way
- * out[c] is the same sum in the same order. A block goes through
- * rows_sum()'s lanes: one accumulator of two doubles per channel (what
- * `omp simd reduction` gave) made the RGB layer's bias gradient
+ * accumulator), each block apart and the blocks added in order, so that
+ * few channels (the RGB output layer's bias has 3) can still go to the
+ * threads as ranges of blocks; with at least two channels per thread (or
+ * more than CS_SPLIT_MAX) the threads take ranges of channels instead.
+ * Either way out[c] is the same sum in the same order. A block goes
+ * through rows_sum()'s lanes: one accumulator of two doubles per channel
+ * (what `omp simd reduction` gave) made the RGB layer's bias gradient
  * latency-bound. */
 #define CS_BLOCKS 8
 #define CS_BLOCK_MIN 1024 /* elements of a channel per block, at least */
@@ -134,11 +134,12 @@ void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *
     feature_sums(x, y, outer, C, out);
     return;
   }
-  const size_t most = outer < CS_BLOCKS ? outer : CS_BLOCKS, fill = outer * g->inner / CS_BLOCK_MIN;
+  const size_t most = outer < CS_BLOCKS ? outer : CS_BLOCKS;
+  const size_t fill = outer * g->inner / CS_BLOCK_MIN;
   const size_t nb = fill < 1 ? 1 : fill < most ? fill : most;
   const int nt = spdi_par_threads(outer * C * g->inner);
-  if (C >= 2 * (size_t)nt || C > CS_SPLIT_MAX) {
-    SPDI_PARALLEL_FOR(C > 1 ? nt : 1, c, C, {
+  if (C >= 2 * (size_t)nt || C > CS_SPLIT_MAX) { /* so C >= 2 */
+    SPDI_PARALLEL_FOR(nt, c, C, {
       double s = 0;
       for (size_t b = 0; b < nb; b++)
         s += channel_rows(x, y, g, c, outer * b / nb, outer * (b + 1) / nb);
