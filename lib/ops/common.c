@@ -26,25 +26,25 @@ SPDI_CLONES static double rows_sum(const float *x, const float *y, size_t rows, 
                                    size_t n)
 {
   double a[SPDI_LANES] = { 0 };
-  for (size_t r = 0; r < rows; r++, x += stride) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *xr = x + r * stride, *yr = y != NULL ? y + r * stride : NULL;
     size_t i = 0;
-    if (y == NULL) {
+    if (yr == NULL) {
       for (; i + SPDI_LANES <= n; i += SPDI_LANES) {
 #pragma omp simd
         for (size_t l = 0; l < SPDI_LANES; l++)
-          a[l] += x[i + l];
+          a[l] += xr[i + l];
       }
       for (size_t l = 0; i < n; i++, l++)
-        a[l] += x[i];
+        a[l] += xr[i];
     } else {
-      const float *yr = y + r * stride;
       for (; i + SPDI_LANES <= n; i += SPDI_LANES) {
 #pragma omp simd
         for (size_t l = 0; l < SPDI_LANES; l++)
-          a[l] += (double)x[i + l] * yr[i + l];
+          a[l] += (double)xr[i + l] * yr[i + l];
       }
       for (size_t l = 0; i < n; i++, l++)
-        a[l] += (double)x[i] * yr[i];
+        a[l] += (double)xr[i] * yr[i];
     }
   }
   double s = 0;
