@@ -40,15 +40,16 @@ static size_t max3(size_t a, size_t b, size_t c)
   return a > b ? (a > c ? a : c) : (b > c ? b : c);
 }
 
-/* dst = src with zero borders: planes of H x W become (H+t+b) x (W+l+r).
- * Each padded plane is zeroed whole, then its rows are copied in: the
+/* dst = src with zero borders: planes of H x W become (H+t+b) x (W+l+r),
+ * on at most nt threads. Each padded plane is zeroed whole, then its rows are copied in: the
  * planes are small (they fit in L1), and per-row memset calls for borders
  * of one or two floats cost more than the copy itself. */
 static void pad_planes(const float *src, size_t planes, size_t H, size_t W, size_t t,
-                       size_t b, size_t l, size_t r, float *dst)
+                       size_t b, size_t l, size_t r, float *dst, int nt)
 {
   const size_t Wp = W + l + r, HWp = (H + t + b) * Wp;
-  SPDI_PARALLEL_FOR(spdi_par_threads(planes * HWp), pl, planes, {
+  const int use = spdi_par_threads(planes * HWp);
+  SPDI_PARALLEL_FOR(use < nt ? use : nt, pl, planes, {
     float *d = dst + pl * HWp;
     const float *s = src + pl * H * W;
     memset(d, 0, HWp * sizeof *d);
@@ -115,7 +116,7 @@ static void pad_image(const struct geom *g, const float *image, float *dst)
 {
   const size_t s = g->s, pad = g->pad, H = g->H, W = g->W, planes = g->N * g->C;
   if (s == 1) {
-    pad_planes(image, planes, H, W, pad, pad, pad, pad, dst);
+    pad_planes(image, planes, H, W, pad, pad, pad, pad, dst, spdi_threads());
     return;
   }
   const size_t Hs = phase_h(g), Ws = phase_w(g), sub = Hs * Ws;
@@ -539,10 +540,12 @@ static void form_fwd_wgrad(const struct geom *g, size_t M, const float *wt,
   wgrad_groups(g, gmax, &a, w, fwd_wgrad_one);
 }
 
-static size_t phase_padded(const struct geom *g)
+/* Floats of one group's padded grid (gn images), rounded up to whole
+ * cache lines. */
+static size_t phase_copy(const struct geom *g, size_t gn)
 {
   const struct phase_frame f = phase_frame(g);
-  return g->N * g->G * f.Hq * f.Wq;
+  return (gn * g->G * f.Hq * f.Wq + 15) / 16 * 16;
 }
 
 #define PHASE_S1_COLS 16384 /* columns of a stride-1 PHASE group (phase_group()) */
@@ -554,24 +557,29 @@ static size_t phase_padded(const struct geom *g)
  * element, 200 there) that write-back became the cost of the form. Groups
  * of images whose part of the image stays in L2 (256 KiB) take all their
  * phases in turn; at least 256 columns per GEMM keep the micro-tiles full
- * and the direct path in reach. With a long K the write-back is cheap and
- * small GEMMs are not: at width 1024 (K 1600) grouping made the phases
- * 17 % slower, so those take the whole batch at once. */
+ * and the direct path in reach. With a stride and a long K the write-back
+ * is cheap and small GEMMs are not: at width 1024 (K 1600) grouping made
+ * the phases 17 % slower, so those take the whole batch at once. */
 static size_t phase_group(const struct geom *g)
 {
-  if (g->G * g->kh * g->kw > 640 * g->s * g->s)
-    return g->N;
-  /* Stride 1 (a decoder's RGB output layer): the same groups for another
-   * reason. PHASE's column indices (phase_columns(), 16 bytes a column)
-   * for the whole batch of 64 x 64 images were 2 MiB, written every
-   * forward pass from memory (write-allocate); groups of 16384 columns
-   * keep them in L2. The 8 -> 3 channel layer's step (forward, both
-   * gradients, sigmoid) took 0.90-0.96 of the time on two Zen 5 cores,
-   * 0.98 on one; 4096 columns were slower (1.07). */
+  /* Stride 1 (a decoder's RGB output layer): groups of 16384 columns,
+   * whatever K, for two other reasons. PHASE's column indices
+   * (phase_columns(), 16 bytes a column) for the whole batch of 64 x 64
+   * images were 2 MiB, written every forward pass from memory
+   * (write-allocate); groups keep them in L2. And each group's grid is
+   * padded just before its GEMM (phase_one()), so the padded copy is read
+   * from cache: at width 1024 (64 -> 3 channels, K 1600) the whole batch's
+   * 36 MiB copy went out to memory and back, and groups ran the layer's
+   * step in 0.92 of the time on one Zen 5 core and 0.82 on two (5
+   * alternated pairs each). At width 128 (8 -> 3) the groups took 0.90-0.96
+   * of the time on two cores and 0.98 on one against the whole batch;
+   * 4096 columns were slower (1.07), 8192 even with 16384. */
   if (g->s == 1) {
     const size_t gn = PHASE_S1_COLS / (g->H * g->W);
     return gn < 1 ? 1 : gn < g->N ? gn : g->N;
   }
+  if (g->G * g->kh * g->kw > 640 * g->s * g->s)
+    return g->N;
   /* Each of T threads takes about 1 / T of a group's GEMMs and merge, so a
    * group of T times the images keeps each thread's part in its L2, with
    * T times fewer GEMM calls (each a fork and join); or, where that makes
@@ -592,6 +600,16 @@ static size_t phase_whole(const struct geom *g)
   if (nt < 2 || gmax == g->N || gmax % nt != 0)
     return 0;
   return groups_to_threads(g, gmax / nt, (int)nt) ? gmax / nt : 0;
+}
+
+/* Floats of PHASE's padded copies: each group's grid is padded just before
+ * its GEMMs, into its thread's copy (groups on the threads whole) or into
+ * one copy that the threads share. */
+static size_t phase_padded(const struct geom *g)
+{
+  const size_t whole = phase_whole(g);
+  return whole > 0 ? (size_t)spdi_threads() * phase_copy(g, whole)
+                   : phase_copy(g, phase_group(g));
 }
 
 /* Index entries of PHASE: per thread, one phase's rows and K terms; then
@@ -703,7 +721,7 @@ static void phase_columns(const struct geom *g, size_t gmax, size_t pt, size_t p
 
 /* What PHASE's groups read and write (for_groups()). */
 struct phase_args {
-  const float *wt, *padded, *bias;
+  const float *wt, *grid, *bias;
   float *image, *buf;     /* buf: the phase-split output, buf_per floats per thread */
   size_t buf_per, gmax;
   struct phase_frame f;   /* the padded grid's frame */
@@ -712,8 +730,14 @@ struct phase_args {
   bool assign;
 };
 
-/* One PHASE group, images n0 .. n0 + gn: a GEMM per stride phase, then
- * the merge. On its thread's part of buf and of the index space. */
+/* One PHASE group, images n0 .. n0 + gn: its part of the grid padded into
+ * l->pad (its thread's copy, or the one copy that the threads share when
+ * a group is theirs together), a GEMM per stride phase, then the merge.
+ * On its thread's part of buf and of the index space. Padding a group
+ * just before its GEMMs, rather than the whole batch up front, reads the
+ * copy from cache: the decoder's RGB layer at width 128 ran its step in
+ * 0.88 of the time on one Zen 5 core, dec4 in 0.87 (5 alternated pairs);
+ * the other layers even. */
 static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, struct work *l,
                       const void *ctx)
 {
@@ -726,7 +750,10 @@ static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
   size_t off[PHASE_OUT_MAX_S * PHASE_OUT_MAX_S] = { 0 };
   size_t used = 0;
   const ptrdiff_t *bc = pa->cols;
+  const struct phase_frame *f = &pa->f;
   (void)i;
+  pad_planes(pa->grid + n0 * G * g->Ho * g->Wo, gn * G, g->Ho, g->Wo, f->pt,
+             f->Hq - g->Ho - f->pt, f->pl, f->Wq - g->Wo - f->pl, l->pad, l->nt);
   for (size_t a = 0; a < s && a < g->H; a++)
     for (size_t b = 0; b < s && b < g->W; b++) {
       const size_t K = phase_tap_index(g, &pa->f, a, b, 1, false, ak, bk);
@@ -750,7 +777,7 @@ static void phase_one(const struct geom *g, size_t i, size_t n0, size_t gn, stru
         cr[r] = (ptrdiff_t)(buf != NULL ? off[a * s + b] + r * Hh * Wh : r * HW);
       }
       struct spdi_igemm gm = { C, cols, K, { pa->wt, ar, ak },
-                               { pa->padded + n0 * G * pa->f.Hq * pa->f.Wq, bk, bc },
+                               { l->pad, bk, bc },
                                { buf != NULL ? buf : pa->image + n0 * C * HW, cr, cc },
                                buf != NULL, SPDI_IGEMM_ALL_K };
       spdi_igemm(&gm, &l->u, l->gemm, l->nt);
@@ -773,21 +800,18 @@ static void form_phase(const struct geom *g, const float *wt, const float *grid,
 {
   const size_t whole = phase_whole(g), gmax = whole > 0 ? whole : phase_group(g);
   struct phase_args pa = {
-    .wt = wt, .padded = w->pad, .bias = bias, .image = image,
-    .buf = phase_out(g) > 0 ? w->pad + (phase_padded(g) + 15) / 16 * 16 : NULL,
+    .wt = wt, .grid = grid, .bias = bias, .image = image,
+    .buf = phase_out(g) > 0 ? w->pad + phase_padded(g) : NULL,
     .buf_per = gmax * g->C * g->H * g->W, .gmax = gmax,
     .f = phase_frame(g), .idx = w->idx, .assign = assign,
   };
   const struct phase_frame *f = &pa.f;
-  pad_planes(grid, g->N * g->G, g->Ho, g->Wo, f->pt, f->Hq - g->Ho - f->pt, f->pl,
-             f->Wq - g->Wo - f->pl, w->pad);
   if (assign && pa.buf == NULL) /* the GEMMs add into the image */
     fill_bias(image, g->N, g->C, g->H * g->W, bias);
   ptrdiff_t *cols = w->idx + (size_t)w->nt * (2 * g->C + 2 * g->G * g->kh * g->kw);
   phase_columns(g, gmax, f->pt, f->pl, f->Hq, f->Wq, pa.buf != NULL, cols);
   pa.cols = cols;
-  /* the padded grid is shared (phase_one() reads pa.padded) */
-  for_groups(g, gmax, whole > 0, 0, w, phase_one, &pa);
+  for_groups(g, gmax, whole > 0, phase_copy(g, gmax), w, phase_one, &pa);
 }
 
 /* image += col2im(col), col: C kh kw rows by nimg Ho Wo columns. Parallel
@@ -932,7 +956,7 @@ static size_t gather_padded(const struct geom *g)
 {
   return spdi_chwn_phase_suits(g) ? spdi_chwn_phase_pad(g)
          : use_scatter(g)         ? scatter_col(g)
-                                  : (phase_padded(g) + 15) / 16 * 16 + phase_out(g);
+                                  : phase_padded(g) + phase_out(g);
 }
 
 /* db[o] += sum over n, q of dy[n][o][q]. */
