@@ -41,9 +41,10 @@ static size_t max3(size_t a, size_t b, size_t c)
 }
 
 /* dst = src with zero borders: planes of H x W become (H+t+b) x (W+l+r),
- * on at most nt threads. Each padded plane is zeroed whole, then its rows are copied in: the
- * planes are small (they fit in L1), and per-row memset calls for borders
- * of one or two floats cost more than the copy itself. */
+ * on at most nt threads. Each padded plane is zeroed whole, then its rows
+ * are copied in: the planes are small (they fit in L1), and per-row
+ * memset calls for borders of one or two floats cost more than the copy
+ * itself. */
 static void pad_planes(const float *src, size_t planes, size_t H, size_t W, size_t t,
                        size_t b, size_t l, size_t r, float *dst, int nt)
 {
@@ -626,7 +627,8 @@ static size_t phase_scratch_idx(const struct geom *g)
 
 static size_t phase_out(const struct geom *g)
 {
-  return g->s == 1 || g->s > PHASE_OUT_MAX_S ? 0 : (phase_group(g) * g->C * g->H * g->W + 15) / 16 * 16;
+  const size_t n = phase_group(g) * g->C * g->H * g->W;
+  return g->s == 1 || g->s > PHASE_OUT_MAX_S ? 0 : (n + 15) / 16 * 16;
 }
 
 /* out[n, c, :] = bias[c] (or 0). */
