@@ -79,7 +79,8 @@ static size_t put_run(const struct spdi_igemm *g, size_t k, size_t e, struct dot
  * returns how many there are, or stops counting once there are more than
  * most. Eight k at a time, the breaks as a bit mask of vector compares:
  * the scalar walk had taken 1.7-2.3 % of the step of enc1 and dec_out at
- * width 128, which plan their weight gradients' GEMMs a group at a time. */
+ * width 128, which plan their weight gradients' GEMMs a group at a time
+ * (enc1 on one core: 1.69 % before, 0.72 % after). */
 __attribute__((target("avx512f"))) static size_t find_runs(const struct spdi_igemm *g,
                                                            struct dot_run *out, size_t cap,
                                                            size_t most)
