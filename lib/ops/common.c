@@ -119,7 +119,7 @@ static void feature_sums(const float *x, const float *y, size_t outer, size_t C,
 #define CS_SPLIT_MAX 64
 
 /* Channel c's sum over the rows o0 .. o1 of x (times y). */
-static double channel_rows(const float *x, const float *y, const struct spdi_bcast *g,
+static double channel_block_sum(const float *x, const float *y, const struct spdi_bcast *g,
                            size_t c, size_t o0, size_t o1)
 {
   const size_t off = (o0 * g->chans + c) * g->inner;
@@ -142,7 +142,7 @@ void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *
     SPDI_PARALLEL_FOR(nt, c, C, {
       double s = 0;
       for (size_t b = 0; b < nb; b++)
-        s += channel_rows(x, y, g, c, outer * b / nb, outer * (b + 1) / nb);
+        s += channel_block_sum(x, y, g, c, outer * b / nb, outer * (b + 1) / nb);
       out[c] = s;
     });
     return;
@@ -150,7 +150,7 @@ void spdi_channel_sums(const float *x, const float *y, const struct spdi_bcast *
   double part[CS_BLOCKS * CS_SPLIT_MAX];
   SPDI_PARALLEL_FOR((size_t)nt < nb ? nt : (int)nb, b, nb, {
     for (size_t c = 0; c < C; c++)
-      part[b * C + c] = channel_rows(x, y, g, c, outer * b / nb, outer * (b + 1) / nb);
+      part[b * C + c] = channel_block_sum(x, y, g, c, outer * b / nb, outer * (b + 1) / nb);
   });
   for (size_t c = 0; c < C; c++) {
     double s = 0;
