@@ -120,7 +120,7 @@ static void feature_sums(const float *x, const float *y, size_t outer, size_t C,
 
 /* Channel c's sum over the rows o0 .. o1 of x (times y). */
 static double channel_block_sum(const float *x, const float *y, const struct spdi_bcast *g,
-                           size_t c, size_t o0, size_t o1)
+                                size_t c, size_t o0, size_t o1)
 {
   const size_t off = (o0 * g->chans + c) * g->inner;
   return rows_sum(x + off, y != NULL ? y + off : NULL, o1 - o0, g->chans * g->inner, g->inner);
