@@ -599,6 +599,9 @@ static const struct direct_case direct_cases[] = {
   { 1, 2, 4, 16, 16, 2, 5, 1, 2, 0 },  /* decoder's last layer, stride 1 */
   { 1, 2, 16, 16, 16, 3, 5, 1, 2, 0 }, /* RGB out of 16 channels: PHASE, direct */
   { 1, 2, 16, 12, 12, 3, 5, 1, 2, 0 }, /* the same, rows of 12: SCATTER */
+  /* SCATTER in two groups of images (column buffers of at most 8 Mi
+   * floats: 46 images of 2 x 25 x 60 x 60, then 1) */
+  { 1, 47, 8, 60, 60, 2, 5, 1, 2, 0 },
   { 1, 1, 6, 16, 16, 2, 3, 2, 1, 1 },  /* 3x3 stride 2, output pad 1 */
   /* images of 64 Ki floats: PHASE takes one image at a time (two groups) */
   { 0, 2, 4, 128, 128, 2, 5, 2, 2, 0 }, /* conv2d input gradient */

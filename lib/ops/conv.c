@@ -917,12 +917,11 @@ static void form_scatter(const struct geom *g, const float *wt, const float *gri
       ak[o] = (ptrdiff_t)(o * M);
       bk[o] = (ptrdiff_t)(o * P);
     }
-    for (size_t q = 0; q < cols; q++) {
-      bc[q] = (ptrdiff_t)((n0 + q / P) * G * P + q % P);
+    grid_cols(gn, G, P, bc);
+    for (size_t q = 0; q < cols; q++)
       cc[q] = (ptrdiff_t)q;
-    }
-    struct spdi_igemm gm = { M, cols, G, { wt, ar, ak }, { grid, bk, bc }, { w->pad, cr, cc },
-                             true, SPDI_IGEMM_ALL_K };
+    struct spdi_igemm gm = { M, cols, G, { wt, ar, ak }, { grid + n0 * G * P, bk, bc },
+                             { w->pad, cr, cc }, true, SPDI_IGEMM_ALL_K };
     spdi_igemm(&gm, &w->u, w->gemm, w->nt);
     col2im_add(g, gn, w->pad, image + n0 * img);
   }
